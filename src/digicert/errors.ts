@@ -1,0 +1,37 @@
+// Typed failures of a DigiCert call. Messages are safe to show an admin: they carry DigiCert's own message text,
+// never the API key, request headers or a raw response body.
+
+export type DigiCertErrorKind =
+  | "validation" // DigiCert refused the input (400-class, not a duplicate)
+  | "duplicate" // username already taken
+  | "not_found"
+  | "auth" // the API key was refused (CertCentral 403 access_denied_invalid_key, ONE 401)
+  | "forbidden" // the key is valid but lacks permission
+  | "rate_limited" // 429
+  | "unavailable" // unreachable, timeout, 5xx
+  | "unsupported" // the platform has no such operation
+  | "unexpected"; // an answer we could not understand
+
+export class DigiCertError extends Error {
+  readonly kind: DigiCertErrorKind;
+  readonly status?: number;
+  readonly code?: string;
+  readonly retryAfterSeconds?: number;
+
+  constructor(
+    kind: DigiCertErrorKind,
+    message: string,
+    opts: { status?: number; code?: string; retryAfterSeconds?: number } = {},
+  ) {
+    super(message);
+    this.name = "DigiCertError";
+    this.kind = kind;
+    this.status = opts.status;
+    this.code = opts.code;
+    this.retryAfterSeconds = opts.retryAfterSeconds;
+  }
+}
+
+export function isDigiCertError(e: unknown): e is DigiCertError {
+  return e instanceof DigiCertError;
+}

@@ -1,0 +1,71 @@
+// The one interface both DigiCert platforms sit behind. Everything here is platform-neutral: no SCIM shapes,
+// no CertCentral or ONE wire field names. Ids are strings on both platforms (CertCentral's ints are stringified).
+
+export type Platform = "certcentral" | "one";
+
+/** The profile of a DigiCert user as the bridge wants it to be. Absent optional fields mean "empty". */
+export interface DigiCertUserInput {
+  username: string;
+  firstName: string;
+  lastName: string;
+  email: string;
+  jobTitle?: string | null;
+  phone?: string | null;
+}
+
+export type DigiCertUserStatus = "active" | "pending" | "disabled" | "locked" | "deleted" | "unknown";
+
+export interface DigiCertUser {
+  id: string;
+  username: string;
+  firstName: string;
+  lastName: string;
+  email: string;
+  jobTitle: string | null;
+  phone: string | null;
+  status: DigiCertUserStatus;
+  roleIds: string[];
+  /** False when the user lives outside the configured container (CertCentral) or account (ONE). */
+  inScope: boolean;
+}
+
+export interface DigiCertRole {
+  id: string;
+  name: string;
+}
+
+/** A field DigiCert would refuse, found before any call is made. `field` is the neutral input field name. */
+export interface FieldProblem {
+  field: keyof DigiCertUserInput;
+  message: string;
+}
+
+export interface DigiCertClient {
+  readonly platform: Platform;
+
+  /** Checks the documented limits (charset, lengths, email shape) without calling DigiCert. */
+  validate(input: DigiCertUserInput): FieldProblem[];
+
+  createUser(input: DigiCertUserInput, roleIds: string[]): Promise<{ id: string }>;
+  /** null when DigiCert does not know the id. */
+  getUser(id: string): Promise<DigiCertUser | null>;
+  /** Exact, case-insensitive username match; null when there is none. */
+  findUserByUsername(username: string): Promise<DigiCertUser | null>;
+  /**
+   * Makes the profile equal to `input`. Platform quirks are handled inside (CertCentral erases job title and
+   * telephone that are not re-sent, so the client always sends them; an absent value clears the field).
+   */
+  updateUser(id: string, input: DigiCertUserInput): Promise<void>;
+  setRoles(id: string, roleIds: string[]): Promise<void>;
+  /**
+   * Disables sign-in without deleting. Throws DigiCertError kind "unsupported" when the platform has no such
+   * call or DigiCert refuses it as such (CertCentral always; ONE when the route answers 404-route/405).
+   */
+  disableUser(id: string): Promise<void>;
+  enableUser(id: string): Promise<void>;
+  /** Deleting a user DigiCert no longer knows succeeds (the goal state holds). */
+  deleteUser(id: string): Promise<void>;
+  listRoles(): Promise<DigiCertRole[]>;
+  /** One cheap authenticated call, for readiness: throws DigiCertError when unreachable or the key is refused. */
+  ping(): Promise<void>;
+}
