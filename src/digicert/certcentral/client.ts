@@ -1,0 +1,177 @@
+// DigiCertClient for CertCentral Services API v2 (doc §A).
+import { DigiCertError } from "../errors";
+import { DigiCertHttp, joinMessages, WireProblem } from "../http";
+import type { DigiCertClient, DigiCertRole, DigiCertUser, DigiCertUserInput, FieldProblem } from "../types";
+import * as map from "./mapping";
+
+export const CERTCENTRAL_AUTH_HEADER = "X-DC-DEVKEY";
+const PAGE_SIZE = 100;
+
+export function classifyCertCentral(status: number, problems: WireProblem[]): DigiCertError {
+  const code = problems.map((p) => p.code ?? "").join(",");
+  const text = joinMessages(problems);
+  const opts = { status, code: problems[0]?.code };
+  const all = `${code} ${text}`.toLowerCase();
+  if (status === 401 || (status === 403 && code.includes("access_denied_invalid_key"))) {
+    return new DigiCertError("auth", "CertCentral refused the API key (access_denied_invalid_key): check DIGICERT_API_KEY", opts);
+  }
+  if (status === 403) return new DigiCertError("forbidden", `CertCentral denied the call${text ? `: ${text}` : ""}`, opts);
+  if (status === 404) return new DigiCertError("not_found", `CertCentral: not found${text ? `: ${text}` : ""}`, opts);
+  if (status === 409 || (status === 400 && all.includes("username") && /exist|taken|duplicate|already/.test(all))) {
+    return new DigiCertError("duplicate", `CertCentral: username already exists${text ? `: ${text}` : ""}`, opts);
+  }
+  return new DigiCertError("validation", `CertCentral refused the request${text ? `: ${text}` : ` (${status})`}`, opts);
+}
+
+export interface CertCentralClientOptions {
+  containerId?: string;
+}
+
+export class CertCentralClient implements DigiCertClient {
+  readonly platform = "certcentral" as const;
+  private readonly containerId?: number;
+  private rootContainer?: Promise<number>;
+
+  constructor(
+    private readonly http: DigiCertHttp,
+    private readonly opts: CertCentralClientOptions = {},
+  ) {
+    if (opts.containerId !== undefined && opts.containerId !== "") {
+      const id = map.toIntId(opts.containerId);
+      if (id === undefined) throw new Error("CertCentral container id must be a positive integer");
+      this.containerId = id;
+    }
+  }
+
+  validate(input: DigiCertUserInput): FieldProblem[] {
+    return map.validate(input);
+  }
+
+  async createUser(input: DigiCertUserInput, roleIds: string[]): Promise<{ id: string }> {
+    const body = map.toCreateBody(input, intRoleIds(roleIds), this.containerId);
+    const res = await this.http.request("POST", "/user", { body });
+    const id = (res.data as { id?: unknown } | undefined)?.id;
+    if (id === undefined || id === null) throw unexpected("create user answer carries no id");
+    return { id: String(id) };
+  }
+
+  async getUser(id: string): Promise<DigiCertUser | null> {
+    const numeric = map.toIntId(id);
+    if (numeric === undefined) return null;
+    try {
+      const res = await this.http.request("GET", `/user/${numeric}`);
+      return this.toUser(res.data);
+    } catch (e) {
+      // §A.2: the unknown-id answer is undocumented; 404 is assumed, 400 is tolerated.
+      if (e instanceof DigiCertError && (e.kind === "not_found" || (e.kind === "validation" && e.status === 400))) {
+        return null;
+      }
+      throw e;
+    }
+  }
+
+  async findUserByUsername(username: string): Promise<DigiCertUser | null> {
+    const wanted = username.toLowerCase();
+    // filters[search] is exact but also matches names and email, and a leading % would turn it into "contains".
+    if (wanted === "" || wanted.startsWith("%")) return null;
+    for (let offset = 0; ; ) {
+      const res = await this.http.request("GET", "/user", {
+        query: { "filters[search]": username, offset, limit: PAGE_SIZE },
+      });
+      const data = res.data as { users?: unknown; page?: { total?: unknown } } | undefined;
+      if (!data || !Array.isArray(data.users)) throw unexpected("user list answer carries no users array");
+      for (const u of data.users) {
+        if (typeof (u as { username?: unknown }).username === "string" && (u as { username: string }).username.toLowerCase() === wanted) {
+          return this.toUser(u);
+        }
+      }
+      offset += data.users.length;
+      const total = typeof data.page?.total === "number" ? data.page.total : offset;
+      if (data.users.length === 0 || offset >= total) return null;
+    }
+  }
+
+  async updateUser(id: string, input: DigiCertUserInput): Promise<void> {
+    await this.http.request("PUT", `/user/${this.wireId(id)}`, { body: map.toUpdateBody(input) });
+  }
+
+  async setRoles(id: string, roleIds: string[]): Promise<void> {
+    const body = { access_roles: intRoleIds(roleIds).map((r) => ({ id: r })) };
+    await this.http.request("PUT", `/user/${this.wireId(id)}/role`, { body });
+  }
+
+  // §A.7: CertCentral has no deactivate/reactivate; callers fall back to delete and re-create.
+  async disableUser(_id: string): Promise<void> {
+    throw new DigiCertError("unsupported", "CertCentral has no API to disable a user; delete it instead");
+  }
+
+  async enableUser(_id: string): Promise<void> {
+    throw new DigiCertError("unsupported", "CertCentral has no API to enable a user; re-create it instead");
+  }
+
+  async deleteUser(id: string): Promise<void> {
+    const numeric = map.toIntId(id);
+    if (numeric === undefined) return;
+    try {
+      await this.http.request("DELETE", `/user/${numeric}`);
+    } catch (e) {
+      if (e instanceof DigiCertError && e.kind === "not_found") return;
+      throw e;
+    }
+  }
+
+  async listRoles(): Promise<DigiCertRole[]> {
+    const cid = this.containerId ?? (await this.rootContainerId());
+    const res = await this.http.request("GET", `/container/${cid}/role`);
+    try {
+      return map.rolesFromWire(res.data);
+    } catch {
+      throw unexpected("role list answer carries no access_roles");
+    }
+  }
+
+  async ping(): Promise<void> {
+    await this.http.request("GET", "/user/me");
+  }
+
+  private rootContainerId(): Promise<number> {
+    if (!this.rootContainer) {
+      this.rootContainer = this.http.request("GET", "/account").then((res) => {
+        const root = (res.data as { root_container_id?: unknown } | undefined)?.root_container_id;
+        if (typeof root !== "number" && !(typeof root === "string" && /^\d+$/.test(root))) {
+          throw unexpected("account answer carries no root_container_id");
+        }
+        return Number(root);
+      });
+      // A failed lookup must not be cached forever.
+      this.rootContainer.catch(() => (this.rootContainer = undefined));
+    }
+    return this.rootContainer;
+  }
+
+  private toUser(raw: unknown): DigiCertUser {
+    try {
+      return map.fromWire(raw, this.containerId === undefined ? undefined : String(this.containerId));
+    } catch {
+      throw unexpected("user answer is not a user object");
+    }
+  }
+
+  private wireId(id: string): number {
+    const numeric = map.toIntId(id);
+    if (numeric === undefined) throw new DigiCertError("not_found", `CertCentral user id "${id}" is not a CertCentral id`);
+    return numeric;
+  }
+}
+
+function intRoleIds(roleIds: string[]): number[] {
+  return roleIds.map((r) => {
+    const n = map.toIntId(r);
+    if (n === undefined) throw new DigiCertError("validation", `CertCentral role id "${r}" is not an integer`);
+    return n;
+  });
+}
+
+function unexpected(what: string): DigiCertError {
+  return new DigiCertError("unexpected", `CertCentral: ${what}`);
+}

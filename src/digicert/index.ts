@@ -1,0 +1,71 @@
+// Entry point of the DigiCert layer: builds the platform client with its HTTP caller and pacer.
+import type { Logger } from "../log/logger";
+import { CertCentralClient, classifyCertCentral, CERTCENTRAL_AUTH_HEADER } from "./certcentral/client";
+import { DigiCertHttp } from "./http";
+import { OneClient, classifyOne, ONE_AUTH_HEADER } from "./one/client";
+import { createPacer, RateWindow } from "./pacing";
+import type { DigiCertClient, Platform } from "./types";
+
+export * from "./types";
+export * from "./errors";
+export { parseRateLimit, DEFAULT_WINDOWS } from "./pacing";
+export type { RateWindow } from "./pacing";
+
+export interface DigiCertClientConfig {
+  platform: Platform;
+  apiKey: string;
+  baseUrl: string;
+  timeoutMs: number;
+  certcentralContainerId?: string;
+  oneAccountId?: string;
+  rateLimit?: RateWindow[];
+  maxConcurrent?: number;
+  redisUrl?: string;
+}
+
+export type ClosableDigiCertClient = DigiCertClient & { close(): Promise<void> };
+
+export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger): ClosableDigiCertClient {
+  const pacer = createPacer({
+    windows: cfg.rateLimit,
+    maxConcurrent: cfg.maxConcurrent,
+    redisUrl: cfg.redisUrl,
+    keyId: `${cfg.platform}:${cfg.apiKey}`,
+  });
+  const cc = cfg.platform === "certcentral";
+  const http = new DigiCertHttp({
+    platform: cfg.platform,
+    baseUrl: cfg.baseUrl,
+    authHeader: cc ? CERTCENTRAL_AUTH_HEADER : ONE_AUTH_HEADER,
+    apiKey: cfg.apiKey,
+    timeoutMs: cfg.timeoutMs,
+    logger,
+    classify: cc ? classifyCertCentral : classifyOne,
+    pacer,
+  });
+  const client: DigiCertClient = cc
+    ? new CertCentralClient(http, { containerId: cfg.certcentralContainerId })
+    : new OneClient(http, { accountId: cfg.oneAccountId || undefined });
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      await pacer.stop();
+      http.close();
+    })());
+  // Bind every method so the returned object can be destructured or spread like a plain client.
+  return {
+    platform: client.platform,
+    validate: (i) => client.validate(i),
+    createUser: (i, r) => client.createUser(i, r),
+    getUser: (id) => client.getUser(id),
+    findUserByUsername: (u) => client.findUserByUsername(u),
+    updateUser: (id, i) => client.updateUser(id, i),
+    setRoles: (id, r) => client.setRoles(id, r),
+    disableUser: (id) => client.disableUser(id),
+    enableUser: (id) => client.enableUser(id),
+    deleteUser: (id) => client.deleteUser(id),
+    listRoles: () => client.listRoles(),
+    ping: () => client.ping(),
+    close,
+  };
+}

@@ -1,0 +1,118 @@
+// Keeps every DigiCert call inside the published per-key budget (rolling windows, all of which must hold) so the
+// bridge is never the reason DigiCert blocks the key. One Bottleneck limiter runs a token bucket that satisfies
+// every window at once; with Redis the bucket lives there and all replicas draw from it.
+import { createHash } from "node:crypto";
+import Bottleneck from "bottleneck";
+
+export interface RateWindow {
+  count: number;
+  windowMs: number;
+}
+
+export const DEFAULT_WINDOWS: RateWindow[] = [
+  { count: 1000, windowMs: 180_000 },
+  { count: 100, windowMs: 5_000 },
+];
+
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `1000/180s,100/5s` (units ms|s|m|h; a bare `/s` means one unit). */
+export function parseRateLimit(spec: string): RateWindow[] {
+  if (typeof spec !== "string" || spec.trim() === "") {
+    throw new Error("empty rate limit; expected e.g. 1000/180s,100/5s");
+  }
+  return spec.split(",").map((part) => {
+    const m = /^\s*(\d+)\s*\/\s*(\d*(?:\.\d+)?)\s*(ms|s|m|h)\s*$/i.exec(part);
+    if (!m) throw new Error(`"${part.trim()}" is not <count>/<window> with unit ms|s|m|h, e.g. 100/5s`);
+    const count = Number(m[1]);
+    const amount = m[2] === "" ? 1 : Number(m[2]);
+    const windowMs = Math.round(amount * UNIT_MS[m[3].toLowerCase()]);
+    if (!Number.isSafeInteger(count) || count < 1) throw new Error(`"${part.trim()}": count must be at least 1`);
+    if (!(windowMs >= 1)) throw new Error(`"${part.trim()}": window must be at least 1ms`);
+    return { count, windowMs };
+  });
+}
+
+export interface BucketPlan {
+  /** Milliseconds between refills of one token. */
+  intervalMs: number;
+  /** Bucket size (initial and maximum burst); 0 means "no burst, strict spacing". */
+  burst: number;
+}
+
+// Margin for network jitter between our dispatch and DigiCert's clock.
+const JITTER_FACTOR = 1.05;
+
+/**
+ * A token bucket with burst B and one token per I ms lets at most B + ceil(W/I) calls start in any window W.
+ * Pick I so each window keeps ~10% of its count for the burst, then the largest B every window allows.
+ */
+export function planBucket(windows: RateWindow[]): BucketPlan {
+  if (windows.length === 0) throw new Error("at least one rate window is required");
+  const interval = Math.max(...windows.map((w) => w.windowMs / Math.max(1, w.count - Math.ceil(w.count / 10))));
+  const burst = Math.min(...windows.map((w) => w.count - Math.ceil(w.windowMs / interval)));
+  return { intervalMs: Math.ceil(interval * JITTER_FACTOR), burst: Math.max(0, burst) };
+}
+
+export interface PacerOptions {
+  windows?: RateWindow[];
+  maxConcurrent?: number;
+  redisUrl?: string;
+  /** The API key (or anything identifying the budget); only its SHA-256 is used. */
+  keyId: string;
+}
+
+export interface Pacer {
+  schedule<T>(fn: () => Promise<T>): Promise<T>;
+  stop(): Promise<void>;
+  readonly clustered: boolean;
+}
+
+export function limiterId(keyId: string): string {
+  return "digicert-" + createHash("sha256").update(keyId).digest("hex").slice(0, 32);
+}
+
+export function createPacer(opts: PacerOptions): Pacer {
+  const windows = opts.windows && opts.windows.length > 0 ? opts.windows : DEFAULT_WINDOWS;
+  const plan = planBucket(windows);
+  const base: Bottleneck.ConstructorOptions = {
+    maxConcurrent: opts.maxConcurrent ?? 4,
+    ...(plan.burst > 0
+      ? {
+          reservoir: plan.burst,
+          reservoirIncreaseAmount: 1,
+          reservoirIncreaseInterval: plan.intervalMs,
+          reservoirIncreaseMaximum: plan.burst,
+          // Bottleneck refills on its heartbeat; a coarse heartbeat would silently lower the rate.
+          heartbeatInterval: Math.max(5, Math.min(250, Math.floor(plan.intervalMs / 4))),
+        }
+      : { minTime: plan.intervalMs }),
+  };
+  const clustered = !!opts.redisUrl;
+  const limiter = new Bottleneck(
+    clustered
+      ? {
+          ...base,
+          id: limiterId(opts.keyId),
+          datastore: "ioredis",
+          clearDatastore: false,
+          clientOptions: opts.redisUrl,
+          // Stale state of a crashed replica must not hold the budget forever.
+          timeout: 10 * 60_000,
+        }
+      : base,
+  );
+  if (clustered) {
+    // Bottleneck passes clientOptions to `new Redis(options)`; ioredis accepts a URL string there. Errors are
+    // emitted on the limiter; without a listener they would crash the process.
+    limiter.on("error", () => undefined);
+  }
+  return {
+    clustered,
+    schedule: <T>(fn: () => Promise<T>) => limiter.schedule(fn),
+    stop: async () => {
+      await limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
+      if (clustered) await limiter.disconnect(true).catch(() => undefined);
+    },
+  };
+}
