@@ -1,0 +1,83 @@
+// Opens the configured database, applies migrations, and hands out the Store.
+import fs from "node:fs";
+import path from "node:path";
+import BetterSqlite3 from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { Pool } from "pg";
+import type { Logger } from "../log/logger";
+import { DatabaseTarget, describeTarget, parseDatabaseUrl } from "./database-url";
+import type { Database, Dialect } from "./db";
+import { migrateToLatest } from "./migrate";
+import type { Store, UserRepository } from "./types";
+import { SqlUserRepository } from "./user-repository";
+
+export * from "./types";
+export { parseDatabaseUrl } from "./database-url";
+
+export interface OpenStoreOptions {
+  /** PostgreSQL only: schema to create (if absent) and put alone on every connection's search_path. */
+  pgSchema?: string;
+  logger?: Logger;
+}
+
+// Lower-case identifiers only: they are used unquoted in the search_path startup option, where case would fold.
+const PG_SCHEMA = /^[a-z_][a-z0-9_]{0,62}$/;
+
+export async function openStore(databaseUrl: string, opts: OpenStoreOptions = {}): Promise<Store> {
+  const target = parseDatabaseUrl(databaseUrl);
+  const db = target.dialect === "sqlite" ? openSqlite(target.filename) : openPostgres(target, opts);
+  try {
+    await migrateToLatest(db, target.dialect, opts);
+  } catch (error) {
+    await db.destroy().catch(() => undefined);
+    if (error instanceof Error && error.message.startsWith("database migration")) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`cannot prepare the database at ${describeTarget(target)}: ${reason}`, { cause: error });
+  }
+  opts.logger?.info("store opened", { database: describeTarget(target) });
+  return new SqlStore(db, target.dialect);
+}
+
+function openSqlite(filename: string): Kysely<Database> {
+  const memory = filename === ":memory:";
+  if (!memory) fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true });
+  const database = new BetterSqlite3(memory ? ":memory:" : path.resolve(filename));
+  // WAL lets readers proceed during a write; it does not apply to an in-memory database.
+  if (!memory) database.pragma("journal_mode = WAL");
+  database.pragma("foreign_keys = ON"); // needed for ON DELETE CASCADE of emails
+  database.pragma("busy_timeout = 5000"); // wait for another process's write lock instead of failing at once
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+}
+
+function openPostgres(target: Extract<DatabaseTarget, { dialect: "postgres" }>, opts: OpenStoreOptions): Kysely<Database> {
+  if (opts.pgSchema !== undefined && !PG_SCHEMA.test(opts.pgSchema)) {
+    throw new Error("pgSchema must be a lower-case identifier (letters, digits, underscore; at most 63 characters)");
+  }
+  const pool = new Pool({
+    connectionString: target.connectionString,
+    // Set at connection start-up, so every pooled connection resolves tables in this schema only.
+    ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
+  });
+  // An idle client dropped by the server emits 'error' on the pool; unhandled, that would crash the process.
+  pool.on("error", (err) => opts.logger?.warn("PostgreSQL pool connection error", { error: err.message }));
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+}
+
+class SqlStore implements Store {
+  readonly users: UserRepository;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {
+    this.users = new SqlUserRepository(db, dialect);
+  }
+
+  async ping(): Promise<void> {
+    await sql`select 1`.execute(this.db);
+  }
+
+  async close(): Promise<void> {
+    await this.db.destroy();
+  }
+}

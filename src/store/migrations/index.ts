@@ -1,0 +1,15 @@
+// The in-code migration list. Names sort in run order; never rename or remove one that has shipped.
+// Built in code (not scanned from disk) so it works the same from ts-node and from compiled dist.
+import type { Migration, MigrationProvider } from "kysely";
+import type { Dialect } from "../db";
+import { initialMigration } from "./0001-initial";
+
+export function buildMigrations(dialect: Dialect): Record<string, Migration> {
+  return {
+    "0001-initial": initialMigration(dialect),
+  };
+}
+
+export function migrationProvider(dialect: Dialect): MigrationProvider {
+  return { getMigrations: async () => buildMigrations(dialect) };
+}

@@ -1,0 +1,235 @@
+// UserRepository over kysely, identical behaviour on SQLite and PostgreSQL.
+import { Kysely, Selectable, Transaction, Updateable } from "kysely";
+import { nextTimestamp } from "./clock";
+import type { Codec, Database, Dialect, UserEmailsTable, UsersTable } from "./db";
+import { codecFor } from "./db";
+import { rethrowMapped } from "./errors";
+import { userFilter } from "./user-query";
+import {
+  NewUserRow,
+  Page,
+  StoredEmail,
+  StoreVersionConflictError,
+  UserChanges,
+  UserQuery,
+  UserRepository,
+  UserRow,
+} from "./types";
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Keeps `IN (…)` lists well below both dialects' bound-parameter limits. */
+const IN_CHUNK = 500;
+/** Retries of an unconditional update that lost a compare-and-set race to another writer. */
+const UPDATE_RETRIES = 5;
+
+export class SqlUserRepository implements UserRepository {
+  private readonly codec: Codec;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly dialect: Dialect,
+  ) {
+    this.codec = codecFor(dialect);
+  }
+
+  async insert(row: NewUserRow): Promise<UserRow> {
+    const now = nextTimestamp();
+    try {
+      return await this.db.transaction().execute(async (trx) => {
+        await trx
+          .insertInto("scim_users")
+          .values({
+            id: row.id,
+            user_name: row.userName,
+            user_name_lower: row.userName.toLowerCase(),
+            external_id: row.externalId,
+            active: this.codec.bool(row.active),
+            resource: this.codec.json(row.resource),
+            digicert_id: row.digicertId,
+            adopted: this.codec.bool(row.adopted),
+            created: now,
+            last_modified: now,
+            version: 1,
+          })
+          .execute();
+        await this.writeEmails(trx, row.id, row.emails);
+        return this.requireById(trx, row.id);
+      });
+    } catch (error) {
+      rethrowMapped(error);
+    }
+  }
+
+  async getById(id: string): Promise<UserRow | null> {
+    const row = await this.db.selectFrom("scim_users").selectAll().where("id", "=", id).executeTakeFirst();
+    return row ? (await this.hydrate(this.db, [row]))[0]! : null;
+  }
+
+  async getByUserName(userName: string): Promise<UserRow | null> {
+    const row = await this.db
+      .selectFrom("scim_users")
+      .selectAll()
+      .where("user_name_lower", "=", userName.toLowerCase())
+      .executeTakeFirst();
+    return row ? (await this.hydrate(this.db, [row]))[0]! : null;
+  }
+
+  async list(query: UserQuery | undefined, page: Page): Promise<{ total: number; rows: UserRow[] }> {
+    const filter = userFilter(query, this.codec);
+    if (filter === "none") return { total: 0, rows: [] };
+    const base = filter === "all" ? this.db.selectFrom("scim_users") : this.db.selectFrom("scim_users").where(filter);
+
+    const counted = await base.select((eb) => eb.fn.countAll<number | string | bigint>().as("n")).executeTakeFirst();
+    const total = Number(counted?.n ?? 0);
+    const limit = Math.max(0, Math.floor(page.limit));
+    const offset = Math.max(0, Math.floor(page.offset));
+    if (limit === 0 || offset >= total) return { total, rows: [] };
+
+    const rows = await base
+      .selectAll()
+      .orderBy("created")
+      .orderBy("id")
+      .limit(limit)
+      .offset(offset)
+      .execute();
+    return { total, rows: await this.hydrate(this.db, rows) };
+  }
+
+  async update(id: string, changes: UserChanges, expectedVersion?: number): Promise<UserRow | null> {
+    for (let attempt = 0; ; attempt++) {
+      let outcome: UserRow | null | "lost-race";
+      try {
+        outcome = await this.db.transaction().execute((trx) => this.updateOnce(trx, id, changes, expectedVersion));
+      } catch (error) {
+        rethrowMapped(error);
+      }
+      if (outcome !== "lost-race") return outcome;
+      // Someone else updated between our read and write. With expectedVersion that is exactly a conflict;
+      // without it the caller asked for last-writer-wins, so re-read and try again.
+      if (expectedVersion !== undefined || attempt >= UPDATE_RETRIES) throw new StoreVersionConflictError();
+    }
+  }
+
+  private async updateOnce(
+    trx: Transaction<Database>,
+    id: string,
+    changes: UserChanges,
+    expectedVersion: number | undefined,
+  ): Promise<UserRow | null | "lost-race"> {
+    let read = trx.selectFrom("scim_users").select(["version", "last_modified"]).where("id", "=", id);
+    // PostgreSQL: lock the row so concurrent updates queue instead of losing the compare-and-set below.
+    if (this.dialect === "postgres") read = read.forUpdate();
+    const current = await read.executeTakeFirst();
+    if (!current) return null;
+    if (expectedVersion !== undefined && current.version !== expectedVersion) throw new StoreVersionConflictError();
+
+    const set: Updateable<UsersTable> = {
+      version: current.version + 1,
+      // Never earlier than (nor equal to) the stored value, even if clocks differ between replicas.
+      last_modified: nextTimestamp(current.last_modified),
+    };
+    if (changes.userName !== undefined) {
+      set.user_name = changes.userName;
+      set.user_name_lower = changes.userName.toLowerCase();
+    }
+    if (changes.externalId !== undefined) set.external_id = changes.externalId;
+    if (changes.active !== undefined) set.active = this.codec.bool(changes.active);
+    if (changes.resource !== undefined) set.resource = this.codec.json(changes.resource);
+    if (changes.digicertId !== undefined) set.digicert_id = changes.digicertId;
+    if (changes.adopted !== undefined) set.adopted = this.codec.bool(changes.adopted);
+
+    // Compare-and-set on the version just read: the write only lands if nobody moved it meanwhile.
+    const result = await trx
+      .updateTable("scim_users")
+      .set(set)
+      .where("id", "=", id)
+      .where("version", "=", current.version)
+      .executeTakeFirst();
+    if (Number(result.numUpdatedRows) === 0) return "lost-race";
+
+    if (changes.emails !== undefined) {
+      await trx.deleteFrom("scim_user_emails").where("user_id", "=", id).execute();
+      await this.writeEmails(trx, id, changes.emails);
+    }
+    return this.requireById(trx, id);
+  }
+
+  async delete(id: string): Promise<boolean> {
+    // Emails go with the user via ON DELETE CASCADE (foreign_keys=ON on SQLite).
+    const result = await this.db.deleteFrom("scim_users").where("id", "=", id).executeTakeFirst();
+    return Number(result.numDeletedRows) > 0;
+  }
+
+  async count(): Promise<number> {
+    const r = await this.db
+      .selectFrom("scim_users")
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as("n"))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
+  private async writeEmails(trx: Transaction<Database>, userId: string, emails: StoredEmail[]): Promise<void> {
+    if (emails.length === 0) return;
+    const values = emails.map((e, position) => ({
+      user_id: userId,
+      position,
+      value: e.value,
+      value_lower: e.value.toLowerCase(),
+      type: e.type ?? null,
+      type_lower: e.type == null ? null : e.type.toLowerCase(),
+      is_primary: this.codec.bool(e.primary === true),
+    }));
+    for (let i = 0; i < values.length; i += IN_CHUNK) {
+      await trx.insertInto("scim_user_emails").values(values.slice(i, i + IN_CHUNK)).execute();
+    }
+  }
+
+  private async requireById(db: Db, id: string): Promise<UserRow> {
+    const row = await db.selectFrom("scim_users").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+    return (await this.hydrate(db, [row]))[0]!;
+  }
+
+  /** Turns user rows into UserRows, loading their emails in as few queries as possible. */
+  private async hydrate(db: Db, rows: Selectable<UsersTable>[]): Promise<UserRow[]> {
+    const emailsByUser = new Map<string, StoredEmail[]>();
+    const ids = rows.map((r) => r.id);
+    for (let i = 0; i < ids.length; i += IN_CHUNK) {
+      const chunk = ids.slice(i, i + IN_CHUNK);
+      const emailRows = await db
+        .selectFrom("scim_user_emails")
+        .selectAll()
+        .where("user_id", "in", chunk)
+        .orderBy("user_id")
+        .orderBy("position")
+        .execute();
+      for (const e of emailRows) {
+        const list = emailsByUser.get(e.user_id) ?? [];
+        list.push(this.toEmail(e));
+        emailsByUser.set(e.user_id, list);
+      }
+    }
+    return rows.map((r) => this.toUser(r, emailsByUser.get(r.id) ?? []));
+  }
+
+  private toEmail(e: Selectable<UserEmailsTable>): StoredEmail {
+    // Normalised shape: type is null when absent, primary always a boolean.
+    return { value: e.value, type: e.type, primary: this.codec.readBool(e.is_primary) };
+  }
+
+  private toUser(r: Selectable<UsersTable>, emails: StoredEmail[]): UserRow {
+    return {
+      id: r.id,
+      userName: r.user_name,
+      externalId: r.external_id,
+      active: this.codec.readBool(r.active),
+      resource: this.codec.readJson(r.resource),
+      emails,
+      digicertId: r.digicert_id,
+      adopted: this.codec.readBool(r.adopted),
+      created: r.created,
+      lastModified: r.last_modified,
+      version: Number(r.version),
+    };
+  }
+}

@@ -1,0 +1,50 @@
+// The store contract on SQLite (a temporary file and :memory:), plus SQLite-specific opening behaviour.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openStore } from "../../../src/store";
+import { describeStoreSuite, newUser } from "./store-suite";
+
+const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "scim-store-"));
+afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
+
+describeStoreSuite("SQLite file", () => openStore(`sqlite:${path.join(tmpRoot, "suite", "scim.db")}`));
+describeStoreSuite("SQLite :memory:", () => openStore("sqlite::memory:"));
+
+describe("openStore on SQLite", () => {
+  it("creates missing parent directories, uses WAL, and reopens with migrations already applied", async () => {
+    const file = path.join(tmpRoot, "a", "b", "c", "scim.db");
+    const first = await openStore(`sqlite:${file}`);
+    expect(first.dialect).toBe("sqlite");
+    const u = await first.users.insert(newUser({ userName: "persisted", resource: { a: [1, { b: "ü" }] }, active: false }));
+    await first.close();
+    expect(fs.existsSync(file)).toBe(true);
+
+    const second = await openStore(`sqlite:${file}`);
+    expect(await second.users.getById(u.id)).toEqual(u);
+    await second.close();
+    // A WAL database leaves its -wal sidecar format marker: the header's read/write versions are 2.
+    const header = fs.readFileSync(file).subarray(18, 20);
+    expect([...header]).toEqual([2, 2]);
+  });
+
+  it("accepts a path relative to the working directory", async () => {
+    const cwd = process.cwd();
+    process.chdir(tmpRoot);
+    try {
+      const store = await openStore("sqlite:./rel/data/scim.db");
+      await store.close();
+    } finally {
+      process.chdir(cwd);
+    }
+    expect(fs.existsSync(path.join(tmpRoot, "rel", "data", "scim.db"))).toBe(true);
+  });
+
+  it("gives every :memory: store its own database", async () => {
+    const a = await openStore("sqlite::memory:");
+    const b = await openStore("sqlite::memory:");
+    await a.users.insert(newUser());
+    expect(await b.users.count()).toBe(0);
+    await Promise.all([a.close(), b.close()]);
+  });
+});
