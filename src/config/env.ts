@@ -1,0 +1,82 @@
+import { z } from "zod";
+
+// Every environment variable the bridge reads, with its default and check. Errors name the variable so an
+// admin can fix the deployment without reading code. Keep README and .env.example in step with this file.
+
+const DEFAULT_BASE_URLS = {
+  certcentral: "https://www.digicert.com/services/v2",
+  one: "https://one.digicert.com/account/api/v1",
+} as const;
+
+const DEFAULT_ROLES = { certcentral: "Standard User", one: "Default User" } as const;
+
+const optionalString = z
+  .string()
+  .transform((s) => s.trim())
+  .optional()
+  .transform((s) => (s ? s : undefined));
+
+const bool = (name: string) =>
+  optionalString.transform((s, ctx) => {
+    if (s === undefined) return false;
+    if (/^(1|true|yes|on)$/i.test(s)) return true;
+    if (/^(0|false|no|off)$/i.test(s)) return false;
+    ctx.addIssue({ code: "custom", message: `${name} must be true or false` });
+    return z.NEVER;
+  });
+
+const int = (min: number, max: number) =>
+  optionalString.transform((s, ctx) => {
+    if (s === undefined) return undefined;
+    if (!/^\d+$/.test(s) || Number(s) < min || Number(s) > max) {
+      ctx.addIssue({ code: "custom", message: `must be a whole number between ${min} and ${max}` });
+      return z.NEVER;
+    }
+    return Number(s);
+  });
+
+const url = optionalString.refine((s) => s === undefined || /^https?:\/\/[^\s]+$/i.test(s), {
+  message: "must be an http(s) URL",
+});
+
+export const envSchema = z.object({
+  PORT: int(0, 65535),
+  HOST: optionalString,
+  PUBLIC_BASE_URL: url,
+  SCIM_BEARER_TOKENS: optionalString.refine((s) => s !== undefined && s.split(",").some((t) => t.trim()), {
+    message: "required: one or more comma-separated tokens (plain, or sha256:<hex>)",
+  }),
+  SCIM_MAX_RESULTS: int(1, 1000),
+  DIGICERT_PLATFORM: z
+    .enum(["certcentral", "one"], { message: "must be certcentral or one" })
+    .optional()
+    .default("certcentral"),
+  DIGICERT_API_KEY: optionalString.refine((s) => s !== undefined, { message: "required: the DigiCert API key" }),
+  DIGICERT_BASE_URL: url,
+  DIGICERT_CERTCENTRAL_CONTAINER_ID: optionalString.refine((s) => s === undefined || /^\d+$/.test(s), {
+    message: "must be a numeric CertCentral container id",
+  }),
+  DIGICERT_ONE_ACCOUNT_ID: optionalString,
+  DIGICERT_DEFAULT_ROLE: optionalString,
+  DIGICERT_RATE_LIMIT: optionalString,
+  DIGICERT_MAX_CONCURRENT: int(1, 64),
+  DIGICERT_TIMEOUT_MS: int(100, 600000),
+  CERTCENTRAL_DEACTIVATE: optionalString.refine((s) => s === undefined || /^(delete|demote:.+)$/.test(s), {
+    message: "must be delete or demote:<role name or id>",
+  }),
+  DATABASE_URL: optionalString,
+  REDIS_URL: optionalString.refine((s) => s === undefined || /^rediss?:\/\//.test(s), {
+    message: "must be a redis:// or rediss:// URL",
+  }),
+  ROLE_MAPPING_FILE: optionalString,
+  DRY_RUN: bool("DRY_RUN"),
+  LOG_LEVEL: z
+    .enum(["error", "warn", "info", "http", "verbose", "debug", "silly"], {
+      message: "must be one of error, warn, info, debug",
+    })
+    .optional()
+    .default("info"),
+});
+
+export type RawEnv = z.infer<typeof envSchema>;
+export { DEFAULT_BASE_URLS, DEFAULT_ROLES };

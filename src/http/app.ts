@@ -1,0 +1,64 @@
+import express from "express";
+import type { AppConfig } from "../config";
+import type { Logger } from "../log/logger";
+import type { ScimContext } from "../scim/context";
+import { createScimRouter } from "../scim/router";
+import type { ScimFailure } from "../scim/errors";
+import type { UserService } from "../provisioning/user-service";
+import type { Platform } from "../digicert/types";
+import { bearerAuth } from "./auth";
+import { errorHandler, notFound } from "./errors";
+import { liveness, readiness, type ReadinessCheck } from "./health";
+import { createMetrics } from "./metrics";
+import { requestLog } from "./request-log";
+
+export interface AppDeps {
+  config: Pick<AppConfig, "publicBaseUrl" | "scim">;
+  platform: Platform;
+  users: UserService;
+  logger: Logger;
+  readinessChecks: ReadinessCheck[];
+}
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+export function createApp(deps: AppDeps): express.Express {
+  const { config, logger } = deps;
+  const app = express();
+  app.disable("x-powered-by");
+  // Express's body-hash ETag would answer 304s that SCIM clients do not expect (notes/scimmy.md §2).
+  app.set("etag", false);
+  const metrics = createMetrics();
+
+  app.use(requestLog(logger, metrics));
+  app.get("/healthz", liveness);
+  app.get("/readyz", readiness(deps.readinessChecks));
+  app.get("/metrics", async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+
+  app.use(
+    "/scim/v2",
+    bearerAuth(config.scim.bearerTokens),
+    createScimRouter({
+      publicBaseUrl: config.publicBaseUrl,
+      maxResults: config.scim.maxResults,
+      maxBodyBytes: MAX_BODY_BYTES,
+      contextFor: (req, res): ScimContext => ({
+        requestId: res.locals.requestId,
+        method: req.method,
+        credential: res.locals.credential,
+        logger: logger.child({ requestId: res.locals.requestId }),
+        users: deps.users,
+        platform: deps.platform,
+        maxResults: config.scim.maxResults,
+        park: (f: ScimFailure) => {
+          res.locals.scimFailure = f;
+        },
+      }),
+    }),
+  );
+  app.use(notFound);
+  app.use(errorHandler(logger));
+  return app;
+}

@@ -1,0 +1,34 @@
+import type { NextFunction, Request, Response } from "express";
+import type { Logger } from "../log/logger";
+import { errorBody, failureOf, type ScimFailure } from "../scim/errors";
+
+/** Sends a SCIM error body; used for every error the app answers itself. */
+export function sendScimError(res: Response, f: ScimFailure): void {
+  if (f.retryAfterSeconds !== undefined) res.set("Retry-After", String(Math.max(1, Math.ceil(f.retryAfterSeconds))));
+  res.status(f.status).type("application/scim+json").send(errorBody(f));
+}
+
+/**
+ * The last error handler. Mandatory with scimmy-routers: without it a 5xx destroys the keep-alive socket, and
+ * 429/502/503 (which SCIMMY cannot render) would become an HTML stack page. Parked failures win over the error.
+ */
+export function errorHandler(logger: Logger) {
+  // eslint-disable-next-line @typescript-eslint/no-unused-vars
+  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
+    if (res.headersSent) {
+      if ((res.statusCode ?? 500) >= 500) logger.debug("error after response was sent", { requestId: res.locals.requestId, error: err });
+      return;
+    }
+    const parked = (res.locals.scimFailure as ScimFailure | undefined) ?? undefined;
+    const failure = parked ?? failureOf(err);
+    if (failure.internal) {
+      logger.error("unhandled error", { requestId: res.locals.requestId, path: req.path, error: err, stack: (err as Error)?.stack });
+    }
+    sendScimError(res, failure);
+  };
+}
+
+/** JSON 404 for paths outside the SCIM router (which answers its own unknown paths). */
+export function notFound(_req: Request, res: Response): void {
+  sendScimError(res, { status: 404, detail: "Endpoint not found" });
+}

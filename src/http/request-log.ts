@@ -1,0 +1,37 @@
+import { randomUUID } from "node:crypto";
+import type { NextFunction, Request, Response } from "express";
+import type { Logger } from "../log/logger";
+import type { HttpMetrics } from "./metrics";
+
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+function resourceOf(path: string): string {
+  const m = /^\/scim\/v2\/([^/?]+)/.exec(path);
+  return m ? m[1] : path.split("?")[0];
+}
+
+/** Gives every request an id (the caller's X-Request-Id when sane) and logs one line when it ends. */
+export function requestLog(logger: Logger, metrics: HttpMetrics) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = process.hrtime.bigint();
+    const incoming = req.get("x-request-id");
+    const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    res.locals.requestId = requestId;
+    res.set("X-Request-Id", requestId);
+    res.on("finish", () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const path = req.originalUrl.split("?")[0];
+      metrics.observe(resourceOf(path), req.method, res.statusCode, ms / 1000);
+      logger.info("request", {
+        requestId,
+        method: req.method,
+        path,
+        status: res.statusCode,
+        ms: Math.round(ms * 10) / 10,
+        credential: res.locals.credential,
+        userAgent: req.get("user-agent"),
+      });
+    });
+    next();
+  };
+}

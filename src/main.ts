@@ -1,0 +1,76 @@
+import type { Server } from "node:http";
+import { ConfigError, loadConfig, type AppConfig } from "./config";
+import { createLogger, registerSecret, type Logger } from "./log/logger";
+import { buildBridge, type Bridge } from "./wiring";
+
+export interface RunningBridge {
+  bridge: Bridge;
+  server: Server;
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** Registers every secret of the environment with the log redactor before anything can log. */
+export function registerSecretsFromEnv(env: NodeJS.ProcessEnv): void {
+  registerSecret(env.DIGICERT_API_KEY);
+  for (const t of (env.SCIM_BEARER_TOKENS ?? "").split(",")) registerSecret(t.trim());
+}
+
+export async function startBridge(config: AppConfig, logger: Logger): Promise<RunningBridge> {
+  const bridge = await buildBridge(config, logger);
+  const server = await new Promise<Server>((resolve, reject) => {
+    const s = bridge.app.listen(config.port, config.host, () => resolve(s));
+    s.once("error", reject);
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : config.port;
+  const url = config.publicBaseUrl.replace(/:0$/, `:${port}`);
+  logger.info("DigiCert SCIM Bridge listening", {
+    scimBaseUrl: `${url}/scim/v2`,
+    platform: config.digicert.platform,
+    store: bridge.store.dialect,
+  });
+  return {
+    bridge,
+    server,
+    url,
+    async stop() {
+      await new Promise<void>((r) => server.close(() => r()));
+      await bridge.close();
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  registerSecretsFromEnv(process.env);
+  let config: AppConfig;
+  try {
+    config = loadConfig(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nSee README.md, section Configuration.\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+  const logger = createLogger(config.logLevel);
+  let running: RunningBridge;
+  try {
+    running = await startBridge(config, logger);
+  } catch (err) {
+    logger.error("bridge failed to start", { error: (err as Error).message });
+    process.exit(1);
+  }
+  const shutdown = (signal: string) => {
+    logger.info("shutting down", { signal });
+    running.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+    setTimeout(() => process.exit(1), 10_000).unref();
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
+}
+
+if (require.main === module) void main();

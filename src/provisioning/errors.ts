@@ -1,0 +1,39 @@
+// Failures of the provisioning core, independent of SCIM and HTTP. src/scim/errors.ts maps these (and
+// DigiCertError) to SCIM Error responses in one place.
+
+export class NotFoundError extends Error {
+  constructor(message = "resource not found") {
+    super(message);
+    this.name = "NotFoundError";
+  }
+}
+
+/** The change clashes with existing state: a taken userName, a user owned elsewhere in DigiCert. */
+export class ConflictError extends Error {
+  constructor(
+    message: string,
+    readonly existingId?: string,
+  ) {
+    super(message);
+    this.name = "ConflictError";
+  }
+}
+
+/** Input the bridge or DigiCert cannot accept. `field` is a neutral field name (see provisioning/model.ts). */
+export class InvalidInputError extends Error {
+  constructor(
+    message: string,
+    readonly field?: string,
+  ) {
+    super(message);
+    this.name = "InvalidInputError";
+  }
+}
+
+/** The deployment is wrong (a role that does not exist, a key without permission): the admin must act. */
+export class MisconfiguredError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "MisconfiguredError";
+  }
+}

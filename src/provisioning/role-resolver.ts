@@ -1,0 +1,32 @@
+import type { DigiCertClient, DigiCertRole } from "../digicert/types";
+import { MisconfiguredError } from "./errors";
+
+// DigiCert role ids vary by account, so roles are configured by name (or id) and resolved through the
+// platform's list-roles call. The list changes rarely: cache it for a while to spare the rate budget.
+const TTL_MS = 5 * 60 * 1000;
+
+export class RoleResolver {
+  private cache: { at: number; roles: DigiCertRole[] } | null = null;
+
+  constructor(
+    private readonly client: DigiCertClient,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async roles(): Promise<DigiCertRole[]> {
+    if (this.cache && this.now() - this.cache.at < TTL_MS) return this.cache.roles;
+    const roles = await this.client.listRoles();
+    this.cache = { at: this.now(), roles };
+    return roles;
+  }
+
+  /** Resolves a role given by id or by name (case-insensitive). `setting` names the config that asked. */
+  async resolve(nameOrId: string, setting: string): Promise<string> {
+    const roles = await this.roles();
+    const wanted = nameOrId.trim().toLowerCase();
+    const hit = roles.find((r) => r.id.toLowerCase() === wanted) ?? roles.find((r) => r.name.toLowerCase() === wanted);
+    if (hit) return hit.id;
+    const known = roles.map((r) => `${r.name} (${r.id})`).join(", ");
+    throw new MisconfiguredError(`${setting} '${nameOrId}' matches no DigiCert role; available: ${known || "none"}`);
+  }
+}

@@ -1,0 +1,21 @@
+import type { Platform } from "../digicert/types";
+import type { Logger } from "../log/logger";
+import type { UserService } from "../provisioning/user-service";
+import type { ScimFailure } from "./errors";
+
+/**
+ * Per-request context handed to every SCIMMY handler. SCIMMY's handlers are process-global statics, so all
+ * request- and app-specific things (services included) travel here rather than in closures.
+ */
+export interface ScimContext {
+  requestId: string;
+  method: string;
+  /** Name of the credential that authenticated the request; never the secret. */
+  credential: string;
+  logger: Logger;
+  users: UserService;
+  platform: Platform;
+  maxResults: number;
+  /** Parks a failure SCIMMY cannot render (429/502/503) for the app error handler. */
+  park(failure: ScimFailure): void;
+}

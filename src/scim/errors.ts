@@ -1,0 +1,102 @@
+import { SCIMMY } from "scimmy-routers";
+import { isDigiCertError } from "../digicert/errors";
+import { ConflictError, InvalidInputError, MisconfiguredError, NotFoundError } from "../provisioning/errors";
+import type { ProfileField } from "../provisioning/model";
+import { StoreConflictError } from "../store/types";
+
+// The one place where failures become SCIM errors. Everything else throws typed errors and lets this decide.
+
+export const SCIM_ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+export interface ScimFailure {
+  status: number;
+  scimType?: string;
+  detail: string;
+  retryAfterSeconds?: number;
+  /** True when the failure is ours, not the client's or DigiCert's: log it with its stack. */
+  internal?: boolean;
+}
+
+/** SCIM attribute that carried each DigiCert profile field, so a 400 names what the IdP must change. */
+const SCIM_ATTRIBUTE: Record<ProfileField, string> = {
+  userName: "userName",
+  givenName: "name.givenName",
+  familyName: "name.familyName",
+  email: "emails",
+  jobTitle: "title",
+  phone: "phoneNumbers",
+};
+
+const DEFAULT_RATE_RETRY_S = 5;
+const DEFAULT_UNAVAILABLE_RETRY_S = 10;
+
+export function failureOf(err: unknown): ScimFailure {
+  if (err instanceof SCIMMY.Types.Error) {
+    const e = err as unknown as { status: number; scimType?: string; message: string };
+    return { status: Number(e.status) || 500, scimType: e.scimType ?? undefined, detail: e.message };
+  }
+  if (err instanceof NotFoundError) return { status: 404, detail: err.message };
+  if (err instanceof ConflictError || err instanceof StoreConflictError) {
+    return { status: 409, scimType: "uniqueness", detail: err.message };
+  }
+  if (err instanceof InvalidInputError) {
+    const attr = err.field ? SCIM_ATTRIBUTE[err.field as ProfileField] : undefined;
+    return { status: 400, scimType: "invalidValue", detail: attr ? `${attr}: ${err.message}` : err.message };
+  }
+  if (err instanceof MisconfiguredError) return { status: 502, detail: `Bridge configuration problem: ${err.message}` };
+  if (isDigiCertError(err)) {
+    switch (err.kind) {
+      case "validation":
+        return { status: 400, scimType: "invalidValue", detail: `DigiCert rejected the user: ${err.message}` };
+      case "duplicate":
+        return { status: 409, scimType: "uniqueness", detail: `DigiCert: ${err.message}` };
+      case "rate_limited":
+        return {
+          status: 429,
+          detail: "DigiCert is rate limiting the bridge; retry later",
+          retryAfterSeconds: err.retryAfterSeconds ?? DEFAULT_RATE_RETRY_S,
+        };
+      case "unavailable":
+        return {
+          status: 503,
+          detail: "DigiCert is unavailable (unreachable, timed out or failing); retry later",
+          retryAfterSeconds: err.retryAfterSeconds ?? DEFAULT_UNAVAILABLE_RETRY_S,
+        };
+      case "auth":
+        return { status: 502, detail: "DigiCert refused the bridge's API key: check DIGICERT_API_KEY" };
+      case "forbidden":
+        return {
+          status: 502,
+          detail: "The DigiCert API key lacks permission to manage users: check the key's role (DIGICERT_API_KEY)",
+        };
+      default:
+        return { status: 502, detail: `Unexpected answer from DigiCert: ${err.message}` };
+    }
+  }
+  if (isBodyParserError(err)) {
+    if (err.type === "entity.too.large") return { status: 413, detail: "Request body is too large" };
+    if (err.type === "entity.parse.failed") return { status: 400, scimType: "invalidSyntax", detail: "Request body is not valid JSON" };
+    return { status: 400, scimType: "invalidSyntax", detail: "Request body could not be read" };
+  }
+  return { status: 500, detail: "Internal error; the request was not applied", internal: true };
+}
+
+function isBodyParserError(err: unknown): err is { type: string; status: number } {
+  return typeof err === "object" && err !== null && typeof (err as { type?: unknown }).type === "string" &&
+    typeof (err as { status?: unknown }).status === "number";
+}
+
+export function errorBody(f: ScimFailure): Record<string, unknown> {
+  return { schemas: [SCIM_ERROR_URN], status: String(f.status), ...(f.scimType ? { scimType: f.scimType } : {}), detail: f.detail };
+}
+
+/**
+ * Turns a failure into something SCIMMY can throw. SCIMMY cannot render 429/502/503 itself, so those are parked
+ * on the request context and rendered by the app's error handler (see http/errors.ts).
+ */
+export function toScimmyError(f: ScimFailure, park: (f: ScimFailure) => void): Error {
+  park(f);
+  // For a status SCIMMY refuses, its router throws while rendering, before anything is sent; the parked
+  // failure is then rendered by our handler. A plain Error would instead become a misleading 404.
+  return new SCIMMY.Types.Error(f.status, (f.scimType ?? null) as string, f.detail);
+}

@@ -1,0 +1,92 @@
+import { SCIMMY } from "scimmy-routers";
+import type { UserCondition, UserQuery } from "../store/types";
+
+// SCIMMY parses a filter into OR-branches of AND-objects ({attr: [op, value]}, nested objects for sub-attributes,
+// an array of [op, value] pairs when one attribute appears twice) and applies none of it. We translate the forms
+// the bridge supports into a store query and refuse the rest with invalidFilter, never silently.
+
+const SUPPORTED =
+  'userName eq, externalId eq, id eq, emails eq, emails.value eq, emails[type eq "…"].value eq, active eq, joined with and/or';
+
+function invalid(detail: string): Error {
+  return new SCIMMY.Types.Error(400, "invalidFilter", `${detail}. Supported: ${SUPPORTED}`);
+}
+
+type Comparison = [string, unknown];
+
+function comparisons(node: unknown, attr: string): Comparison[] {
+  if (!Array.isArray(node)) throw invalid(`Unsupported filter on '${attr}'`);
+  const list = (Array.isArray(node[0]) ? node : [node]) as unknown[][];
+  return list.map((c) => {
+    const [op, value, ...rest] = c;
+    if (typeof op !== "string" || op.toLowerCase() === "not" || rest.length) {
+      throw invalid(`Unsupported expression on '${attr}'`);
+    }
+    if (op.toLowerCase() !== "eq") throw invalid(`Operator '${op}' is not supported on '${attr}'`);
+    if (c.length < 2) throw invalid(`Missing comparison value for '${attr}'`);
+    return [op, value];
+  });
+}
+
+const asString = (attr: string, v: unknown): string => {
+  if (typeof v !== "string") throw invalid(`'${attr}' must be compared with a string`);
+  return v;
+};
+
+function emailConditions(node: unknown): UserCondition[] {
+  if (Array.isArray(node)) return comparisons(node, "emails").map(([, v]) => ({ attr: "email", value: asString("emails", v) }));
+  if (!node || typeof node !== "object") throw invalid("Unsupported filter on 'emails'");
+  let type: string | undefined;
+  const values: string[] = [];
+  for (const [sub, expr] of Object.entries(node as Record<string, unknown>)) {
+    const name = sub.toLowerCase();
+    if (name === "type") {
+      const [[, v], ...more] = comparisons(expr, "emails.type");
+      if (more.length) throw invalid("Only one emails type can be compared");
+      type = asString("emails.type", v);
+    } else if (name === "value") {
+      for (const [, v] of comparisons(expr, "emails.value")) values.push(asString("emails.value", v));
+    } else {
+      throw invalid(`Filtering on 'emails.${sub}' is not supported`);
+    }
+  }
+  if (!values.length) throw invalid("An emails filter must compare the email value");
+  return values.map((value) => ({ attr: "email", value, ...(type !== undefined ? { type } : {}) }));
+}
+
+function branchConditions(branch: Record<string, unknown>): UserCondition[] {
+  const out: UserCondition[] = [];
+  for (const [attr, node] of Object.entries(branch)) {
+    switch (attr.toLowerCase()) {
+      case "username":
+        for (const [, v] of comparisons(node, "userName")) out.push({ attr: "userName", value: asString("userName", v) });
+        break;
+      case "externalid":
+        for (const [, v] of comparisons(node, "externalId")) out.push({ attr: "externalId", value: asString("externalId", v) });
+        break;
+      case "id":
+        for (const [, v] of comparisons(node, "id")) out.push({ attr: "id", value: asString("id", v) });
+        break;
+      case "emails":
+        out.push(...emailConditions(node));
+        break;
+      case "active":
+        for (const [, v] of comparisons(node, "active")) {
+          if (typeof v !== "boolean") throw invalid("'active' must be compared with true or false");
+          out.push({ attr: "active", value: v });
+        }
+        break;
+      default:
+        throw invalid(`Filtering on '${attr}' is not supported`);
+    }
+  }
+  return out;
+}
+
+/** undefined when there is no filter (all users). Throws a SCIM invalidFilter error for unsupported forms. */
+export function userQueryFromFilter(filter: unknown): UserQuery | undefined {
+  if (filter === undefined || filter === null) return undefined;
+  if (!Array.isArray(filter)) throw invalid("Unsupported filter");
+  if (!filter.length) return undefined;
+  return { anyOf: filter.map((branch) => branchConditions(branch as Record<string, unknown>)) };
+}

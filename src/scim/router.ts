@@ -1,0 +1,77 @@
+import express, { type NextFunction, type Request, type Response } from "express";
+import SCIMMYRouters, { SCIMMY } from "scimmy-routers";
+import type { ScimContext } from "./context";
+import { normalisePatchBody } from "./patch-normaliser";
+import { declareUserResource } from "./user-resource";
+
+export const SCIM_CONTENT_TYPES = ["application/scim+json", "application/json"];
+
+export interface ScimRouterOptions {
+  publicBaseUrl: string;
+  maxResults: number;
+  maxBodyBytes: number;
+  documentationUri?: string;
+  /** Builds the context for one request; called after authentication. */
+  contextFor(req: Request, res: Response): ScimContext;
+}
+
+/** Adds the Location header RFC 7644 §3.3 requires on 201, which scimmy-routers omits. */
+function locationOnCreate(_req: Request, res: Response, next: NextFunction): void {
+  const send = res.send.bind(res);
+  res.send = ((body?: unknown) => {
+    const location = (body as { meta?: { location?: unknown } } | undefined)?.meta?.location;
+    if (res.statusCode === 201 && typeof location === "string" && !res.headersSent) res.location(location);
+    return send(body);
+  }) as Response["send"];
+  next();
+}
+
+function applyServiceProviderConfig(maxResults: number, documentationUri?: string): void {
+  // Must run after constructing SCIMMYRouters, which overwrites these and appends an auth scheme each time.
+  SCIMMY.Config.set({
+    documentationUri,
+    patch: true,
+    bulk: false,
+    sort: false,
+    etag: false,
+    changePassword: false,
+    filter: { supported: true, maxResults },
+    authenticationSchemes: [],
+  } as never);
+  SCIMMY.Config.set("authenticationSchemes", {
+    type: "oauthbearertoken",
+    name: "OAuth Bearer Token",
+    description: "Authentication with a bearer token from SCIM_BEARER_TOKENS",
+    specUri: "https://www.rfc-editor.org/rfc/rfc6750",
+  } as never);
+}
+
+/** The SCIM protocol surface. Mount it behind authentication at /scim/v2. */
+export function createScimRouter(opts: ScimRouterOptions): express.Router {
+  declareUserResource();
+  const router = express.Router();
+  // Parsed here (not by scimmy-routers) so the PATCH normaliser can rewrite the body; the router then skips parsing.
+  router.use(express.json({ type: SCIM_CONTENT_TYPES, limit: opts.maxBodyBytes, strict: false }));
+  router.use((req, res, next) => {
+    if (req.method === "PATCH" || req.method === "PUT") {
+      // Query parameters leak into SCIMMY's PATCH base (excludedAttributes would drop data): writes take none.
+      req.query = {};
+    }
+    if (req.method === "PATCH") req.body = normalisePatchBody(req.body);
+    res.locals.scimContext = opts.contextFor(req, res);
+    next();
+  });
+  router.use(locationOnCreate);
+  router.use(
+    new SCIMMYRouters({
+      type: "bearer",
+      docUri: opts.documentationUri,
+      // Authentication already happened in front of this router (it needs WWW-Authenticate and no body parsing).
+      handler: () => "",
+      context: (req: Request) => req.res!.locals.scimContext as ScimContext,
+      baseUri: () => opts.publicBaseUrl,
+    }) as unknown as express.Router,
+  );
+  applyServiceProviderConfig(opts.maxResults, opts.documentationUri);
+  return router;
+}

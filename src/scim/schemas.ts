@@ -1,0 +1,34 @@
+import { SCIMMY } from "scimmy-routers";
+
+export const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
+export const ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+// SCIMMY 1.3.5 accepts only urn:ietf:params:scim:schemas:* ids for extensions (scimmy#91, fixed upstream, unreleased).
+export const DIGICERT_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:digicert:2.0:User";
+
+/** DigiCert fields that core SCIM has no place for, and the bridge's link to the DigiCert user. */
+export const DigiCertUserExtension = new SCIMMY.Types.SchemaDefinition(
+  "DigiCertUser",
+  DIGICERT_USER_SCHEMA,
+  "DigiCert attributes of a user provisioned by DigiCert SCIM Bridge",
+  [
+    new SCIMMY.Types.Attribute("string", "digicertUserId", {
+      mutable: false,
+      description: "Id of the linked DigiCert user; absent while no DigiCert user exists (e.g. deactivated on CertCentral)",
+    }),
+    new SCIMMY.Types.Attribute("string", "platform", {
+      mutable: false,
+      canonicalValues: ["certcentral", "one"],
+      description: "DigiCert platform the user is provisioned to",
+    }),
+    new SCIMMY.Types.Attribute("boolean", "adopted", {
+      mutable: false,
+      description: "True when the bridge linked a DigiCert user that existed before (made by hand) instead of creating one",
+    }),
+    new SCIMMY.Types.Attribute("string", "jobTitle", {
+      description: "DigiCert job title (CertCentral job_title, max 64); overrides core 'title' when set",
+    }),
+    new SCIMMY.Types.Attribute("string", "telephone", {
+      description: "DigiCert telephone (CertCentral telephone / ONE phone_number); overrides phoneNumbers when set",
+    }),
+  ],
+);

@@ -1,0 +1,78 @@
+import type { UserDraft } from "../provisioning/model";
+import type { StoredEmail, UserRow } from "../store/types";
+import type { Platform } from "../digicert/types";
+import { DIGICERT_USER_SCHEMA } from "./schemas";
+
+// SCIM wire shape ⇄ the provisioning draft and the stored row. No DigiCert field names here.
+
+type Json = Record<string, unknown>;
+
+const str = (v: unknown): string | null => (typeof v === "string" && v.trim() ? v : null);
+
+function pickPhone(phones: unknown): string | null {
+  if (!Array.isArray(phones)) return null;
+  const list = phones.filter((p): p is Json => !!p && typeof p === "object" && !!str((p as Json).value));
+  const byType = (t: string) => list.find((p) => String(p.type ?? "").toLowerCase() === t);
+  const chosen = list.find((p) => p.primary === true) ?? byType("work") ?? byType("mobile") ?? list[0];
+  return chosen ? String(chosen.value) : null;
+}
+
+function emailsOf(emails: unknown): StoredEmail[] {
+  if (!Array.isArray(emails)) return [];
+  return emails
+    .filter((e): e is Json => !!e && typeof e === "object" && !!str((e as Json).value))
+    .map((e) => ({ value: String(e.value), type: str(e.type), primary: e.primary === true }));
+}
+
+/** Lifts a validated SCIM User (as SCIMMY hands it to ingress) into a provisioning draft. */
+export function draftFromScim(body: Json): UserDraft {
+  const { id: _id, meta: _meta, password: _password, ...resource } = body;
+  const name = (body.name ?? {}) as Json;
+  const ext = (body[DIGICERT_USER_SCHEMA] ?? {}) as Json;
+  // Server-owned extension attributes are never taken from the IdP.
+  if (resource[DIGICERT_USER_SCHEMA]) {
+    const { digicertUserId: _d, platform: _p, adopted: _a, ...own } = ext;
+    resource[DIGICERT_USER_SCHEMA] = own;
+    if (!Object.keys(own).length) delete resource[DIGICERT_USER_SCHEMA];
+  }
+  return {
+    userName: String(body.userName),
+    externalId: str(body.externalId),
+    active: typeof body.active === "boolean" ? body.active : undefined,
+    givenName: str(name.givenName),
+    familyName: str(name.familyName),
+    displayName: str(body.displayName) ?? str(name.formatted),
+    emails: emailsOf(body.emails),
+    jobTitle: str(ext.jobTitle) ?? str(body.title),
+    phone: str(ext.telephone) ?? pickPhone(body.phoneNumbers),
+    resource,
+  };
+}
+
+/** The draft a stored row was made from, with the stored active state. */
+export function draftFromRow(row: UserRow): UserDraft {
+  return { ...draftFromScim({ ...row.resource, userName: row.userName }), active: row.active };
+}
+
+function weakEtag(version: number): string {
+  return `W/"${version}"`;
+}
+
+/** The SCIM representation served for a stored row; reads never ask DigiCert. */
+export function scimFromRow(row: UserRow, platform: Platform): Json {
+  const ext = { ...((row.resource[DIGICERT_USER_SCHEMA] as Json | undefined) ?? {}) };
+  ext.platform = platform;
+  ext.adopted = row.adopted;
+  if (row.digicertId) ext.digicertUserId = row.digicertId;
+  const schemas = new Set([...((row.resource.schemas as string[] | undefined) ?? []), DIGICERT_USER_SCHEMA]);
+  return {
+    ...row.resource,
+    schemas: [...schemas],
+    id: row.id,
+    userName: row.userName,
+    ...(row.externalId ? { externalId: row.externalId } : {}),
+    active: row.active,
+    [DIGICERT_USER_SCHEMA]: ext,
+    meta: { resourceType: "User", created: row.created, lastModified: row.lastModified, version: weakEtag(row.version) },
+  };
+}

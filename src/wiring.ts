@@ -1,0 +1,68 @@
+import type { Express } from "express";
+import type { AppConfig } from "./config";
+import { createDigiCertClient } from "./digicert";
+import type { DigiCertClient } from "./digicert/types";
+import { createApp } from "./http/app";
+import type { Logger } from "./log/logger";
+import { RoleResolver } from "./provisioning/role-resolver";
+import { UserService } from "./provisioning/user-service";
+import { draftFromRow } from "./scim/user-mapping";
+import { openStore } from "./store";
+import type { Store } from "./store/types";
+
+export interface Bridge {
+  app: Express;
+  store: Store;
+  digicert: DigiCertClient & { close(): Promise<void> };
+  users: UserService;
+  close(): Promise<void>;
+}
+
+/** Builds the whole bridge from a checked config: store (migrated), DigiCert client, services, HTTP app. */
+export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgSchema?: string } = {}): Promise<Bridge> {
+  const store = await openStore(config.databaseUrl, { logger, pgSchema: opts.pgSchema });
+  const digicert = createDigiCertClient(
+    {
+      platform: config.digicert.platform,
+      apiKey: config.digicert.apiKey,
+      baseUrl: config.digicert.baseUrl,
+      timeoutMs: config.digicert.timeoutMs,
+      certcentralContainerId: config.digicert.certcentralContainerId,
+      oneAccountId: config.digicert.oneAccountId,
+      rateLimit: config.digicert.rateLimit,
+      maxConcurrent: config.digicert.maxConcurrent,
+      redisUrl: config.redisUrl,
+    },
+    logger,
+  );
+  const roles = new RoleResolver(digicert);
+  const users = new UserService({
+    users: store.users,
+    digicert,
+    roles,
+    defaultRole: config.digicert.defaultRole,
+    certcentralDeactivation: config.digicert.certcentralDeactivation,
+    draftOf: draftFromRow,
+    logger,
+  });
+  const app = createApp({
+    config,
+    platform: config.digicert.platform,
+    users,
+    logger,
+    readinessChecks: [
+      { name: "store", check: () => store.ping() },
+      { name: "digicert", check: () => digicert.ping() },
+    ],
+  });
+  return {
+    app,
+    store,
+    digicert,
+    users,
+    async close() {
+      await digicert.close();
+      await store.close();
+    },
+  };
+}
