@@ -1,5 +1,5 @@
 // Users and their indexed emails. Portable DDL: only the JSON and boolean column types differ per dialect.
-import { Kysely, Migration } from "kysely";
+import { Kysely, Migration, sql } from "kysely";
 import type { Dialect } from "../db";
 import { USER_NAME_UNIQUE } from "../errors";
 
@@ -7,21 +7,24 @@ export function initialMigration(dialect: Dialect): Migration {
   // SQLite has no boolean or JSON type: 0/1 integers and JSON text, converted by the repository's codec.
   const boolType = dialect === "postgres" ? "boolean" : "integer";
   const jsonType = dialect === "postgres" ? "jsonb" : "text";
+  // Compared and ordered columns use byte order on PostgreSQL too (SQLite's BINARY default), so uniqueness,
+  // equality and "ORDER BY created, id" behave the same whatever the database's locale.
+  const key = dialect === "postgres" ? sql`text collate "C"` : "text";
   return {
     async up(db: Kysely<any>): Promise<void> {
       await db.schema
         .createTable("scim_users")
-        .addColumn("id", "text", (c) => c.primaryKey())
+        .addColumn("id", key, (c) => c.primaryKey())
         .addColumn("user_name", "text", (c) => c.notNull())
         // Lower-cased in JS (toLowerCase) on every write and lookup, so uniqueness and filters agree.
-        .addColumn("user_name_lower", "text", (c) => c.notNull())
-        .addColumn("external_id", "text")
+        .addColumn("user_name_lower", key, (c) => c.notNull())
+        .addColumn("external_id", key)
         .addColumn("active", boolType, (c) => c.notNull())
         .addColumn("resource", jsonType, (c) => c.notNull())
-        .addColumn("digicert_id", "text")
+        .addColumn("digicert_id", key)
         .addColumn("adopted", boolType, (c) => c.notNull())
-        .addColumn("created", "text", (c) => c.notNull())
-        .addColumn("last_modified", "text", (c) => c.notNull())
+        .addColumn("created", key, (c) => c.notNull())
+        .addColumn("last_modified", key, (c) => c.notNull())
         .addColumn("version", "integer", (c) => c.notNull())
         .addUniqueConstraint(USER_NAME_UNIQUE, ["user_name_lower"])
         .execute();
@@ -32,12 +35,12 @@ export function initialMigration(dialect: Dialect): Migration {
 
       await db.schema
         .createTable("scim_user_emails")
-        .addColumn("user_id", "text", (c) => c.notNull().references("scim_users.id").onDelete("cascade"))
+        .addColumn("user_id", key, (c) => c.notNull().references("scim_users.id").onDelete("cascade"))
         .addColumn("position", "integer", (c) => c.notNull())
         .addColumn("value", "text", (c) => c.notNull())
-        .addColumn("value_lower", "text", (c) => c.notNull())
+        .addColumn("value_lower", key, (c) => c.notNull())
         .addColumn("type", "text")
-        .addColumn("type_lower", "text")
+        .addColumn("type_lower", key)
         .addColumn("is_primary", boolType, (c) => c.notNull())
         .addPrimaryKeyConstraint("scim_user_emails_pkey", ["user_id", "position"])
         .execute();

@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import BetterSqlite3 from "better-sqlite3";
 import { openStore } from "../../../src/store";
 import { describeStoreSuite, newUser } from "./store-suite";
 
@@ -46,5 +47,15 @@ describe("openStore on SQLite", () => {
     await a.users.insert(newUser());
     expect(await b.users.count()).toBe(0);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it("fails with a clear message when a migration cannot be applied", async () => {
+    // A clashing table that kysely's migration history knows nothing about makes 0001 fail.
+    const file = path.join(tmpRoot, "broken", "scim.db");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const raw = new BetterSqlite3(file);
+    raw.exec("create table scim_users (something text)");
+    raw.close();
+    await expect(openStore(`sqlite:${file}`)).rejects.toThrow(/^database migration "0001-initial" failed: .*scim_users/);
   });
 });
