@@ -1,0 +1,194 @@
+// In-process DigiCert double: CertCentral under /services/v2 and ONE under /account/api/v1 on one express server.
+import type { AddressInfo } from "node:net";
+import express, { NextFunction, Request, Response } from "express";
+import { CertCentralState, certCentralRoutes } from "./certcentral";
+import { FaultBook, maxInWindow, RollingLimiter } from "./faults";
+import { OneState, oneRoutes } from "./one";
+import type { FailSpec, RecordedCall, SimPlatform, Simulator, SimulatorOptions } from "./types";
+
+export * from "./types";
+export { CC_DEFAULT_ROLES } from "./certcentral";
+export { ONE_DEFAULT_ROLES, ONE_DEFAULT_ACCOUNT } from "./one";
+
+export const CC_BASE_PATH = "/services/v2";
+export const ONE_BASE_PATH = "/account/api/v1";
+const AUTH_HEADER: Record<SimPlatform, string> = { certcentral: "x-dc-devkey", one: "x-api-key" };
+
+export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
+  const apiKey = opts.apiKey ?? "sim-api-key";
+  const cc = new CertCentralState(opts.certcentral);
+  const one = new OneState(opts.one);
+  const calls: RecordedCall[] = [];
+  const faults = new FaultBook();
+  const limiters: Record<SimPlatform, RollingLimiter | undefined> = {
+    certcentral: opts.rateLimit ? new RollingLimiter(opts.rateLimit) : undefined,
+    one: opts.rateLimit ? new RollingLimiter(opts.rateLimit) : undefined,
+  };
+
+  const app = express();
+  app.set("query parser", "simple"); // keeps "filters[search]" a flat key, as the wire has it
+  app.set("etag", false);
+  app.use(CC_BASE_PATH, platformRouter("certcentral", certCentralRoutes(cc)));
+  app.use(ONE_BASE_PATH, platformRouter("one", oneRoutes(one)));
+  app.use((_req, res) => res.status(404).json({ errors: [{ code: "not_found|route", message: "Route not found." }] }));
+
+  function platformRouter(platform: SimPlatform, routes: express.Router): express.Router {
+    const r = express.Router();
+    r.use(express.json({ limit: "1mb" }));
+    r.use((req, _res, next) => {
+      record(platform, req, req.body);
+      next();
+    });
+    r.use((req, res, next) => {
+      const f = faults.take(platform, req.method, req.path);
+      if (!f) return next();
+      const act = () => {
+        if (f.network === "reset") return req.socket.destroy();
+        if (f.status === undefined) return next();
+        res.status(f.status).set(f.headers ?? {});
+        res.json(f.body ?? defaultFaultBody(platform, f.status));
+      };
+      if (f.delayMs) setTimeout(act, f.delayMs);
+      else act();
+    });
+    r.use((req, res, next) => {
+      if (lastCallFor(req)?.apiKeyValid) return next();
+      if (platform === "certcentral") {
+        return res.status(403).json({
+          errors: [{ code: "access_denied|access_denied_invalid_key", message: "Access denied due to access_denied_invalid_key." }],
+        });
+      }
+      res.status(401).json({ error: { code: "invalid_api_key", message: "Invalid or missing API key" } });
+    });
+    r.use((_req, res, next) => {
+      const limiter = limiters[platform];
+      const verdict = limiter?.admit(Date.now());
+      if (!verdict || verdict.ok) return next();
+      if (platform === "certcentral") {
+        return res.status(429).json({
+          errors: [{ code: "request_limit_exceeded", message: "Service unavailable, please limit request volume" }],
+        });
+      }
+      res.status(429).set("Retry-After", String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))));
+      res.json({ error: { code: "rate_limit_exceeded", message: "Too many requests" } });
+    });
+    r.use(routes);
+    // Body-parser failures land here (they happen before the recorder, so record them now).
+    r.use((err: any, req: Request, res: Response, _next: NextFunction) => {
+      if (!lastCallFor(req)) record(platform, req, undefined);
+      const status = err?.type === "entity.too.large" ? 413 : err?.status && err.status < 500 ? err.status : 500;
+      if (platform === "certcentral") {
+        const code = status === 413 ? "request_too_large" : status === 400 ? "bad_request_format" : "server_error";
+        return res.status(status).json({ errors: [{ code, message: status === 400 ? "Malformed request body." : "Request failed." }] });
+      }
+      res.status(status).json({ errors: [{ code: status === 413 ? "request_too_large" : "invalid_request", message: "Malformed request body" }] });
+    });
+    return r;
+  }
+
+  const callByReq = new WeakMap<Request, RecordedCall>();
+  function lastCallFor(req: Request): RecordedCall | undefined {
+    return callByReq.get(req);
+  }
+
+  function record(platform: SimPlatform, req: Request, body: unknown): void {
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (v === undefined) continue;
+      headers[k] = k === AUTH_HEADER[platform] ? "[present]" : Array.isArray(v) ? v.join(", ") : v;
+    }
+    const query: Record<string, string> = {};
+    const qs = req.originalUrl.split("?")[1];
+    if (qs) for (const [k, v] of new URLSearchParams(qs)) query[k] = v;
+    const call: RecordedCall = {
+      platform,
+      method: req.method,
+      path: req.path,
+      query,
+      body: body === undefined ? undefined : JSON.parse(JSON.stringify(body)),
+      headers,
+      apiKeyValid: req.get(AUTH_HEADER[platform]) === apiKey,
+      at: Date.now(),
+    };
+    callByReq.set(req, call);
+    calls.push(call);
+  }
+
+  const server = app.listen(opts.port ?? 0, "127.0.0.1");
+  await new Promise<void>((resolve, reject) => {
+    server.once("listening", resolve);
+    server.once("error", reject);
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const sim: Simulator = {
+    url,
+    certcentralBaseUrl: url + CC_BASE_PATH,
+    oneBaseUrl: url + ONE_BASE_PATH,
+    apiKey,
+    calls,
+    callsTo(platform, method, pathPattern) {
+      return calls.filter(
+        (c) =>
+          c.platform === platform &&
+          (!method || c.method === method.toUpperCase()) &&
+          (pathPattern === undefined ||
+            (typeof pathPattern === "string" ? c.path === pathPattern : pathPattern.test(c.path))),
+      );
+    },
+    clearCalls() {
+      calls.length = 0;
+    },
+    reset() {
+      cc.reset();
+      one.reset();
+      faults.clear();
+      limiters.certcentral?.clear();
+      limiters.one?.clear();
+      calls.length = 0;
+    },
+    seedUser(platform, partial) {
+      return platform === "certcentral" ? cc.seed(partial) : one.seed(partial);
+    },
+    getUser(platform, id) {
+      if (platform === "certcentral") {
+        const u = cc.users.get(Number(id));
+        return u ? cc.render(u) : undefined;
+      }
+      const u = one.users.get(String(id));
+      return u ? one.render(u) : undefined;
+    },
+    listUsers(platform) {
+      return platform === "certcentral"
+        ? [...cc.users.values()].map((u) => cc.render(u))
+        : [...one.users.values()].map((u) => one.render(u));
+    },
+    failNext(spec: FailSpec) {
+      faults.add(spec);
+    },
+    observedRate(platform, windowMs) {
+      return maxInWindow(
+        calls.filter((c) => c.platform === platform).map((c) => c.at),
+        windowMs,
+      );
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+  return sim;
+}
+
+function defaultFaultBody(platform: SimPlatform, status: number): unknown {
+  if (platform === "certcentral") {
+    if (status === 429) {
+      return { errors: [{ code: "request_limit_exceeded", message: "Service unavailable, please limit request volume" }] };
+    }
+    return { errors: [{ code: status >= 500 ? "server_error" : "injected", message: `Injected ${status}` }] };
+  }
+  if (status === 429) return { error: { code: "rate_limit_exceeded", message: "Too many requests" } };
+  return { error: { code: status >= 500 ? "service_unavailable" : "invalid_request", message: `Injected ${status}` } };
+}
