@@ -1,7 +1,9 @@
 // `npm run demo`: the bridge on SQLite with the bundled DigiCert simulator, for trying it out in one command.
 // Not for production: the simulator keeps users in memory and the token changes on every run.
 import { randomBytes } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { createServer } from "node:net";
 import { loadConfig } from "../config";
 import { createLogger, registerSecret } from "../log/logger";
@@ -29,7 +31,8 @@ async function demo(): Promise<void> {
   registerSecret(apiKey);
   const sim = await startSimulator({ port: 0, apiKey, one: { accountId: DEMO_ONE_ACCOUNT_ID } });
   const port = !process.env.PORT ? "8080" : process.env.PORT === "0" ? String(await freePort()) : process.env.PORT;
-  mkdirSync("./data", { recursive: true });
+  // The simulator forgets its users on exit, so the demo store must start empty too.
+  const databaseUrl = process.env.DEMO_DATABASE_URL ?? `sqlite:${join(mkdtempSync(join(tmpdir(), "scim-demo-")), "scim.db")}`;
   const config = loadConfig({
     PORT: port,
     HOST: "127.0.0.1",
@@ -39,7 +42,7 @@ async function demo(): Promise<void> {
     DIGICERT_API_KEY: apiKey,
     DIGICERT_BASE_URL: platform === "one" ? sim.oneBaseUrl : sim.certcentralBaseUrl,
     DIGICERT_ONE_ACCOUNT_ID: platform === "one" ? DEMO_ONE_ACCOUNT_ID : undefined,
-    DATABASE_URL: process.env.DEMO_DATABASE_URL ?? `sqlite:./data/demo-${platform}.db`,
+    DATABASE_URL: databaseUrl,
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
   });
   const running = await startBridge(config, createLogger(config.logLevel));
@@ -54,6 +57,7 @@ async function demo(): Promise<void> {
       "",
       `  SCIM base URL:  ${scimUrl}`,
       `  Header:         Authorization: Bearer ${token}`,
+      `  Store:          ${databaseUrl}`,
       "",
       "Try it:",
       `  curl -s -H 'Authorization: Bearer ${token}' '${scimUrl}/Users?filter=userName%20eq%20%22ada%40example.com%22'`,
