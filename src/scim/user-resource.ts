@@ -22,9 +22,9 @@ async function guarded<T>(ctx: ScimContext, fn: () => Promise<T>): Promise<T> {
  * and totalResults (notes/scimmy.md §4). Lists are therefore read here, from the store, with the true total.
  */
 class UserResource extends SCIMMY.Resources.User {
-  override async read(ctx?: ScimContext): Promise<any> {
+  override async read<T = ScimContext>(ctx?: T): Promise<any> {
     if (this.id) return super.read(ctx);
-    const c = ctx!;
+    const c = ctx as unknown as ScimContext;
     return guarded(c, async () => {
       const query = userQueryFromFilter(this.filter);
       const { startIndex: rawStart, count: rawCount } = this.constraints ?? {};
@@ -33,7 +33,7 @@ class UserResource extends SCIMMY.Resources.User {
       const count = Math.min(Math.max(0, Number.isInteger(rawCount) ? (rawCount as number) : c.maxResults), c.maxResults);
       const { total, rows } = await c.users.list(query, { offset: startIndex - 1, limit: count });
       const resources = rows.map(
-        (row) => new SCIMMY.Schemas.User(scimFromRow(row, c.platform), "out", UserResource.basepath(), this.attributes),
+        (row) => new SCIMMY.Schemas.User(scimFromRow(row, c.platform), "out", UserResource.basepath() as string, this.attributes),
       );
       const list = new SCIMMY.Messages.ListResponse(resources, { totalResults: total, count, startIndex: 1 });
       list.startIndex = startIndex;
