@@ -1,6 +1,7 @@
 import type { Express } from "express";
 import type { AppConfig } from "./config";
 import { createDigiCertClient } from "./digicert";
+import { isDigiCertError } from "./digicert/errors";
 import type { DigiCertClient } from "./digicert/types";
 import { createApp } from "./http/app";
 import type { Logger } from "./log/logger";
@@ -51,8 +52,17 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     users,
     logger,
     readinessChecks: [
-      { name: "store", check: () => store.ping() },
-      { name: "digicert", check: () => digicert.ping() },
+      { name: "store", check: () => store.ping(), describe: () => "the store does not answer" },
+      {
+        name: "digicert",
+        check: () => digicert.ping(),
+        describe: (err) =>
+          isDigiCertError(err) && (err.kind === "auth" || err.kind === "forbidden")
+            ? "DigiCert refused the API key or its permissions"
+            : isDigiCertError(err) && err.kind === "rate_limited"
+              ? "DigiCert is rate limiting"
+              : "DigiCert is unreachable or failing",
+      },
     ],
   });
   return {

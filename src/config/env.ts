@@ -10,6 +10,9 @@ const DEFAULT_BASE_URLS = {
 
 const DEFAULT_ROLES = { certcentral: "Standard User", one: "Default User" } as const;
 
+// `docker run --env-file` and compose's ${VAR:-} pass empty strings for unset variables.
+const emptyAsUnset = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : typeof v === "string" ? v.trim() : v);
+
 const optionalString = z
   .string()
   .transform((s) => s.trim())
@@ -47,10 +50,10 @@ export const envSchema = z.object({
     message: "required: one or more comma-separated tokens (plain, or sha256:<hex>)",
   }),
   SCIM_MAX_RESULTS: int(1, 1000),
-  DIGICERT_PLATFORM: z
-    .enum(["certcentral", "one"], { message: "must be certcentral or one" })
-    .optional()
-    .default("certcentral"),
+  DIGICERT_PLATFORM: z.preprocess(
+    emptyAsUnset,
+    z.enum(["certcentral", "one"], { message: "must be certcentral or one" }).optional().default("certcentral"),
+  ),
   DIGICERT_API_KEY: optionalString.refine((s) => s !== undefined, { message: "required: the DigiCert API key" }),
   DIGICERT_BASE_URL: url,
   DIGICERT_CERTCENTRAL_CONTAINER_ID: optionalString.refine((s) => s === undefined || /^\d+$/.test(s), {
@@ -70,12 +73,15 @@ export const envSchema = z.object({
   }),
   ROLE_MAPPING_FILE: optionalString,
   DRY_RUN: bool("DRY_RUN"),
-  LOG_LEVEL: z
-    .enum(["error", "warn", "info", "http", "verbose", "debug", "silly"], {
-      message: "must be one of error, warn, info, debug",
-    })
-    .optional()
-    .default("info"),
+  LOG_LEVEL: z.preprocess(
+    emptyAsUnset,
+    z
+      .enum(["error", "warn", "info", "http", "verbose", "debug", "silly"], {
+        message: "must be one of error, warn, info, http, verbose, debug, silly",
+      })
+      .optional()
+      .default("info"),
+  ),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

@@ -32,7 +32,7 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(requestLog(logger, metrics));
   app.get("/healthz", liveness);
-  app.get("/readyz", readiness(deps.readinessChecks));
+  app.get("/readyz", readiness(deps.readinessChecks, logger));
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });

@@ -1,17 +1,20 @@
 import type { Request, Response } from "express";
+import type { Logger } from "../log/logger";
 
 export interface ReadinessCheck {
   name: string;
   check(): Promise<void>;
+  /** What an unauthenticated caller may see about a failure: no hostnames, no configuration. */
+  describe(err: unknown): string;
 }
 
 const CACHE_MS = 30_000;
 
 /**
  * /readyz runs each check at most every 30 s (DigiCert's rate budget is precious) and answers 503 when any fails.
- * Details say only ok/failed and a safe message, never configuration.
+ * Details say only ok/failed and a safe message; the full error goes to the log.
  */
-export function readiness(checks: ReadinessCheck[], now: () => number = Date.now) {
+export function readiness(checks: ReadinessCheck[], logger: Logger, now: () => number = Date.now) {
   const cache = new Map<string, { at: number; ok: boolean; error?: string }>();
   return async (_req: Request, res: Response): Promise<void> => {
     const components: Record<string, { status: string; error?: string }> = {};
@@ -23,7 +26,8 @@ export function readiness(checks: ReadinessCheck[], now: () => number = Date.now
             await c.check();
             entry = { at: now(), ok: true };
           } catch (err) {
-            entry = { at: now(), ok: false, error: (err as Error).message };
+            logger.warn("readiness check failed", { component: c.name, error: (err as Error)?.message });
+            entry = { at: now(), ok: false, error: c.describe(err) };
           }
           cache.set(c.name, entry);
         }

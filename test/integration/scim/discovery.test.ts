@@ -75,3 +75,20 @@ describe("discovery and service limits", () => {
     expect(metrics.text).toContain("scim_requests_total");
   });
 });
+
+describe("readiness when DigiCert refuses the key", () => {
+  test("readyz is 503 with a safe reason and no configuration", async () => {
+    const request = (await import("supertest")).default;
+    const h = await startHarness({ platform: "one" });
+    try {
+      h.sim.failNext({ platform: "one", method: "GET", path: /^\/user\/me$/, status: 401, body: { errors: [{ code: "invalid_api_key", message: "key sim-key at one.internal.example refused" }] } });
+      const res = await request(h.app).get("/readyz");
+      expect(res.status).toBe(503);
+      expect(res.body.components.digicert).toEqual({ status: "failed", error: "DigiCert refused the API key or its permissions" });
+      expect(JSON.stringify(res.body)).not.toContain("internal.example");
+      expect(h.logs()).toContain("readiness check failed");
+    } finally {
+      await h.close();
+    }
+  });
+});
