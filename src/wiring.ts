@@ -22,20 +22,7 @@ export interface Bridge {
 /** Builds the whole bridge from a checked config: store (migrated), DigiCert client, services, HTTP app. */
 export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgSchema?: string } = {}): Promise<Bridge> {
   const store = await openStore(config.databaseUrl, { logger, pgSchema: opts.pgSchema });
-  const digicert = createDigiCertClient(
-    {
-      platform: config.digicert.platform,
-      apiKey: config.digicert.apiKey,
-      baseUrl: config.digicert.baseUrl,
-      timeoutMs: config.digicert.timeoutMs,
-      certcentralContainerId: config.digicert.certcentralContainerId,
-      oneAccountId: config.digicert.oneAccountId,
-      rateLimit: config.digicert.rateLimit,
-      maxConcurrent: config.digicert.maxConcurrent,
-      redisUrl: config.redisUrl,
-    },
-    logger,
-  );
+  const digicert = createDigiCertClient(config.digicert, logger);
   const roles = new RoleResolver(digicert);
   const users = new UserService({
     users: store.users,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { DEFAULT_BASE_URLS, DEFAULT_ROLES, envSchema } from "./env";
-import { parseRateLimit } from "../digicert/pacing";
-import type { Platform } from "../digicert/types";
+import type { DigiCertClientConfig } from "../digicert";
+import { parseRateLimit, type RateWindow } from "../digicert/pacing";
 
 export interface BearerCredential {
   /** Shown in logs instead of the secret. */
@@ -17,20 +17,13 @@ export interface AppConfig {
   host: string;
   publicBaseUrl: string;
   scim: { bearerTokens: BearerCredential[]; maxResults: number };
-  digicert: {
-    platform: Platform;
-    apiKey: string;
-    baseUrl: string;
-    timeoutMs: number;
-    certcentralContainerId?: string;
-    oneAccountId?: string;
+  /** The client's own settings (REDIS_URL included, for the shared rate budget) plus provisioning policy. */
+  digicert: DigiCertClientConfig & {
+    rateLimit: RateWindow[];
     defaultRole: string;
-    rateLimit: { count: number; windowMs: number }[];
-    maxConcurrent: number;
     certcentralDeactivation: CertCentralDeactivation;
   };
   databaseUrl: string;
-  redisUrl?: string;
   logLevel: string;
 }
 
@@ -71,7 +64,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const tokens = parseTokens(e.SCIM_BEARER_TOKENS!);
   if (typeof tokens === "string") problems.push(`SCIM_BEARER_TOKENS: ${tokens}`);
 
-  let rateLimit: { count: number; windowMs: number }[] = parseRateLimit("1000/180s,100/5s");
+  let rateLimit: RateWindow[] = parseRateLimit("1000/180s,100/5s");
   if (e.DIGICERT_RATE_LIMIT) {
     try {
       rateLimit = parseRateLimit(e.DIGICERT_RATE_LIMIT);
@@ -121,9 +114,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       rateLimit,
       maxConcurrent: e.DIGICERT_MAX_CONCURRENT ?? 4,
       certcentralDeactivation,
+      redisUrl: e.REDIS_URL,
     },
     databaseUrl,
-    redisUrl: e.REDIS_URL,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -3,7 +3,7 @@ import type { CertCentralDeactivation } from "../config";
 import { isDigiCertError } from "../digicert/errors";
 import type { DigiCertClient, DigiCertUserInput } from "../digicert/types";
 import type { Logger } from "../log/logger";
-import { StoreConflictError, StoreVersionConflictError, type Page, type UserQuery, type UserRepository, type UserRow } from "../store/types";
+import { StoreConflictError, StoreVersionConflictError, type NewUserRow, type Page, type UserQuery, type UserRepository, type UserRow } from "../store/types";
 import { ConflictError, NotFoundError } from "./errors";
 import type { UserDraft } from "./model";
 import { profileFromDraft, rejectProblems, sameProfile } from "./profile";
@@ -24,6 +24,18 @@ export interface UserServiceDeps {
 interface Link {
   digicertId: string | null;
   adopted: boolean;
+}
+
+function rowFields(draft: UserDraft, active: boolean, link: Link): Omit<NewUserRow, "id"> {
+  return {
+    userName: draft.userName,
+    externalId: draft.externalId,
+    active,
+    resource: draft.resource,
+    emails: draft.emails,
+    digicertId: link.digicertId,
+    adopted: link.adopted,
+  };
 }
 
 /**
@@ -56,16 +68,7 @@ export class UserService {
     // An inactive user gets no DigiCert account until it is activated: nothing to sign in with, nothing to leak.
     const link: Link = active ? await this.materialise(profile) : { digicertId: null, adopted: false };
     try {
-      return await users.insert({
-        id: this.newId(),
-        userName: draft.userName,
-        externalId: draft.externalId,
-        active,
-        resource: draft.resource,
-        emails: draft.emails,
-        digicertId: link.digicertId,
-        adopted: link.adopted,
-      });
+      return await users.insert({ id: this.newId(), ...rowFields(draft, active, link) });
     } catch (err) {
       // Lost a race with a concurrent create of the same userName: undo our DigiCert user, keep theirs.
       if (err instanceof StoreConflictError) {
@@ -102,19 +105,7 @@ export class UserService {
     }
 
     try {
-      const updated = await users.update(
-        id,
-        {
-          userName: draft.userName,
-          externalId: draft.externalId,
-          active,
-          resource: draft.resource,
-          emails: draft.emails,
-          digicertId: link.digicertId,
-          adopted: link.adopted,
-        },
-        row.version,
-      );
+      const updated = await users.update(id, rowFields(draft, active, link), row.version);
       if (!updated) throw new NotFoundError(`User ${id} not found`);
       return updated;
     } catch (err) {
