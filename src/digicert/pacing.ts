@@ -2,6 +2,7 @@
 // bridge is never the reason DigiCert blocks the key. One Bottleneck limiter runs a token bucket that satisfies
 // every window at once; with Redis the bucket lives there and all replicas draw from it.
 import { createHash } from "node:crypto";
+import { DigiCertError } from "./errors";
 import Bottleneck from "bottleneck";
 
 export interface RateWindow {
@@ -60,12 +61,45 @@ export interface PacerOptions {
   redisUrl?: string;
   /** The API key (or anything identifying the budget); only its SHA-256 is used. */
   keyId: string;
+  /**
+   * Longest a call may wait for its turn before failing as "unavailable" (default 30 s). Bounds the wait when
+   * the queue is long or Redis is unreachable; a call that gave up never runs later.
+   */
+  maxWaitMs?: number;
 }
 
 export interface Pacer {
   schedule<T>(fn: () => Promise<T>): Promise<T>;
   stop(): Promise<void>;
   readonly clustered: boolean;
+}
+
+const DEFAULT_MAX_WAIT_MS = 30_000;
+
+function scheduleWithin<T>(limiter: Bottleneck, fn: () => Promise<T>, maxWaitMs: number, clustered: boolean): Promise<T> {
+  let state: "waiting" | "started" | "abandoned" = "waiting";
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      if (state !== "waiting") return;
+      state = "abandoned";
+      const why = clustered ? "the shared rate limiter (Redis) did not grant a slot" : "the DigiCert rate budget is exhausted";
+      reject(new DigiCertError("unavailable", `DigiCert call not sent: ${why} within ${Math.round(maxWaitMs / 1000)} s`, { retryAfterSeconds: 10 }));
+    }, maxWaitMs);
+    limiter
+      .schedule(() => {
+        if (state === "abandoned") return Promise.resolve(undefined as T);
+        state = "started";
+        clearTimeout(timer);
+        return fn();
+      })
+      .then(
+        (v) => state === "started" && resolve(v),
+        (e) => {
+          clearTimeout(timer);
+          if (state !== "abandoned") reject(e);
+        },
+      );
+  });
 }
 
 export function limiterId(keyId: string): string {
@@ -109,10 +143,12 @@ export function createPacer(opts: PacerOptions): Pacer {
   }
   return {
     clustered,
-    schedule: <T>(fn: () => Promise<T>) => limiter.schedule(fn),
+    schedule: <T>(fn: () => Promise<T>) => scheduleWithin(limiter, fn, opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, clustered),
     stop: async () => {
-      await limiter.stop({ dropWaitingJobs: true }).catch(() => undefined);
-      if (clustered) await limiter.disconnect(true).catch(() => undefined);
+      // With Redis unreachable, stop() waits for a connection that never comes: bound it, then drop the sockets.
+      const grace = new Promise<void>((r) => setTimeout(r, 1000).unref());
+      await Promise.race([limiter.stop({ dropWaitingJobs: true }).catch(() => undefined), grace]);
+      if (clustered) await Promise.resolve(limiter.disconnect(false)).catch(() => undefined);
     },
   };
 }
