@@ -1,12 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "../log/logger";
-import { errorBody, failureOf, type ScimFailure } from "../scim/errors";
-
-/** Sends a SCIM error body; used for every error the app answers itself. */
-export function sendScimError(res: Response, f: ScimFailure): void {
-  if (f.retryAfterSeconds !== undefined) res.set("Retry-After", String(Math.max(1, Math.ceil(f.retryAfterSeconds))));
-  res.status(f.status).type("application/scim+json").send(errorBody(f));
-}
+import { failureOf, sendScimError, type ScimFailure } from "../scim/errors";
 
 /**
  * The last error handler. Mandatory with scimmy-routers: without it a 5xx destroys the keep-alive socket, and

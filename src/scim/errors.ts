@@ -1,3 +1,4 @@
+import type { Response } from "express";
 import { SCIMMY } from "scimmy-routers";
 import { isDigiCertError } from "../digicert/errors";
 import { ConflictError, InvalidInputError, MisconfiguredError, NotFoundError } from "../provisioning/errors";
@@ -99,4 +100,10 @@ export function toScimmyError(f: ScimFailure, park: (f: ScimFailure) => void): E
   // For a status SCIMMY refuses, its router throws while rendering, before anything is sent; the parked
   // failure is then rendered by our handler. A plain Error would instead become a misleading 404.
   return new SCIMMY.Types.Error(f.status, (f.scimType ?? null) as string, f.detail);
+}
+
+/** Sends a SCIM error body; used for every error the app answers itself (outside SCIMMY's own rendering). */
+export function sendScimError(res: Response, f: ScimFailure): void {
+  if (f.retryAfterSeconds !== undefined) res.set("Retry-After", String(Math.max(1, Math.ceil(f.retryAfterSeconds))));
+  res.status(f.status).type("application/scim+json").send(errorBody(f));
 }

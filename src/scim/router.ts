@@ -1,6 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import SCIMMYRouters, { SCIMMY } from "scimmy-routers";
 import type { ScimContext } from "./context";
+import { sendScimError } from "./errors";
 import { normalisePatchBody } from "./patch-normaliser";
 import { declareUserResource } from "./user-resource";
 
@@ -60,6 +61,12 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     if (req.method === "PATCH") req.body = normalisePatchBody(req.body);
     res.locals.scimContext = opts.contextFor(req, res);
     next();
+  });
+  // SCIMMY reads a resource by interpolating its id into a filter (`id eq "<id>"`), so an id with a quote or a
+  // backslash would surface as a filter error. No stored id has one: answer the 404 it really is.
+  router.all("/:resource/:id", (req, res, next) => {
+    if (!/["\\]/.test(req.params.id)) return next();
+    sendScimError(res, { status: 404, detail: "Resource not found" });
   });
   router.use(locationOnCreate);
   router.use(

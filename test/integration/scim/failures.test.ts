@@ -161,6 +161,15 @@ describe.each(["certcentral", "one"] as const)("failures on %s", (platform) => {
     expect(junk.status).toBe(401);
   });
 
+  test("ids with quotes, backslashes or traversal are plain 404s", async () => {
+    for (const id of ['a"b', "a%5Cb", "..%2F..%2Fetc%2Fpasswd", "%00"]) {
+      const res = await h.get(`/scim/v2/Users/${id}`);
+      expect(res.status).toBe(404);
+      expect(res.body.schemas).toEqual([ERROR_URN]);
+      expect((await h.del(`/scim/v2/Users/${id}`)).status).toBe(404);
+    }
+  });
+
   test("unknown paths are SCIM 404s", async () => {
     const scim = await h.get("/scim/v2/Nope");
     expect(scim.status).toBe(404);
