@@ -11,7 +11,7 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-# tsconfig.build.json compiles src/ and test/support/ into dist/ (entry point dist/src/main.js).
+# tsconfig.build.json compiles src/ (and the simulator the demo imports from test/support/) into dist/.
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY test/support ./test/support
