@@ -20,6 +20,13 @@ export interface UserRow {
   digicertId: string | null;
   /** True when the link was made to a DigiCert user that existed before the bridge created one. */
   adopted: boolean;
+  /**
+   * Whether the linked DigiCert user currently has access: false while it is disabled (ONE) or demoted
+   * (CertCentral demote mode). Meaningless when digicertId is null. Defaults to true on insert.
+   */
+  digicertEnabled: boolean;
+  /** The DigiCert role ids the bridge last gave (or found on) the linked user; null when unknown. */
+  digicertRoleIds: string[] | null;
   /** ISO-8601 timestamps with milliseconds. */
   created: string;
   lastModified: string;
@@ -27,7 +34,8 @@ export interface UserRow {
   version: number;
 }
 
-export type NewUserRow = Omit<UserRow, "created" | "lastModified" | "version">;
+export type NewUserRow = Omit<UserRow, "created" | "lastModified" | "version" | "digicertEnabled" | "digicertRoleIds"> &
+  Partial<Pick<UserRow, "digicertEnabled" | "digicertRoleIds">>;
 
 export type UserChanges = Partial<Omit<UserRow, "id" | "created" | "lastModified" | "version">>;
 
@@ -65,18 +73,97 @@ export interface UserRepository {
   /** Returns false when there was nothing to delete. */
   delete(id: string): Promise<boolean>;
   count(): Promise<number>;
+  /** The subset of `ids` that exist, in any order. */
+  existingIds(ids: string[]): Promise<string[]>;
+}
+
+// --- Groups -------------------------------------------------------------------------------------------------
+
+export interface GroupRow {
+  id: string;
+  displayName: string;
+  externalId: string | null;
+  /** The SCIM group as last accepted, without id, meta and members. Opaque to the store. */
+  resource: Record<string, unknown>;
+  created: string;
+  lastModified: string;
+  /** +1 on every change, membership changes included. */
+  version: number;
+}
+
+export type NewGroupRow = Omit<GroupRow, "created" | "lastModified" | "version">;
+export type GroupChanges = Partial<Pick<GroupRow, "displayName" | "externalId" | "resource">>;
+
+/** What role rules match on: enough of a group to name it, without its members. */
+export interface GroupRef {
+  id: string;
+  displayName: string;
+  externalId: string | null;
+}
+
+export interface GroupMember {
+  userId: string;
+  userName: string;
+}
+
+export type GroupCondition =
+  | { attr: "id"; value: string }
+  | { attr: "displayName"; value: string } // case-insensitive
+  | { attr: "externalId"; value: string } // case-exact
+  | { attr: "member"; value: string }; // the group has this user id as a member
+
+export interface GroupQuery {
+  anyOf: GroupCondition[][];
+}
+
+export interface MembershipChange {
+  /** User ids that became members (were not members before). */
+  added: string[];
+  /** User ids that stopped being members (were members before). */
+  removed: string[];
+}
+
+/**
+ * Groups and their members. Membership operations cost in proportion to the ids they are given, never to the
+ * size of the group, and bump the group's version and lastModified (only when something changed). Member ids
+ * must be existing users (the caller checks with UserRepository.existingIds); duplicates in the input are ignored.
+ */
+export interface GroupRepository {
+  /** Throws StoreConflictError("displayName") when the displayName (any case) is taken. */
+  insert(row: NewGroupRow, memberIds: string[]): Promise<GroupRow>;
+  getById(id: string): Promise<GroupRow | null>;
+  /** Rows ordered by creation then id; total counts every match. `query` undefined = all groups. */
+  list(query: GroupQuery | undefined, page: Page): Promise<{ total: number; rows: GroupRow[] }>;
+  /** Like UserRepository.update; StoreConflictError("displayName") on a clash. Null if the id is gone. */
+  update(id: string, changes: GroupChanges, expectedVersion?: number): Promise<GroupRow | null>;
+  /** Deletes the group and its memberships; returns the former member ids, or null when there was no group. */
+  delete(id: string): Promise<string[] | null>;
+  /** Members ordered by userName; with a page, only that window (total is always the full count). */
+  members(groupId: string, page?: Page): Promise<{ total: number; rows: GroupMember[] }>;
+  addMembers(groupId: string, userIds: string[]): Promise<MembershipChange>;
+  removeMembers(groupId: string, userIds: string[]): Promise<MembershipChange>;
+  replaceMembers(groupId: string, userIds: string[]): Promise<MembershipChange>;
+  /** The groups each user belongs to (users without groups map to []). */
+  groupsOfUsers(userIds: string[]): Promise<Map<string, GroupRef[]>>;
+  /** Every group, without members (for re-applying a role mapping). */
+  allGroupRefs(): Promise<GroupRef[]>;
+  count(): Promise<number>;
 }
 
 export interface Store {
   readonly dialect: "sqlite" | "postgres";
   readonly users: UserRepository;
+  readonly groups: GroupRepository;
   /** Cheap round trip for readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 export class StoreConflictError extends Error {
-  constructor(readonly attribute: "userName", message = "userName is already taken") {
+  constructor(
+    readonly attribute: "userName" | "displayName",
+    message = `${attribute} is already taken`,
+  ) {
     super(message);
     this.name = "StoreConflictError";
   }
