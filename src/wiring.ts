@@ -1,10 +1,12 @@
 import type { Express } from "express";
 import type { AppConfig } from "./config";
-import { createDigiCertClient } from "./digicert";
+import { createDigiCertClient, type ClosableDigiCertClient } from "./digicert";
 import { isDigiCertError } from "./digicert/errors";
-import type { DigiCertClient } from "./digicert/types";
 import { createApp } from "./http/app";
 import type { Logger } from "./log/logger";
+import { AccessPolicy } from "./provisioning/access-policy";
+import { GroupService } from "./provisioning/group-service";
+import { applyMappingToAllUsers, type MappingReport } from "./provisioning/mapping-rollout";
 import { RoleResolver } from "./provisioning/role-resolver";
 import { UserService } from "./provisioning/user-service";
 import { draftFromRow } from "./scim/user-mapping";
@@ -14,29 +16,60 @@ import type { Store } from "./store/types";
 export interface Bridge {
   app: Express;
   store: Store;
-  digicert: DigiCertClient & { close(): Promise<void> };
+  digicert: ClosableDigiCertClient;
   users: UserService;
+  groups: GroupService;
+  access: AccessPolicy;
+  /** Re-reads ROLE_MAPPING_FILE and applies it to every user; the old mapping stays if the new one is invalid. */
+  reloadRoleMapping(): Promise<MappingReport>;
   close(): Promise<void>;
 }
 
-/** Builds the whole bridge from a checked config: store (migrated), DigiCert client, services, HTTP app. */
+const ROLE_REFRESH_MS = 15 * 60 * 1000;
+
+/**
+ * Builds the whole bridge from a checked config: store (migrated), DigiCert client, role mapping (validated
+ * against DigiCert's roles when a file is configured: a bad file stops the start), services, HTTP app.
+ */
 export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgSchema?: string } = {}): Promise<Bridge> {
   const store = await openStore(config.databaseUrl, { logger, pgSchema: opts.pgSchema });
   const digicert = createDigiCertClient(config.digicert, logger);
   const roles = new RoleResolver(digicert);
+  const access = new AccessPolicy({
+    platform: config.digicert.platform,
+    roles,
+    fallbackDefaultRole: config.digicert.defaultRole,
+    mappingFile: config.roleMappingFile,
+    logger,
+  });
+  if (config.roleMappingFile) {
+    try {
+      const mapping = await access.load();
+      logger.info("role mapping loaded", { file: config.roleMappingFile, rules: mapping.rules.length });
+    } catch (err) {
+      await digicert.close();
+      await store.close();
+      throw err;
+    }
+    access.startRefresh(ROLE_REFRESH_MS);
+  }
   const users = new UserService({
     users: store.users,
+    groups: store.groups,
     digicert,
     roles,
-    defaultRole: config.digicert.defaultRole,
+    access,
     certcentralDeactivation: config.digicert.certcentralDeactivation,
     draftOf: draftFromRow,
     logger,
   });
+  const groups = new GroupService({ groups: store.groups, users: store.users, userService: users, access, logger });
   const app = createApp({
     config,
     platform: config.digicert.platform,
     users,
+    groups,
+    roleName: (id) => access.roleName(id),
     logger,
     readinessChecks: [
       { name: "store", check: () => store.ping(), describe: () => "the store does not answer" },
@@ -57,7 +90,14 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     store,
     digicert,
     users,
+    groups,
+    access,
+    async reloadRoleMapping() {
+      await access.load();
+      return applyMappingToAllUsers({ users, store, access, logger });
+    },
     async close() {
+      access.stopRefresh();
       await digicert.close();
       await store.close();
     },

@@ -24,6 +24,8 @@ export interface AppConfig {
     certcentralDeactivation: CertCentralDeactivation;
   };
   databaseUrl: string;
+  /** YAML group → role mapping; validated against DigiCert's roles when the bridge starts. */
+  roleMappingFile?: string;
   logLevel: string;
 }
 
@@ -82,10 +84,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push("DATABASE_URL: must be sqlite:<file path>, sqlite::memory: or postgres://…");
   }
 
-  // Group → role mapping and dry-run are later capabilities; refusing them loudly beats silently ignoring them.
-  if (e.ROLE_MAPPING_FILE) {
-    problems.push("ROLE_MAPPING_FILE: group → role mapping is not available in this version; unset it");
-  }
+  // Dry-run is a later capability; refusing it loudly beats silently ignoring it.
   if (e.DRY_RUN) problems.push("DRY_RUN: dry-run is not available in this version; unset it or set false");
 
   const deact = e.CERTCENTRAL_DEACTIVATE ?? "delete";
@@ -117,6 +116,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       redisUrl: e.REDIS_URL,
     },
     databaseUrl,
+    roleMappingFile: e.ROLE_MAPPING_FILE,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -4,6 +4,7 @@ import type { Logger } from "../log/logger";
 import type { ScimContext } from "../scim/context";
 import { createScimRouter } from "../scim/router";
 import type { ScimFailure } from "../scim/errors";
+import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
 import type { Platform } from "../digicert/types";
 import { bearerAuth } from "./auth";
@@ -16,6 +17,8 @@ export interface AppDeps {
   config: Pick<AppConfig, "publicBaseUrl" | "scim">;
   platform: Platform;
   users: UserService;
+  groups: GroupService;
+  roleName: (id: string) => string | undefined;
   logger: Logger;
   readinessChecks: ReadinessCheck[];
 }
@@ -50,6 +53,8 @@ export function createApp(deps: AppDeps): express.Express {
         credential: res.locals.credential,
         logger: logger.child({ requestId: res.locals.requestId }),
         users: deps.users,
+        groups: deps.groups,
+        roleName: deps.roleName,
         platform: deps.platform,
         maxResults: config.scim.maxResults,
         park: (f: ScimFailure) => {

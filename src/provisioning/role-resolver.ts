@@ -13,11 +13,17 @@ export class RoleResolver {
     private readonly now: () => number = Date.now,
   ) {}
 
-  async roles(): Promise<DigiCertRole[]> {
-    if (this.cache && this.now() - this.cache.at < TTL_MS) return this.cache.roles;
+  /** DigiCert's roles, from the cache while fresh; `fresh` forces a new list (start, reload). */
+  async roles(fresh = false): Promise<DigiCertRole[]> {
+    if (!fresh && this.cache && this.now() - this.cache.at < TTL_MS) return this.cache.roles;
     const roles = await this.client.listRoles();
     this.cache = { at: this.now(), roles };
     return roles;
+  }
+
+  /** The name of a role id as last listed, without calling DigiCert. */
+  nameOf(id: string): string | undefined {
+    return this.cache?.roles.find((r) => r.id === id)?.name;
   }
 
   /** Resolves a role given by id or by name (case-insensitive). `setting` names the config that asked. */

@@ -3,7 +3,17 @@ import type { CertCentralDeactivation } from "../config";
 import { isDigiCertError } from "../digicert/errors";
 import type { DigiCertClient, DigiCertUserInput } from "../digicert/types";
 import type { Logger } from "../log/logger";
-import { StoreConflictError, StoreVersionConflictError, type NewUserRow, type Page, type UserQuery, type UserRepository, type UserRow } from "../store/types";
+import {
+  StoreConflictError,
+  StoreVersionConflictError,
+  type GroupRepository,
+  type NewUserRow,
+  type Page,
+  type UserQuery,
+  type UserRepository,
+  type UserRow,
+} from "../store/types";
+import type { AccessPolicy } from "./access-policy";
 import { ConflictError, NotFoundError } from "./errors";
 import type { UserDraft } from "./model";
 import { profileFromDraft, rejectProblems, sameProfile } from "./profile";
@@ -11,9 +21,10 @@ import type { RoleResolver } from "./role-resolver";
 
 export interface UserServiceDeps {
   users: UserRepository;
+  groups: GroupRepository;
   digicert: DigiCertClient;
   roles: RoleResolver;
-  defaultRole: string;
+  access: AccessPolicy;
   certcentralDeactivation: CertCentralDeactivation;
   /** Rebuilds the draft a stored row was made from, to tell which DigiCert fields a change touches. */
   draftOf: (row: UserRow) => UserDraft;
@@ -21,9 +32,30 @@ export interface UserServiceDeps {
   newId?: () => string;
 }
 
+/** The bridge's knowledge of the DigiCert side of one user. */
 interface Link {
   digicertId: string | null;
   adopted: boolean;
+  enabled: boolean;
+  roleIds: string[] | null;
+}
+
+/** What DigiCert should hold for a user: an account or none, its profile, and its roles (null = leave alone). */
+interface Target {
+  access: boolean;
+  profile: DigiCertUserInput;
+  profileChanged: boolean;
+  roleIds: string[] | null;
+}
+
+const NO_LINK: Link = { digicertId: null, adopted: false, enabled: true, roleIds: null };
+
+function linkOf(row: UserRow): Link {
+  return { digicertId: row.digicertId, adopted: row.adopted, enabled: row.digicertEnabled, roleIds: row.digicertRoleIds };
+}
+
+function linkFields(link: Link): Pick<UserRow, "digicertId" | "adopted" | "digicertEnabled" | "digicertRoleIds"> {
+  return { digicertId: link.digicertId, adopted: link.adopted, digicertEnabled: link.enabled, digicertRoleIds: link.roleIds };
 }
 
 function rowFields(draft: UserDraft, active: boolean, link: Link): Omit<NewUserRow, "id"> {
@@ -33,14 +65,20 @@ function rowFields(draft: UserDraft, active: boolean, link: Link): Omit<NewUserR
     active,
     resource: draft.resource,
     emails: draft.emails,
-    digicertId: link.digicertId,
-    adopted: link.adopted,
+    ...linkFields(link),
   };
 }
 
+function sameRoles(a: string[] | null, b: string[]): boolean {
+  if (!a || a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((r) => set.has(r));
+}
+
 /**
- * The use cases on a SCIM User. Each one changes DigiCert first and the store after, so that a failed DigiCert
- * call leaves the store as it was; reads never touch DigiCert.
+ * The use cases on a SCIM User. Each one brings DigiCert to the target state first and writes the store after,
+ * so a failed DigiCert call leaves the store as it was; reads never touch DigiCert. DigiCert access follows
+ * `active` and, when a role mapping is in force, the user's groups.
  */
 export class UserService {
   private readonly newId: () => string;
@@ -65,8 +103,14 @@ export class UserService {
     const profile = profileFromDraft(draft);
     rejectProblems(digicert.validate(profile));
     const active = draft.active ?? true;
-    // An inactive user gets no DigiCert account until it is activated: nothing to sign in with, nothing to leak.
-    const link: Link = active ? await this.materialise(profile) : { digicertId: null, adopted: false };
+    // A new user is in no group yet: the mapping's answer for "no groups" decides its first roles.
+    const desired = await this.deps.access.desired([]);
+    const link = await this.converge(NO_LINK, {
+      access: active && desired.entitled,
+      profile,
+      profileChanged: true,
+      roleIds: desired.roleIds,
+    });
     try {
       return await users.insert({ id: this.newId(), ...rowFields(draft, active, link) });
     } catch (err) {
@@ -88,33 +132,18 @@ export class UserService {
     const profile = profileFromDraft(draft);
     rejectProblems(digicert.validate(profile));
     const before = this.previousProfile(row);
-    const changed = !before || !sameProfile(before, profile);
     const active = draft.active ?? row.active;
-    let link: Link = { digicertId: row.digicertId, adopted: row.adopted };
-
-    if (row.active && active) {
-      link = link.digicertId ? await this.update(link, profile, changed) : await this.materialise(profile);
-    } else if (row.active && !active) {
-      if (link.digicertId) link = await this.deactivate(link, profile, changed);
-      logger.info("user deactivated", { userId: id, userName: draft.userName, digicertId: row.digicertId });
-    } else if (!row.active && active) {
-      link = await this.reactivate(link, profile, changed);
-      logger.info("user reactivated", { userId: id, userName: draft.userName, digicertId: link.digicertId });
-    } else if (link.digicertId && changed) {
-      link = await this.update(link, profile, true);
+    const desired = await this.desiredFor(id);
+    const link = await this.converge(linkOf(row), {
+      access: active && desired.entitled,
+      profile,
+      profileChanged: !before || !sameProfile(before, profile),
+      roleIds: desired.roleIds,
+    });
+    if (row.active !== active) {
+      logger.info(active ? "user reactivated" : "user deactivated", { userId: id, userName: draft.userName, digicertId: link.digicertId ?? row.digicertId });
     }
-
-    try {
-      const updated = await users.update(id, rowFields(draft, active, link), row.version);
-      if (!updated) throw new NotFoundError(`User ${id} not found`);
-      return updated;
-    } catch (err) {
-      if (err instanceof StoreConflictError) throw new ConflictError(`userName '${draft.userName}' is already taken`);
-      if (err instanceof StoreVersionConflictError) {
-        throw new ConflictError(`User ${id} was modified by another request at the same time; retry`);
-      }
-      throw err;
-    }
+    return this.save(id, rowFields(draft, active, link), row.version);
   }
 
   async delete(id: string): Promise<void> {
@@ -124,7 +153,55 @@ export class UserService {
     this.deps.logger.info("user deleted", { userId: id, userName: row.userName, digicertId: row.digicertId });
   }
 
+  /**
+   * Brings each user's DigiCert access and roles in line with their groups, after memberships or the mapping
+   * changed. Makes DigiCert calls only for users whose target differs from what the bridge last gave them.
+   * Returns the users whose DigiCert roles or access changed, for summaries.
+   */
+  async reconcileAccess(userIds: string[]): Promise<{ userId: string; before: string[] | null; after: string[] | null }[]> {
+    const changed: { userId: string; before: string[] | null; after: string[] | null }[] = [];
+    const unique = [...new Set(userIds)];
+    const CHUNK = 500;
+    for (let i = 0; i < unique.length; i += CHUNK) {
+      const ids = unique.slice(i, i + CHUNK);
+      const groupsByUser = await this.deps.groups.groupsOfUsers(ids);
+      for (const id of ids) {
+        const row = await this.deps.users.getById(id);
+        if (!row) continue;
+        const desired = await this.deps.access.desired(groupsByUser.get(id) ?? []);
+        const access = row.active && desired.entitled;
+        const current = linkOf(row);
+        const hasAccess = !!current.digicertId && current.enabled;
+        if (access === hasAccess && (!access || desired.roleIds === null || sameRoles(current.roleIds, desired.roleIds))) continue;
+        const profile = profileFromDraft(this.deps.draftOf(row));
+        const link = await this.converge(current, { access, profile, profileChanged: false, roleIds: desired.roleIds });
+        await this.save(id, linkFields(link), row.version);
+        changed.push({ userId: id, before: hasAccess ? current.roleIds : [], after: link.digicertId && link.enabled ? link.roleIds : [] });
+      }
+    }
+    return changed;
+  }
+
   // --- DigiCert side -------------------------------------------------------------------------------------------
+
+  private async desiredFor(userId: string) {
+    const groups = (await this.deps.groups.groupsOfUsers([userId])).get(userId) ?? [];
+    return this.deps.access.desired(groups);
+  }
+
+  private async save(id: string, changes: Parameters<UserRepository["update"]>[1], version: number): Promise<UserRow> {
+    try {
+      const updated = await this.deps.users.update(id, changes, version);
+      if (!updated) throw new NotFoundError(`User ${id} not found`);
+      return updated;
+    } catch (err) {
+      if (err instanceof StoreConflictError) throw new ConflictError(`userName '${changes.userName}' is already taken`);
+      if (err instanceof StoreVersionConflictError) {
+        throw new ConflictError(`User ${id} was modified by another request at the same time; retry`);
+      }
+      throw err;
+    }
+  }
 
   private async assertUserNameFree(userName: string, exceptId?: string): Promise<void> {
     const holder = await this.deps.users.getByUserName(userName);
@@ -141,24 +218,40 @@ export class UserService {
     }
   }
 
-  private defaultRoleId(): Promise<string> {
-    return this.deps.roles.resolve(this.deps.defaultRole, "DIGICERT_DEFAULT_ROLE");
+  /** Moves the DigiCert side from `link` to `target`, making only the calls the difference needs. */
+  private async converge(link: Link, target: Target): Promise<Link> {
+    if (!target.access) {
+      if (!link.digicertId) return link;
+      let l = link;
+      const deleting = this.deps.digicert.platform === "certcentral" && this.deps.certcentralDeactivation.mode === "delete";
+      if (target.profileChanged && !deleting) l = await this.update(l, target.profile);
+      return l.enabled && l.digicertId ? this.disable(l) : l;
+    }
+    if (!link.digicertId) return this.materialise(target.profile, target.roleIds);
+    let l = link;
+    if (!l.enabled) l = await this.enable(l, target);
+    if (target.profileChanged) l = await this.update(l, target.profile, target.roleIds);
+    if (target.roleIds && !sameRoles(l.roleIds, target.roleIds)) {
+      await this.deps.digicert.setRoles(l.digicertId!, target.roleIds);
+      l = { ...l, roleIds: target.roleIds };
+    }
+    return l;
   }
 
   /** Creates the DigiCert user, or adopts the one DigiCert already has under that username. */
-  private async materialise(profile: DigiCertUserInput): Promise<Link> {
-    const roleId = await this.defaultRoleId();
+  private async materialise(profile: DigiCertUserInput, managedRoles: string[] | null): Promise<Link> {
+    const roleIds = managedRoles ?? (await this.deps.access.defaultRoleIds());
     try {
-      const { id } = await this.deps.digicert.createUser(profile, [roleId]);
-      return { digicertId: id, adopted: false };
+      const { id } = await this.deps.digicert.createUser(profile, roleIds);
+      return { digicertId: id, adopted: false, enabled: true, roleIds };
     } catch (err) {
-      if (isDigiCertError(err) && err.kind === "duplicate") return this.adopt(profile, roleId);
+      if (isDigiCertError(err) && err.kind === "duplicate") return this.adopt(profile, managedRoles, roleIds);
       throw err;
     }
   }
 
   /** Links a DigiCert user made by hand before SSO, then makes its profile what the IdP says. */
-  private async adopt(profile: DigiCertUserInput, roleId: string): Promise<Link> {
+  private async adopt(profile: DigiCertUserInput, managedRoles: string[] | null, defaultRoles: string[]): Promise<Link> {
     const { digicert, logger } = this.deps;
     const found = await digicert.findUserByUsername(profile.username);
     if (!found) {
@@ -173,73 +266,76 @@ export class UserService {
       );
     }
     await digicert.updateUser(found.id, profile);
-    // Roles a human gave by hand are kept: adoption must never demote an existing administrator.
-    if (!found.roleIds.length) await digicert.setRoles(found.id, [roleId]);
+    // Without a mapping, roles a human gave by hand are kept: adoption must never demote an administrator.
+    // With one, the mapping owns roles like for every other user.
+    let roleIds = found.roleIds;
+    const wanted = managedRoles ?? (found.roleIds.length ? null : defaultRoles);
+    if (wanted && !sameRoles(found.roleIds, wanted)) {
+      await digicert.setRoles(found.id, wanted);
+      roleIds = wanted;
+    }
     if (found.status === "disabled") await digicert.enableUser(found.id);
     logger.info("adopted existing DigiCert user", { userName: profile.username, digicertId: found.id });
-    return { digicertId: found.id, adopted: true };
+    return { digicertId: found.id, adopted: true, enabled: true, roleIds };
   }
 
-  private async update(link: Link, profile: DigiCertUserInput, changed: boolean): Promise<Link> {
-    if (!changed || !link.digicertId) return link;
+  private async update(link: Link, profile: DigiCertUserInput, roleIds: string[] | null = link.roleIds): Promise<Link> {
     try {
-      await this.deps.digicert.updateUser(link.digicertId, profile);
+      await this.deps.digicert.updateUser(link.digicertId!, profile);
       return link;
     } catch (err) {
       // Someone deleted the DigiCert user by hand: the IdP still says it should exist, so it comes back.
-      if (isDigiCertError(err) && err.kind === "not_found") {
+      if (isDigiCertError(err) && err.kind === "not_found" && link.enabled) {
         this.deps.logger.warn("DigiCert user missing; re-creating it", { digicertId: link.digicertId });
-        return this.materialise(profile);
+        return this.materialise(profile, roleIds);
       }
+      if (isDigiCertError(err) && err.kind === "not_found") return NO_LINK;
       throw err;
     }
   }
 
-  private async deactivate(link: Link, profile: DigiCertUserInput, changed: boolean): Promise<Link> {
+  private async disable(link: Link): Promise<Link> {
     const { digicert, certcentralDeactivation } = this.deps;
     const id = link.digicertId!;
     if (digicert.platform === "certcentral") {
       if (certcentralDeactivation.mode === "delete") {
         await digicert.deleteUser(id);
-        return { digicertId: null, adopted: false };
+        return NO_LINK;
       }
       const demoteTo = await this.deps.roles.resolve(certcentralDeactivation.role, "CERTCENTRAL_DEACTIVATE");
-      const kept = await this.update(link, profile, changed);
-      await digicert.setRoles(kept.digicertId!, [demoteTo]);
-      return kept;
+      await digicert.setRoles(id, [demoteTo]);
+      return { ...link, enabled: false, roleIds: [demoteTo] };
     }
-    const kept = await this.update(link, profile, changed);
     try {
-      await digicert.disableUser(kept.digicertId!);
-      return kept;
+      await digicert.disableUser(id);
+      return { ...link, enabled: false };
     } catch (err) {
       if (isDigiCertError(err) && err.kind === "unsupported") {
-        await digicert.deleteUser(kept.digicertId!);
-        return { digicertId: null, adopted: false };
+        await digicert.deleteUser(id);
+        return NO_LINK;
       }
-      if (isDigiCertError(err) && err.kind === "not_found") return { digicertId: null, adopted: false };
+      if (isDigiCertError(err) && err.kind === "not_found") return NO_LINK;
       throw err;
     }
   }
 
-  private async reactivate(link: Link, profile: DigiCertUserInput, changed: boolean): Promise<Link> {
+  private async enable(link: Link, target: Target): Promise<Link> {
     const { digicert } = this.deps;
-    if (!link.digicertId) return this.materialise(profile);
     if (digicert.platform === "certcentral") {
-      // Demoted while inactive: give the default role back.
-      const kept = await this.update(link, profile, changed);
-      if (kept.digicertId === link.digicertId) await digicert.setRoles(kept.digicertId!, [await this.defaultRoleId()]);
-      return kept;
+      // Demoted while inactive: give the roles back (the mapping's, or the default).
+      const roleIds = target.roleIds ?? (await this.deps.access.defaultRoleIds());
+      await digicert.setRoles(link.digicertId!, roleIds);
+      return { ...link, enabled: true, roleIds };
     }
     try {
-      await digicert.enableUser(link.digicertId);
+      await digicert.enableUser(link.digicertId!);
+      return { ...link, enabled: true };
     } catch (err) {
       if (isDigiCertError(err) && (err.kind === "not_found" || err.kind === "unsupported")) {
-        return this.materialise(profile);
+        return this.materialise(target.profile, target.roleIds);
       }
       throw err;
     }
-    return this.update(link, profile, changed);
   }
 
   private async bestEffortDelete(digicertId: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Platform } from "../digicert/types";
 import type { Logger } from "../log/logger";
+import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
 import type { ScimFailure } from "./errors";
 
@@ -14,6 +15,9 @@ export interface ScimContext {
   credential: string;
   logger: Logger;
   users: UserService;
+  groups: GroupService;
+  /** Name of a DigiCert role id as last listed; no DigiCert call. */
+  roleName: (id: string) => string | undefined;
   platform: Platform;
   maxResults: number;
   /** Parks a failure SCIMMY cannot render (429/502/503) for the app error handler. */

@@ -1,15 +1,18 @@
 import { SCIMMY } from "scimmy-routers";
-import type { UserCondition, UserQuery } from "../store/types";
+import type { GroupCondition, GroupQuery, UserCondition, UserQuery } from "../store/types";
 
 // SCIMMY parses a filter into OR-branches of AND-objects ({attr: [op, value]}, nested objects for sub-attributes,
 // an array of [op, value] pairs when one attribute appears twice) and applies none of it. We translate the forms
 // the bridge supports into a store query and refuse the rest with invalidFilter, never silently.
 
-const SUPPORTED =
+const SUPPORTED_USERS =
   'userName eq, externalId eq, id eq, emails eq, emails.value eq, emails[type eq "…"].value eq, active eq, joined with and/or';
+const SUPPORTED_GROUPS = 'displayName eq, externalId eq, id eq, members[value eq "…"], joined with and/or';
+
+class UnsupportedFilter extends Error {}
 
 function invalid(detail: string): Error {
-  return new SCIMMY.Types.Error(400, "invalidFilter", `${detail}. Supported: ${SUPPORTED}`);
+  return new UnsupportedFilter(detail);
 }
 
 type Comparison = [string, unknown];
@@ -83,10 +86,50 @@ function branchConditions(branch: Record<string, unknown>): UserCondition[] {
   return out;
 }
 
+function translate<C>(filter: unknown, forms: string, branch: (b: Record<string, unknown>) => C[]): { anyOf: C[][] } | undefined {
+  try {
+    if (filter === undefined || filter === null) return undefined;
+    if (!Array.isArray(filter)) throw invalid("Unsupported filter");
+    if (!filter.length) return undefined;
+    return { anyOf: filter.map((b) => branch(b as Record<string, unknown>)) };
+  } catch (err) {
+    if (err instanceof UnsupportedFilter) throw new SCIMMY.Types.Error(400, "invalidFilter", `${err.message}. Supported: ${forms}`);
+    throw err;
+  }
+}
+
 /** undefined when there is no filter (all users). Throws a SCIM invalidFilter error for unsupported forms. */
 export function userQueryFromFilter(filter: unknown): UserQuery | undefined {
-  if (filter === undefined || filter === null) return undefined;
-  if (!Array.isArray(filter)) throw invalid("Unsupported filter");
-  if (!filter.length) return undefined;
-  return { anyOf: filter.map((branch) => branchConditions(branch as Record<string, unknown>)) };
+  return translate(filter, SUPPORTED_USERS, branchConditions);
+}
+
+function memberConditions(node: unknown): GroupCondition[] {
+  if (Array.isArray(node)) return comparisons(node, "members").map(([, v]) => ({ attr: "member", value: asString("members", v) }));
+  if (!node || typeof node !== "object") throw invalid("Unsupported filter on 'members'");
+  const out: GroupCondition[] = [];
+  for (const [sub, expr] of Object.entries(node as Record<string, unknown>)) {
+    if (sub.toLowerCase() !== "value") throw invalid(`Filtering on 'members.${sub}' is not supported`);
+    for (const [, v] of comparisons(expr, "members.value")) out.push({ attr: "member", value: asString("members.value", v) });
+  }
+  return out;
+}
+
+function groupBranchConditions(branch: Record<string, unknown>): GroupCondition[] {
+  const out: GroupCondition[] = [];
+  for (const [attr, node] of Object.entries(branch)) {
+    const name = attr.toLowerCase();
+    if (name === "members") {
+      out.push(...memberConditions(node));
+      continue;
+    }
+    const kind = name === "displayname" ? "displayName" : name === "externalid" ? "externalId" : name === "id" ? "id" : null;
+    if (!kind) throw invalid(`Filtering on '${attr}' is not supported`);
+    for (const [, v] of comparisons(node, kind)) out.push({ attr: kind, value: asString(kind, v) });
+  }
+  return out;
+}
+
+/** Group filters, including Entra's membership probe `id eq "g" and members[value eq "u"]`. */
+export function groupQueryFromFilter(filter: unknown): GroupQuery | undefined {
+  return translate(filter, SUPPORTED_GROUPS, groupBranchConditions);
 }

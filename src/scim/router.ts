@@ -1,7 +1,9 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import SCIMMYRouters, { SCIMMY } from "scimmy-routers";
 import type { ScimContext } from "./context";
-import { sendScimError } from "./errors";
+import { failureOf, sendScimError } from "./errors";
+import { declareGroupResource } from "./group-resource";
+import { planGroupPatch } from "./group-patch";
 import { normalisePatchBody } from "./patch-normaliser";
 import { declareUserResource } from "./user-resource";
 
@@ -27,6 +29,22 @@ function locationOnCreate(_req: Request, res: Response, next: NextFunction): voi
   next();
 }
 
+/**
+ * Group PATCH bypasses SCIMMY's read-apply-write, which walks the whole member list twice per request
+ * (notes/scimmy.md §5): the operations become store deltas and the answer is 204.
+ */
+async function groupPatchRoute(req: Request, res: Response): Promise<void> {
+  const ctx = res.locals.scimContext as ScimContext;
+  try {
+    await ctx.groups.patch(req.params.id, planGroupPatch(req.body));
+    res.status(204).end();
+  } catch (err) {
+    const failure = failureOf(err);
+    if (failure.internal) ctx.logger.error("unhandled error in group PATCH", { requestId: ctx.requestId, error: err, stack: (err as Error)?.stack });
+    sendScimError(res, failure);
+  }
+}
+
 function applyServiceProviderConfig(maxResults: number, documentationUri?: string): void {
   // Must run after constructing SCIMMYRouters, which overwrites these and appends an auth scheme each time.
   SCIMMY.Config.set({
@@ -50,6 +68,7 @@ function applyServiceProviderConfig(maxResults: number, documentationUri?: strin
 /** The SCIM protocol surface. Mount it behind authentication at /scim/v2. */
 export function createScimRouter(opts: ScimRouterOptions): express.Router {
   declareUserResource();
+  declareGroupResource();
   const router = express.Router();
   // Parsed here (not by scimmy-routers) so the PATCH normaliser can rewrite the body; the router then skips parsing.
   router.use(express.json({ type: SCIM_CONTENT_TYPES, limit: opts.maxBodyBytes, strict: false }));
@@ -68,6 +87,7 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     if (!/["\\]/.test(req.params.id)) return next();
     sendScimError(res, { status: 404, detail: "Resource not found" });
   });
+  router.patch("/Groups/:id", groupPatchRoute);
   router.use(locationOnCreate);
   router.use(
     new SCIMMYRouters({

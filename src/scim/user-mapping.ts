@@ -1,5 +1,5 @@
 import type { UserDraft } from "../provisioning/model";
-import type { StoredEmail, UserRow } from "../store/types";
+import type { GroupRef, StoredEmail, UserRow } from "../store/types";
 import type { Platform } from "../digicert/types";
 import { DIGICERT_USER_SCHEMA } from "./schemas";
 
@@ -26,7 +26,8 @@ function emailsOf(emails: unknown): StoredEmail[] {
 
 /** Lifts a validated SCIM User (as SCIMMY hands it to ingress) into a provisioning draft. */
 export function draftFromScim(body: Json): UserDraft {
-  const { id: _id, meta: _meta, password: _password, ...resource } = body;
+  // roles and groups are the bridge's answer (from the role mapping and memberships), never the IdP's input.
+  const { id: _id, meta: _meta, password: _password, roles: _roles, groups: _groups, ...resource } = body;
   const name = (body.name ?? {}) as Json;
   const ext = (body[DIGICERT_USER_SCHEMA] ?? {}) as Json;
   // Server-owned extension attributes are never taken from the IdP.
@@ -58,8 +59,14 @@ function weakEtag(version: number): string {
   return `W/"${version}"`;
 }
 
+/** What a User read shows besides the stored row: its groups and the names of its DigiCert roles. */
+export interface UserReadExtras {
+  groups: GroupRef[];
+  roleName: (id: string) => string | undefined;
+}
+
 /** The SCIM representation served for a stored row; reads never ask DigiCert. */
-export function scimFromRow(row: UserRow, platform: Platform): Json {
+export function scimFromRow(row: UserRow, platform: Platform, extras?: UserReadExtras): Json {
   const ext = { ...((row.resource[DIGICERT_USER_SCHEMA] as Json | undefined) ?? {}) };
   ext.platform = platform;
   ext.adopted = row.adopted;
@@ -72,6 +79,10 @@ export function scimFromRow(row: UserRow, platform: Platform): Json {
     userName: row.userName,
     ...(row.externalId ? { externalId: row.externalId } : {}),
     active: row.active,
+    ...(extras ? { groups: extras.groups.map((g) => ({ value: g.id, display: g.displayName, type: "direct" })) } : {}),
+    ...(extras && row.digicertId && row.digicertEnabled && row.digicertRoleIds?.length
+      ? { roles: row.digicertRoleIds.map((id) => ({ value: id, ...(extras.roleName(id) ? { display: extras.roleName(id) } : {}), type: "DigiCert" })) }
+      : {}),
     [DIGICERT_USER_SCHEMA]: ext,
     meta: { resourceType: "User", created: row.created, lastModified: row.lastModified, version: weakEtag(row.version) },
   };

@@ -1,0 +1,84 @@
+import { loadRoleMappingFile } from "../config/role-mapping";
+import type { Platform } from "../digicert/types";
+import type { Logger } from "../log/logger";
+import type { GroupRef } from "../store/types";
+import { compileRoleMapping, effectiveRoles, type CompiledRoleMapping } from "./role-policy";
+import type { RoleResolver } from "./role-resolver";
+
+export interface DesiredAccess {
+  /** Whether the user should have a usable DigiCert account at all (before the SCIM active flag). */
+  entitled: boolean;
+  /** Role ids the user should hold; null when roles are not managed by the bridge. */
+  roleIds: string[] | null;
+}
+
+export interface AccessPolicyDeps {
+  platform: Platform;
+  roles: RoleResolver;
+  /** DIGICERT_DEFAULT_ROLE: the default when no mapping file, or the file, names none. */
+  fallbackDefaultRole: string;
+  /** ROLE_MAPPING_FILE. Without it the bridge gives new users the default role and never changes roles after. */
+  mappingFile?: string;
+  logger: Logger;
+}
+
+/** Which DigiCert roles (and whether any access) a user's groups call for, under the current mapping. */
+export class AccessPolicy {
+  private compiled: CompiledRoleMapping | null = null;
+  private refreshTimer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: AccessPolicyDeps) {}
+
+  /** True when a mapping file owns the roles of every user. */
+  get managed(): boolean {
+    return !!this.deps.mappingFile;
+  }
+
+  /**
+   * Reads the mapping file and resolves its role names against DigiCert's current list. Throws RoleMappingError
+   * (file or role problems) or DigiCertError; the mapping in force is replaced only on success.
+   */
+  async load(): Promise<CompiledRoleMapping> {
+    const spec = this.deps.mappingFile ? loadRoleMappingFile(this.deps.mappingFile, this.deps.platform) : null;
+    const available = await this.deps.roles.roles(true);
+    const compiled = compileRoleMapping(spec, available, this.deps.platform, this.deps.fallbackDefaultRole);
+    this.compiled = compiled;
+    return compiled;
+  }
+
+  async current(): Promise<CompiledRoleMapping> {
+    return this.compiled ?? this.load();
+  }
+
+  async desired(groups: GroupRef[]): Promise<DesiredAccess> {
+    const mapping = await this.current();
+    const result = effectiveRoles(mapping, groups);
+    if (!this.managed) return { entitled: true, roleIds: null };
+    return { entitled: result.entitled, roleIds: result.roles.map((r) => r.id) };
+  }
+
+  /** Role ids given to a brand-new user when roles are not managed: the default. */
+  async defaultRoleIds(): Promise<string[]> {
+    return (await this.current()).default.map((r) => r.id);
+  }
+
+  roleName(id: string): string | undefined {
+    return this.deps.roles.nameOf(id);
+  }
+
+  /** Re-resolves role names now and then, so a role renamed or re-created in DigiCert is picked up. */
+  startRefresh(intervalMs: number): void {
+    this.stopRefresh();
+    this.refreshTimer = setInterval(() => {
+      this.load().catch((err) =>
+        this.deps.logger.warn("role mapping refresh failed; keeping the mapping in force", { error: (err as Error).message }),
+      );
+    }, intervalMs);
+    this.refreshTimer.unref();
+  }
+
+  stopRefresh(): void {
+    if (this.refreshTimer) clearInterval(this.refreshTimer);
+    this.refreshTimer = null;
+  }
+}

@@ -1,0 +1,56 @@
+import type { Logger } from "../log/logger";
+import type { Store } from "../store/types";
+import type { AccessPolicy } from "./access-policy";
+import type { UserService } from "./user-service";
+
+export interface RoleChange {
+  userId: string;
+  userName: string;
+  gained: string[];
+  lost: string[];
+}
+
+export interface MappingReport {
+  usersChecked: number;
+  changes: RoleChange[];
+  failures: { userId: string; error: string }[];
+}
+
+const PAGE = 500;
+
+/**
+ * Applies the mapping in force to every stored user (after a reload), one page at a time, and says who gains or
+ * loses which role. A user that fails (DigiCert down, rate limited) is reported and the rollout goes on.
+ */
+export async function applyMappingToAllUsers(deps: { users: UserService; store: Store; access: AccessPolicy; logger: Logger }): Promise<MappingReport> {
+  const { users, store, access, logger } = deps;
+  const report: MappingReport = { usersChecked: 0, changes: [], failures: [] };
+  const name = (id: string) => access.roleName(id) ?? id;
+  for (let offset = 0; ; offset += PAGE) {
+    const { rows } = await store.users.list(undefined, { offset, limit: PAGE });
+    if (!rows.length) break;
+    report.usersChecked += rows.length;
+    for (const row of rows) {
+      try {
+        for (const c of await users.reconcileAccess([row.id])) {
+          const before = new Set(c.before ?? []);
+          const after = new Set(c.after ?? []);
+          const change = {
+            userId: row.id,
+            userName: row.userName,
+            gained: [...after].filter((r) => !before.has(r)).map(name),
+            lost: [...before].filter((r) => !after.has(r)).map(name),
+          };
+          report.changes.push(change);
+          logger.info("role mapping applied to user", change);
+        }
+      } catch (err) {
+        report.failures.push({ userId: row.id, error: (err as Error).message });
+        logger.warn("role mapping could not be applied to user", { userId: row.id, error: (err as Error).message });
+      }
+    }
+    if (rows.length < PAGE) break;
+  }
+  logger.info("role mapping reloaded", { usersChecked: report.usersChecked, changed: report.changes.length, failed: report.failures.length });
+  return report;
+}

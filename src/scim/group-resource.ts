@@ -1,0 +1,56 @@
+import { SCIMMY } from "scimmy-routers";
+import type { ScimContext } from "./context";
+import { groupQueryFromFilter } from "./filter";
+import { groupDraftFromScim, scimFromGroup } from "./group-mapping";
+import { guarded, listResponse, pageOf, wantsAttribute } from "./handler-support";
+
+/**
+ * Group lists come from the store with the true total, and skip loading members when the read excludes them
+ * (Entra's `excludedAttributes=members` on every group lookup): membership can be large.
+ */
+class GroupResource extends SCIMMY.Resources.Group {
+  override async read<T = ScimContext>(ctx?: T): Promise<any> {
+    const c = ctx as unknown as ScimContext;
+    if (this.id) return super.read(ctx);
+    return guarded(c, async () => {
+      const query = groupQueryFromFilter(this.filter);
+      const page = pageOf(this.constraints, c.maxResults);
+      const { total, rows } = await c.groups.list(query, page);
+      const withMembers = wantsAttribute(this.attributes, "members");
+      const resources: unknown[] = [];
+      for (const row of rows) {
+        const members = withMembers ? await c.groups.members(row.id) : undefined;
+        resources.push(new SCIMMY.Schemas.Group(scimFromGroup(row, members), "out", GroupResource.basepath() as string, this.attributes));
+      }
+      return listResponse(resources, total, page);
+    });
+  }
+}
+
+let declared = false;
+
+/** Declares the Group resource once per process. PATCH does not come here: see scim/group-patch-route.ts. */
+export function declareGroupResource(): void {
+  if (declared) return;
+  declared = true;
+  SCIMMY.Resources.declare(GroupResource as unknown as typeof SCIMMY.Resources.Group, {
+    name: "Group",
+    egress: (resource: SCIMMY.Resources.Group, ctx: ScimContext) =>
+      guarded(ctx, async () => {
+        if (!resource.id) return [];
+        const row = await ctx.groups.get(resource.id);
+        const members = wantsAttribute(resource.attributes, "members") ? await ctx.groups.members(row.id) : undefined;
+        return scimFromGroup(row, members);
+      }),
+    ingress: (resource: SCIMMY.Resources.Group, instance: SCIMMY.Schemas.Group, ctx: ScimContext) =>
+      guarded(ctx, async () => {
+        const draft = groupDraftFromScim(JSON.parse(JSON.stringify(instance)));
+        const row = resource.id ? await ctx.groups.replace(resource.id, draft) : await ctx.groups.create(draft);
+        return scimFromGroup(row, await ctx.groups.members(row.id));
+      }),
+    degress: (resource: SCIMMY.Resources.Group, ctx: ScimContext) =>
+      guarded(ctx, async () => {
+        await ctx.groups.delete(resource.id!);
+      }),
+  });
+}

@@ -1,0 +1,50 @@
+import { SCIMMY } from "scimmy-routers";
+import type { Page } from "../store/types";
+import type { ScimContext } from "./context";
+import { failureOf, toScimmyError } from "./errors";
+
+/** Runs a handler body; any non-SCIM failure is mapped in one place (scim/errors.ts) and never leaks. */
+export async function guarded<T>(ctx: ScimContext, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (err instanceof SCIMMY.Types.Error) throw err;
+    const failure = failureOf(err);
+    if (failure.internal) ctx.logger.error("unhandled error in SCIM handler", { requestId: ctx.requestId, error: err, stack: (err as Error)?.stack });
+    throw toScimmyError(failure, ctx.park);
+  }
+}
+
+/** startIndex/count as the store pages them: startIndex below 1 counts as 1, count capped at maxResults. */
+export function pageOf(constraints: { startIndex?: unknown; count?: unknown } | undefined, maxResults: number): Page & { startIndex: number } {
+  const { startIndex: rawStart, count: rawCount } = constraints ?? {};
+  const startIndex = Math.max(1, Number.isInteger(rawStart) ? (rawStart as number) : 1);
+  // filter.maxResults is advertised but not enforced by SCIMMY: cap count here.
+  const limit = Math.min(Math.max(0, Number.isInteger(rawCount) ? (rawCount as number) : maxResults), maxResults);
+  return { startIndex, offset: startIndex - 1, limit };
+}
+
+/**
+ * SCIMMY's list read builds its ListResponse from whatever egress returns, so paging in the store loses items
+ * and totalResults (notes/scimmy.md §4). Lists are built here from an already-paged store result instead.
+ */
+export function listResponse(resources: unknown[], total: number, page: { startIndex: number; limit: number }) {
+  const list = new SCIMMY.Messages.ListResponse(resources as never[], { totalResults: total, count: page.limit, startIndex: 1 });
+  list.startIndex = page.startIndex;
+  list.itemsPerPage = list.Resources.length;
+  return list;
+}
+
+/**
+ * Whether a read asked for `attr`, judging from SCIMMY's parsed attributes/excludedAttributes filter
+ * (`excludedAttributes=members` → [{members:["np"]}], `attributes=displayName` → [{displayName:["pr"]}]).
+ */
+export function wantsAttribute(attributes: unknown, attr: string): boolean {
+  if (!Array.isArray(attributes) || !attributes.length) return true;
+  const lower = attr.toLowerCase();
+  const terms = attributes.flatMap((b) => Object.entries((b ?? {}) as Record<string, unknown>));
+  const named = terms.filter(([k]) => k.toLowerCase() === lower).map(([, v]) => (Array.isArray(v) ? v[0] : "pr"));
+  const excluding = terms.some(([, v]) => Array.isArray(v) && v[0] === "np");
+  if (excluding) return !named.includes("np");
+  return named.includes("pr");
+}
