@@ -1,5 +1,6 @@
 import type { Server } from "node:http";
 import { ConfigError, loadConfig, type AppConfig } from "./config";
+import { RoleMappingError } from "./config/role-mapping";
 import { createLogger, registerSecret, type Logger } from "./log/logger";
 import { buildBridge, type Bridge } from "./wiring";
 
@@ -59,8 +60,15 @@ async function main(): Promise<void> {
     running = await startBridge(config, logger);
   } catch (err) {
     logger.error("bridge failed to start", { error: (err as Error).message });
+    if (err instanceof RoleMappingError) process.stderr.write(`${err.message}\n`);
     process.exit(1);
   }
+  // SIGHUP re-reads ROLE_MAPPING_FILE and applies it to every user; a bad file keeps the mapping in force.
+  process.on("SIGHUP", () => {
+    running.bridge.reloadRoleMapping().catch((err) =>
+      logger.error("role mapping reload failed; keeping the mapping in force", { error: (err as Error).message }),
+    );
+  });
   const shutdown = (signal: string) => {
     logger.info("shutting down", { signal });
     running.stop().then(

@@ -51,8 +51,8 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
       await store.close();
       throw err;
     }
-    access.startRefresh(ROLE_REFRESH_MS);
   }
+  access.startRefresh(ROLE_REFRESH_MS);
   const users = new UserService({
     users: store.users,
     groups: store.groups,

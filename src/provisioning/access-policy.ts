@@ -1,7 +1,8 @@
-import { loadRoleMappingFile } from "../config/role-mapping";
+import { loadRoleMappingFile, RoleMappingError } from "../config/role-mapping";
 import type { Platform } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import type { GroupRef } from "../store/types";
+import { MisconfiguredError } from "./errors";
 import { compileRoleMapping, effectiveRoles, type CompiledRoleMapping } from "./role-policy";
 import type { RoleResolver } from "./role-resolver";
 
@@ -46,8 +47,16 @@ export class AccessPolicy {
     return compiled;
   }
 
+  /** The mapping in force, compiled on first use when no file was checked at start. */
   async current(): Promise<CompiledRoleMapping> {
-    return this.compiled ?? this.load();
+    if (this.compiled) return this.compiled;
+    try {
+      return await this.load();
+    } catch (err) {
+      // Only DIGICERT_DEFAULT_ROLE can be wrong here (a mapping file is checked at start): the admin must fix it.
+      if (err instanceof RoleMappingError) throw new MisconfiguredError(err.problems.join("; "));
+      throw err;
+    }
   }
 
   async desired(groups: GroupRef[]): Promise<DesiredAccess> {

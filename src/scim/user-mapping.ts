@@ -81,7 +81,7 @@ export function scimFromRow(row: UserRow, platform: Platform, extras?: UserReadE
     active: row.active,
     ...(extras ? { groups: extras.groups.map((g) => ({ value: g.id, display: g.displayName, type: "direct" })) } : {}),
     ...(extras && row.digicertId && row.digicertEnabled && row.digicertRoleIds?.length
-      ? { roles: row.digicertRoleIds.map((id) => ({ value: id, ...(extras.roleName(id) ? { display: extras.roleName(id) } : {}), type: "DigiCert" })) }
+      ? { roles: row.digicertRoleIds.map((id) => ({ value: id, ...(extras.roleName(id) ? { display: extras.roleName(id) } : {}) })) }
       : {}),
     [DIGICERT_USER_SCHEMA]: ext,
     meta: { resourceType: "User", created: row.created, lastModified: row.lastModified, version: weakEtag(row.version) },
