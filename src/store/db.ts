@@ -14,6 +14,10 @@ export interface UsersTable {
   resource: unknown;
   digicert_id: string | null;
   adopted: DbBool;
+  /** Added by 0002; not null, default true. */
+  digicert_enabled: DbBool;
+  /** Added by 0002; a JSON array of strings, or null. Text on SQLite, jsonb on PostgreSQL. */
+  digicert_role_ids: unknown;
   created: string;
   last_modified: string;
   version: number;
@@ -30,9 +34,28 @@ export interface UserEmailsTable {
   is_primary: DbBool;
 }
 
+export interface GroupsTable {
+  id: string;
+  display_name: string;
+  display_name_lower: string;
+  external_id: string | null;
+  /** JSON text on SQLite, jsonb on PostgreSQL. */
+  resource: unknown;
+  created: string;
+  last_modified: string;
+  version: number;
+}
+
+export interface GroupMembersTable {
+  group_id: string;
+  user_id: string;
+}
+
 export interface Database {
   scim_users: UsersTable;
   scim_user_emails: UserEmailsTable;
+  scim_groups: GroupsTable;
+  scim_group_members: GroupMembersTable;
 }
 
 export type Dialect = "sqlite" | "postgres";
@@ -43,6 +66,9 @@ export interface Codec {
   readBool(value: DbBool): boolean;
   json(value: Record<string, unknown>): string;
   readJson(value: unknown): Record<string, unknown>;
+  /** A nullable list of strings as JSON (null stays SQL NULL). */
+  stringList(value: string[] | null): string | null;
+  readStringList(value: unknown): string[] | null;
 }
 
 export function codecFor(dialect: Dialect): Codec {
@@ -53,5 +79,14 @@ export function codecFor(dialect: Dialect): Codec {
     json: (v) => JSON.stringify(v),
     // pg parses jsonb itself; SQLite returns the text.
     readJson: (v) => (typeof v === "string" ? JSON.parse(v) : v) as Record<string, unknown>,
+    stringList: (v) => (v === null ? null : JSON.stringify(v)),
+    readStringList: (v) => {
+      if (v === null || v === undefined) return null;
+      const parsed: unknown = typeof v === "string" ? JSON.parse(v) : v;
+      if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === "string")) {
+        throw new Error("stored digicert_role_ids is not a JSON array of strings");
+      }
+      return parsed;
+    },
   };
 }

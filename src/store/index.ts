@@ -8,7 +8,8 @@ import type { Logger } from "../log/logger";
 import { DatabaseTarget, describeTarget, parseDatabaseUrl } from "./database-url";
 import type { Database, Dialect } from "./db";
 import { migrateToLatest } from "./migrate";
-import type { Store, UserRepository } from "./types";
+import { SqlGroupRepository } from "./group-repository";
+import type { GroupRepository, Store, UserRepository } from "./types";
 import { SqlUserRepository } from "./user-repository";
 
 export * from "./types";
@@ -44,7 +45,7 @@ function openSqlite(filename: string): Kysely<Database> {
   const database = new BetterSqlite3(memory ? ":memory:" : path.resolve(filename));
   // WAL lets readers proceed during a write; it does not apply to an in-memory database.
   if (!memory) database.pragma("journal_mode = WAL");
-  database.pragma("foreign_keys = ON"); // needed for ON DELETE CASCADE of emails
+  database.pragma("foreign_keys = ON"); // needed for ON DELETE CASCADE of emails and group memberships
   database.pragma("busy_timeout = 5000"); // wait for another process's write lock instead of failing at once
   return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
 }
@@ -65,12 +66,14 @@ function openPostgres(target: Extract<DatabaseTarget, { dialect: "postgres" }>, 
 
 class SqlStore implements Store {
   readonly users: UserRepository;
+  readonly groups: GroupRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
     readonly dialect: Dialect,
   ) {
     this.users = new SqlUserRepository(db, dialect);
+    this.groups = new SqlGroupRepository(db, dialect);
   }
 
   async ping(): Promise<void> {

@@ -1,5 +1,6 @@
 // UserRepository over kysely, identical behaviour on SQLite and PostgreSQL.
-import { Kysely, Selectable, Transaction, Updateable } from "kysely";
+import { Insertable, Kysely, Selectable, Transaction, Updateable } from "kysely";
+import { chunksOf, distinct } from "./chunks";
 import { nextTimestamp } from "./clock";
 import type { Codec, Database, Dialect, UserEmailsTable, UsersTable } from "./db";
 import { codecFor } from "./db";
@@ -18,8 +19,8 @@ import {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** Keeps `IN (…)` lists well below both dialects' bound-parameter limits. */
-const IN_CHUNK = 500;
+/** Rows per multi-row insert into scim_users (13 columns: about 5,000 bound parameters per statement). */
+const USER_INSERT_CHUNK = 400;
 /** Retries of an unconditional update that lost a compare-and-set race to another writer. */
 const UPDATE_RETRIES = 5;
 
@@ -37,28 +38,41 @@ export class SqlUserRepository implements UserRepository {
     const now = nextTimestamp();
     try {
       return await this.db.transaction().execute(async (trx) => {
-        await trx
-          .insertInto("scim_users")
-          .values({
-            id: row.id,
-            user_name: row.userName,
-            user_name_lower: row.userName.toLowerCase(),
-            external_id: row.externalId,
-            active: this.codec.bool(row.active),
-            resource: this.codec.json(row.resource),
-            digicert_id: row.digicertId,
-            adopted: this.codec.bool(row.adopted),
-            created: now,
-            last_modified: now,
-            version: 1,
-          })
-          .execute();
+        await trx.insertInto("scim_users").values(this.toInsertable(row, now)).execute();
         await this.writeEmails(trx, row.id, row.emails);
         return this.requireById(trx, row.id);
       });
     } catch (error) {
       rethrowMapped(error);
     }
+  }
+
+  /**
+   * Bulk import fast path (not part of UserRepository): inserts every row in one transaction with multi-row
+   * INSERTs, all or nothing. Each row gets its own increasing `created`, in input order. Throws
+   * StoreConflictError on a userName clash (with a stored user or within `rows`).
+   */
+  async insertMany(rows: NewUserRow[]): Promise<void> {
+    if (rows.length === 0) return;
+    try {
+      await this.db.transaction().execute(async (trx) => {
+        const values = rows.map((row) => this.toInsertable(row, nextTimestamp()));
+        for (const chunk of chunksOf(values, USER_INSERT_CHUNK)) await trx.insertInto("scim_users").values(chunk).execute();
+        const emails = rows.flatMap((row) => this.emailValues(row.id, row.emails));
+        for (const chunk of chunksOf(emails)) await trx.insertInto("scim_user_emails").values(chunk).execute();
+      });
+    } catch (error) {
+      rethrowMapped(error);
+    }
+  }
+
+  async existingIds(ids: string[]): Promise<string[]> {
+    const found: string[] = [];
+    for (const chunk of chunksOf(distinct(ids))) {
+      const rows = await this.db.selectFrom("scim_users").select("id").where("id", "in", chunk).execute();
+      for (const r of rows) found.push(r.id);
+    }
+    return found;
   }
 
   async getById(id: string): Promise<UserRow | null> {
@@ -138,6 +152,8 @@ export class SqlUserRepository implements UserRepository {
     if (changes.resource !== undefined) set.resource = this.codec.json(changes.resource);
     if (changes.digicertId !== undefined) set.digicert_id = changes.digicertId;
     if (changes.adopted !== undefined) set.adopted = this.codec.bool(changes.adopted);
+    if (changes.digicertEnabled !== undefined) set.digicert_enabled = this.codec.bool(changes.digicertEnabled);
+    if (changes.digicertRoleIds !== undefined) set.digicert_role_ids = this.codec.stringList(changes.digicertRoleIds);
 
     // Compare-and-set on the version just read: the write only lands if nobody moved it meanwhile.
     const result = await trx
@@ -156,7 +172,7 @@ export class SqlUserRepository implements UserRepository {
   }
 
   async delete(id: string): Promise<boolean> {
-    // Emails go with the user via ON DELETE CASCADE (foreign_keys=ON on SQLite).
+    // Emails and group memberships go with the user via ON DELETE CASCADE (foreign_keys=ON on SQLite).
     const result = await this.db.deleteFrom("scim_users").where("id", "=", id).executeTakeFirst();
     return Number(result.numDeletedRows) > 0;
   }
@@ -169,9 +185,31 @@ export class SqlUserRepository implements UserRepository {
     return Number(r?.n ?? 0);
   }
 
+  private toInsertable(row: NewUserRow, now: string): Insertable<UsersTable> {
+    return {
+      id: row.id,
+      user_name: row.userName,
+      user_name_lower: row.userName.toLowerCase(),
+      external_id: row.externalId,
+      active: this.codec.bool(row.active),
+      resource: this.codec.json(row.resource),
+      digicert_id: row.digicertId,
+      adopted: this.codec.bool(row.adopted),
+      digicert_enabled: this.codec.bool(row.digicertEnabled ?? true),
+      digicert_role_ids: this.codec.stringList(row.digicertRoleIds ?? null),
+      created: now,
+      last_modified: now,
+      version: 1,
+    };
+  }
+
   private async writeEmails(trx: Transaction<Database>, userId: string, emails: StoredEmail[]): Promise<void> {
-    if (emails.length === 0) return;
-    const values = emails.map((e, position) => ({
+    const values = this.emailValues(userId, emails);
+    for (const chunk of chunksOf(values)) await trx.insertInto("scim_user_emails").values(chunk).execute();
+  }
+
+  private emailValues(userId: string, emails: StoredEmail[]): Insertable<UserEmailsTable>[] {
+    return emails.map((e, position) => ({
       user_id: userId,
       position,
       value: e.value,
@@ -180,9 +218,6 @@ export class SqlUserRepository implements UserRepository {
       type_lower: e.type == null ? null : e.type.toLowerCase(),
       is_primary: this.codec.bool(e.primary === true),
     }));
-    for (let i = 0; i < values.length; i += IN_CHUNK) {
-      await trx.insertInto("scim_user_emails").values(values.slice(i, i + IN_CHUNK)).execute();
-    }
   }
 
   private async requireById(db: Db, id: string): Promise<UserRow> {
@@ -194,8 +229,7 @@ export class SqlUserRepository implements UserRepository {
   private async hydrate(db: Db, rows: Selectable<UsersTable>[]): Promise<UserRow[]> {
     const emailsByUser = new Map<string, StoredEmail[]>();
     const ids = rows.map((r) => r.id);
-    for (let i = 0; i < ids.length; i += IN_CHUNK) {
-      const chunk = ids.slice(i, i + IN_CHUNK);
+    for (const chunk of chunksOf(ids)) {
       const emailRows = await db
         .selectFrom("scim_user_emails")
         .selectAll()
@@ -227,6 +261,8 @@ export class SqlUserRepository implements UserRepository {
       emails,
       digicertId: r.digicert_id,
       adopted: this.codec.readBool(r.adopted),
+      digicertEnabled: this.codec.readBool(r.digicert_enabled),
+      digicertRoleIds: this.codec.readStringList(r.digicert_role_ids),
       created: r.created,
       lastModified: r.last_modified,
       version: Number(r.version),

@@ -3,10 +3,12 @@
 import type { Migration, MigrationProvider } from "kysely";
 import type { Dialect } from "../db";
 import { initialMigration } from "./0001-initial";
+import { groupsMigration } from "./0002-groups";
 
 export function buildMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     "0001-initial": initialMigration(dialect),
+    "0002-groups": groupsMigration(dialect),
   };
 }
 

@@ -1,8 +1,10 @@
 // The store contract on PostgreSQL, when TEST_DATABASE_URL points at a server; each run uses its own schemas.
 import { randomUUID } from "node:crypto";
-import { Client } from "pg";
+import { Kysely, PostgresDialect } from "kysely";
+import { Client, Pool } from "pg";
 import { openStore, Store } from "../../../src/store";
-import { describeStoreSuite, newUser } from "./store-suite";
+import { describeStoreSuite, newGroup, newUser } from "./store-suite";
+import { seedAtInitialMigration } from "./upgrade";
 
 const url = process.env.TEST_DATABASE_URL;
 if (!url) console.warn("PostgreSQL store tests skipped: TEST_DATABASE_URL not set");
@@ -59,6 +61,32 @@ describePg("PostgreSQL", () => {
         for (const s of stores) expect(await s.users.getById(u.id)).toEqual(u);
       } finally {
         await Promise.all(stores.map((s) => s.close()));
+      }
+    });
+
+    it("upgrades a 0001 schema: existing users become digicertEnabled with unknown roles", async () => {
+      const pgSchema = freshSchema("upgrade");
+      const setup = new Client({ connectionString: url! });
+      await setup.connect();
+      await setup.query(`create schema "${pgSchema}"`);
+      await setup.end();
+      const id = randomUUID();
+      const old = new Kysely<any>({
+        dialect: new PostgresDialect({ pool: new Pool({ connectionString: url!, options: `-c search_path=${pgSchema}` }) }),
+      });
+      try {
+        await seedAtInitialMigration(old, "postgres", id, pgSchema);
+      } finally {
+        await old.destroy();
+      }
+
+      const store = await openStore(url!, { pgSchema });
+      try {
+        expect(await store.users.getById(id)).toMatchObject({ userName: "old-timer", digicertEnabled: true, digicertRoleIds: null });
+        const g = await store.groups.insert(newGroup(), [id]);
+        expect(await store.groups.delete(g.id)).toEqual([id]);
+      } finally {
+        await store.close();
       }
     });
 

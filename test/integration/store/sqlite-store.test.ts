@@ -2,9 +2,12 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { randomUUID } from "node:crypto";
 import BetterSqlite3 from "better-sqlite3";
+import { Kysely, SqliteDialect } from "kysely";
 import { openStore } from "../../../src/store";
-import { describeStoreSuite, newUser } from "./store-suite";
+import { describeStoreSuite, newGroup, newUser } from "./store-suite";
+import { seedAtInitialMigration } from "./upgrade";
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "scim-store-"));
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
@@ -47,6 +50,37 @@ describe("openStore on SQLite", () => {
     await a.users.insert(newUser());
     expect(await b.users.count()).toBe(0);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it("upgrades a 0001 database: existing users become digicertEnabled with unknown roles", async () => {
+    const file = path.join(tmpRoot, "upgrade", "scim.db");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const id = randomUUID();
+    const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+    try {
+      await seedAtInitialMigration(old, "sqlite", id);
+    } finally {
+      await old.destroy();
+    }
+
+    const store = await openStore(`sqlite:${file}`);
+    try {
+      expect(await store.users.getById(id)).toMatchObject({ userName: "old-timer", digicertId: "dc-1", digicertEnabled: true, digicertRoleIds: null });
+      const g = await store.groups.insert(newGroup(), [id]);
+      expect((await store.groups.members(g.id)).rows).toEqual([{ userId: id, userName: "old-timer" }]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("enforces foreign keys: a membership cannot name a missing user", async () => {
+    const store = await openStore("sqlite::memory:");
+    try {
+      await expect(store.groups.insert(newGroup(), [randomUUID()])).rejects.toThrow(/FOREIGN KEY/);
+      expect(await store.groups.count()).toBe(0);
+    } finally {
+      await store.close();
+    }
   });
 
   it("fails with a clear message when a migration cannot be applied", async () => {

@@ -1,6 +1,10 @@
 // The behaviour every Store must have, run against each dialect by the *.test.ts files beside this one.
 import { randomUUID } from "node:crypto";
+import { performance } from "node:perf_hooks";
 import {
+  GroupCondition,
+  GroupQuery,
+  NewGroupRow,
   NewUserRow,
   Store,
   StoreConflictError,
@@ -8,6 +12,7 @@ import {
   UserCondition,
   UserQuery,
 } from "../../../src/store";
+import { SqlUserRepository } from "../../../src/store/user-repository";
 
 export function newUser(overrides: Partial<NewUserRow> = {}): NewUserRow {
   const userName = overrides.userName ?? `user-${randomUUID()}@example.com`;
@@ -22,6 +27,11 @@ export function newUser(overrides: Partial<NewUserRow> = {}): NewUserRow {
     adopted: false,
     ...overrides,
   };
+}
+
+export function newGroup(overrides: Partial<NewGroupRow> = {}): NewGroupRow {
+  const displayName = overrides.displayName ?? `group-${randomUUID()}`;
+  return { id: randomUUID(), displayName, externalId: null, resource: { displayName }, ...overrides };
 }
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -39,9 +49,13 @@ export function describeStoreSuite(label: string, open: () => Promise<Store>): v
     });
 
     beforeEach(async () => {
-      // Each test starts from an empty table, through the public API only.
-      const { rows } = await store.users.list(undefined, { offset: 0, limit: 10_000 });
-      for (const r of rows) await store.users.delete(r.id);
+      // Each test starts from empty tables, through the public API only.
+      for (const g of await store.groups.allGroupRefs()) await store.groups.delete(g.id);
+      for (;;) {
+        const { rows } = await store.users.list(undefined, { offset: 0, limit: 1000 });
+        if (rows.length === 0) break;
+        for (const r of rows) await store.users.delete(r.id);
+      }
     });
 
     const all = () => store.users.list(undefined, { offset: 0, limit: 1000 });
@@ -322,6 +336,395 @@ export function describeStoreSuite(label: string, open: () => Promise<Store>): v
       const cleared = await store.users.update(u.id, { emails: [] });
       expect(cleared!.emails).toEqual([]);
       expect(await ids(one({ attr: "email", value: "third@example.com" }))).toEqual([]);
+    });
+
+    describe("DigiCert access state on users", () => {
+      it("defaults digicertEnabled to true and digicertRoleIds to null on insert", async () => {
+        const u = await store.users.insert(newUser());
+        expect(u).toMatchObject({ digicertEnabled: true, digicertRoleIds: null });
+        expect(typeof u.digicertEnabled).toBe("boolean");
+        expect(await store.users.getById(u.id)).toEqual(u);
+      });
+
+      it("round-trips both columns on insert and update, leaving them alone when not given", async () => {
+        const u = await store.users.insert(newUser({ digicertEnabled: false, digicertRoleIds: ["role-a", "ü 2"] }));
+        expect(u).toMatchObject({ digicertEnabled: false, digicertRoleIds: ["role-a", "ü 2"] });
+        expect(await store.users.getById(u.id)).toEqual(u);
+
+        const v2 = await store.users.update(u.id, { active: false });
+        expect(v2).toMatchObject({ digicertEnabled: false, digicertRoleIds: ["role-a", "ü 2"], version: 2 });
+        const v3 = await store.users.update(u.id, { digicertEnabled: true, digicertRoleIds: [] });
+        expect(v3).toMatchObject({ digicertEnabled: true, digicertRoleIds: [], version: 3 });
+        const v4 = await store.users.update(u.id, { digicertRoleIds: null });
+        expect(v4).toMatchObject({ digicertEnabled: true, digicertRoleIds: null, version: 4 });
+        expect(await store.users.getById(u.id)).toEqual(v4);
+        const listed = await store.users.list(undefined, { offset: 0, limit: 10 });
+        expect(listed.rows).toEqual([v4]);
+      });
+
+      it("existingIds returns the stored subset, deduplicated, across chunk boundaries", async () => {
+        const stored = Array.from({ length: 1203 }, () => newUser());
+        await (store.users as SqlUserRepository).insertMany(stored);
+        expect(await store.users.count()).toBe(1203);
+        const missing = Array.from({ length: 300 }, () => randomUUID());
+        const asked = [...stored.map((u) => u.id), ...missing, stored[0]!.id, stored[700]!.id];
+        const found = await store.users.existingIds(asked);
+        expect(found.sort()).toEqual(stored.map((u) => u.id).sort());
+        expect(await store.users.existingIds([])).toEqual([]);
+        expect(await store.users.existingIds(["x' OR '1'='1"])).toEqual([]);
+      });
+
+      it("insertMany is all or nothing and maps a userName clash", async () => {
+        await store.users.insert(newUser({ userName: "taken" }));
+        const batch = [newUser(), newUser({ userName: "TAKEN" })];
+        await expect((store.users as SqlUserRepository).insertMany(batch)).rejects.toBeInstanceOf(StoreConflictError);
+        expect(await store.users.count()).toBe(1);
+        const good = [newUser({ emails: [{ value: "m@example.com", type: "work", primary: true }] }), newUser()];
+        await (store.users as SqlUserRepository).insertMany(good);
+        const back = await store.users.getById(good[0]!.id);
+        expect(back).toMatchObject({ version: 1, digicertEnabled: true, emails: [{ value: "m@example.com", type: "work", primary: true }] });
+        expect(back!.created < (await store.users.getById(good[1]!.id))!.created).toBe(true);
+      });
+    });
+
+    describe("groups", () => {
+      const users = async (...names: string[]) => {
+        const out: string[] = [];
+        for (const n of names) out.push((await store.users.insert(newUser({ userName: n }))).id);
+        return out;
+      };
+      const memberIds = async (groupId: string) => (await store.groups.members(groupId)).rows.map((m) => m.userId).sort();
+      const gids = async (query: GroupQuery | undefined) =>
+        (await store.groups.list(query, { offset: 0, limit: 1000 })).rows.map((r) => r.id).sort();
+      const gone = (...conds: GroupCondition[]): GroupQuery => ({ anyOf: [conds] });
+      const sorted = (xs: string[]) => [...xs].sort();
+
+      it("inserts with deduplicated members and reads back", async () => {
+        const [a, b] = await users("a", "b");
+        const input = newGroup({ displayName: "Admins", externalId: "ext-1", resource: { displayName: "Admins", x: { ü: [1, null] } } });
+        const g = await store.groups.insert(input, [a!, b!, a!]);
+        expect(g).toMatchObject({ ...input, version: 1 });
+        expect(g.created).toMatch(ISO_MS);
+        expect(g.lastModified).toBe(g.created);
+        expect(await store.groups.getById(g.id)).toEqual(g);
+        expect(await store.groups.getById(randomUUID())).toBeNull();
+        expect(await memberIds(g.id)).toEqual(sorted([a!, b!]));
+        expect(await store.groups.count()).toBe(1);
+
+        const empty = await store.groups.insert(newGroup(), []);
+        expect(await store.groups.members(empty.id)).toEqual({ total: 0, rows: [] });
+        expect(await store.groups.count()).toBe(2);
+      });
+
+      it("rejects a duplicate displayName in any case on insert, without a partial write", async () => {
+        const [a] = await users("a");
+        await store.groups.insert(newGroup({ displayName: "Engineering" }), []);
+        const dup = newGroup({ displayName: "ENGINEERING" });
+        const err = await store.groups.insert(dup, [a!]).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(StoreConflictError);
+        expect((err as StoreConflictError).attribute).toBe("displayName");
+        expect(await store.groups.getById(dup.id)).toBeNull();
+        expect((await store.groups.groupsOfUsers([a!])).get(a!)).toEqual([]);
+        expect(await store.groups.count()).toBe(1);
+        // A user may share a group's name: the namespaces are separate.
+        await expect(store.users.insert(newUser({ userName: "engineering" }))).resolves.toBeTruthy();
+      });
+
+      it("rejects renaming onto a taken displayName in any case, and allows changing one's own case", async () => {
+        await store.groups.insert(newGroup({ displayName: "Sales" }), []);
+        const ops = await store.groups.insert(newGroup({ displayName: "ops" }), []);
+        const err = await store.groups.update(ops.id, { displayName: "SALES" }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(StoreConflictError);
+        expect((err as StoreConflictError).attribute).toBe("displayName");
+        expect(await store.groups.getById(ops.id)).toMatchObject({ displayName: "ops", version: 1 });
+        expect(await store.groups.update(ops.id, { displayName: "Ops" })).toMatchObject({ displayName: "Ops", version: 2 });
+      });
+
+      it("updates partially with version, lastModified and compare-and-set semantics", async () => {
+        const [a] = await users("a");
+        const g = await store.groups.insert(newGroup({ displayName: "g", externalId: "e" }), [a!]);
+        const v2 = await store.groups.update(g.id, { externalId: null, resource: { displayName: "g", k: true } });
+        expect(v2).toMatchObject({ displayName: "g", externalId: null, resource: { displayName: "g", k: true }, version: 2, created: g.created });
+        expect(v2!.lastModified > g.lastModified).toBe(true);
+        expect(await store.groups.getById(g.id)).toEqual(v2);
+        expect(await memberIds(g.id)).toEqual([a!]); // members are untouched by update
+
+        await expect(store.groups.update(g.id, { externalId: "stale" }, 1)).rejects.toBeInstanceOf(StoreVersionConflictError);
+        expect(await store.groups.update(g.id, { externalId: "fresh" }, 2)).toMatchObject({ externalId: "fresh", version: 3 });
+        const results = await Promise.allSettled([
+          store.groups.update(g.id, { externalId: "w1" }, 3),
+          store.groups.update(g.id, { externalId: "w2" }, 3),
+        ]);
+        expect(results.filter((r) => r.status === "fulfilled")).toHaveLength(1);
+        expect(results.find((r): r is PromiseRejectedResult => r.status === "rejected")!.reason).toBeInstanceOf(StoreVersionConflictError);
+        await Promise.all(Array.from({ length: 5 }, (_, i) => store.groups.update(g.id, { externalId: `c${i}` })));
+        expect((await store.groups.getById(g.id))!.version).toBe(9);
+
+        expect(await store.groups.update(randomUUID(), { externalId: "x" })).toBeNull();
+        expect(await store.groups.update(randomUUID(), { externalId: "x" }, 1)).toBeNull();
+      });
+
+      describe("filters", () => {
+        let u1: string, u2: string, u3: string;
+        let g1: string, g2: string, g3: string;
+
+        beforeEach(async () => {
+          [u1, u2, u3] = (await users("u1", "u2", "u3")) as [string, string, string];
+          g1 = (await store.groups.insert(newGroup({ displayName: "Alpha Team", externalId: "EXT-1" }), [u1, u2])).id;
+          g2 = (await store.groups.insert(newGroup({ displayName: "beta", externalId: "ext-1" }), [u2])).id;
+          g3 = (await store.groups.insert(newGroup({ displayName: "Gamma", externalId: null }), [])).id;
+        });
+
+        it("id is exact", async () => {
+          expect(await gids(gone({ attr: "id", value: g2 }))).toEqual([g2]);
+          expect(await gids(gone({ attr: "id", value: randomUUID() }))).toEqual([]);
+        });
+
+        it("displayName is case-insensitive and whole", async () => {
+          expect(await gids(gone({ attr: "displayName", value: "ALPHA team" }))).toEqual([g1]);
+          expect(await gids(gone({ attr: "displayName", value: "Beta" }))).toEqual([g2]);
+          expect(await gids(gone({ attr: "displayName", value: "alpha" }))).toEqual([]);
+        });
+
+        it("externalId is case-exact", async () => {
+          expect(await gids(gone({ attr: "externalId", value: "EXT-1" }))).toEqual([g1]);
+          expect(await gids(gone({ attr: "externalId", value: "ext-1" }))).toEqual([g2]);
+          expect(await gids(gone({ attr: "externalId", value: "Ext-1" }))).toEqual([]);
+        });
+
+        it("member matches groups that have the user", async () => {
+          expect(await gids(gone({ attr: "member", value: u1 }))).toEqual([g1]);
+          expect(await gids(gone({ attr: "member", value: u2 }))).toEqual(sorted([g1, g2]));
+          expect(await gids(gone({ attr: "member", value: u3 }))).toEqual([]);
+          expect(await gids(gone({ attr: "member", value: randomUUID() }))).toEqual([]);
+        });
+
+        it("answers Entra's probe: id AND member", async () => {
+          expect(await gids(gone({ attr: "id", value: g1 }, { attr: "member", value: u1 }))).toEqual([g1]);
+          expect(await gids(gone({ attr: "id", value: g2 }, { attr: "member", value: u1 }))).toEqual([]);
+          expect(await gids(gone({ attr: "id", value: g3 }, { attr: "member", value: u3 }))).toEqual([]);
+          const r = await store.groups.list(gone({ attr: "id", value: g2 }, { attr: "member", value: u2 }), { offset: 0, limit: 0 });
+          expect(r).toEqual({ total: 1, rows: [] });
+          // After removal the probe no longer matches.
+          await store.groups.removeMembers(g1, [u1]);
+          expect(await gids(gone({ attr: "id", value: g1 }, { attr: "member", value: u1 }))).toEqual([]);
+        });
+
+        it("combines AND within a group and OR across groups, counting each group once", async () => {
+          expect(await gids(gone({ attr: "member", value: u2 }, { attr: "externalId", value: "ext-1" }))).toEqual([g2]);
+          expect(
+            await gids({ anyOf: [[{ attr: "displayName", value: "gamma" }], [{ attr: "member", value: u1 }]] }),
+          ).toEqual(sorted([g1, g3]));
+          const r = await store.groups.list(
+            { anyOf: [[{ attr: "member", value: u2 }], [{ attr: "displayName", value: "alpha team" }]] },
+            { offset: 0, limit: 10 },
+          );
+          expect(r.total).toBe(2);
+          expect(r.rows.map((x) => x.id)).toEqual([g1, g2]);
+        });
+
+        it("empty OR matches nothing, an empty AND-group and no query match everything", async () => {
+          expect(await store.groups.list({ anyOf: [] }, { offset: 0, limit: 10 })).toEqual({ total: 0, rows: [] });
+          expect(await gids({ anyOf: [[]] })).toEqual(sorted([g1, g2, g3]));
+          expect(await gids(undefined)).toEqual(sorted([g1, g2, g3]));
+        });
+
+        it("treats values as data, never as SQL", async () => {
+          expect(await gids(gone({ attr: "displayName", value: "x' OR '1'='1" }))).toEqual([]);
+          expect(await gids(gone({ attr: "externalId", value: "%" }))).toEqual([]);
+          expect(await gids(gone({ attr: "member", value: "' OR 1=1 --" }))).toEqual([]);
+        });
+
+        it("pages in created-then-id order with true totals", async () => {
+          const p1 = await store.groups.list(undefined, { offset: 0, limit: 2 });
+          const p2 = await store.groups.list(undefined, { offset: 2, limit: 2 });
+          expect([p1.total, p2.total]).toEqual([3, 3]);
+          expect([...p1.rows, ...p2.rows].map((r) => r.id)).toEqual([g1, g2, g3]);
+          expect(await store.groups.list(undefined, { offset: 5, limit: 2 })).toEqual({ total: 3, rows: [] });
+          const m = await store.groups.list(gone({ attr: "member", value: u2 }), { offset: 1, limit: 5 });
+          expect(m.total).toBe(2);
+          expect(m.rows.map((r) => r.id)).toEqual([g2]);
+          expect((await store.groups.allGroupRefs()).map((r) => r.id)).toEqual([g1, g2, g3]);
+          expect((await store.groups.allGroupRefs())[0]).toEqual({ id: g1, displayName: "Alpha Team", externalId: "EXT-1" });
+        });
+      });
+
+      it("lists members ordered by userName (case-insensitively), paged, with the full total", async () => {
+        const ids = await users("delta", "Alpha", "charlie", "Bravo", "echo");
+        const byName = new Map(["delta", "Alpha", "charlie", "Bravo", "echo"].map((n, i) => [n, ids[i]!]));
+        const g = await store.groups.insert(newGroup(), ids);
+        const whole = await store.groups.members(g.id);
+        expect(whole.total).toBe(5);
+        expect(whole.rows.map((m) => m.userName)).toEqual(["Alpha", "Bravo", "charlie", "delta", "echo"]);
+        expect(whole.rows[0]).toEqual({ userId: byName.get("Alpha"), userName: "Alpha" });
+
+        const p1 = await store.groups.members(g.id, { offset: 0, limit: 2 });
+        const p2 = await store.groups.members(g.id, { offset: 2, limit: 2 });
+        const p3 = await store.groups.members(g.id, { offset: 4, limit: 2 });
+        expect([p1.total, p2.total, p3.total]).toEqual([5, 5, 5]);
+        expect([...p1.rows, ...p2.rows, ...p3.rows]).toEqual(whole.rows);
+        expect(await store.groups.members(g.id, { offset: 0, limit: 0 })).toEqual({ total: 5, rows: [] });
+        expect(await store.groups.members(g.id, { offset: 9, limit: 3 })).toEqual({ total: 5, rows: [] });
+        expect(await store.groups.members(randomUUID())).toEqual({ total: 0, rows: [] });
+
+        // A renamed user moves in the order.
+        await store.users.update(byName.get("echo")!, { userName: "Aardvark" });
+        expect((await store.groups.members(g.id, { offset: 0, limit: 1 })).rows.map((m) => m.userName)).toEqual(["Aardvark"]);
+      });
+
+      it("addMembers reports only new members, dedupes input, and bumps version only on a change", async () => {
+        const [a, b, c, d] = await users("a", "b", "c", "d");
+        const g = await store.groups.insert(newGroup(), [a!, b!]);
+
+        const noop = await store.groups.addMembers(g.id, [a!, b!, a!]);
+        expect(noop).toEqual({ added: [], removed: [] });
+        expect(await store.groups.getById(g.id)).toEqual(g); // version and lastModified unchanged
+        expect(await store.groups.addMembers(g.id, [])).toEqual({ added: [], removed: [] });
+
+        const change = await store.groups.addMembers(g.id, [b!, c!, d!, c!, a!]);
+        expect(change).toEqual({ added: [c!, d!], removed: [] });
+        const after = (await store.groups.getById(g.id))!;
+        expect(after.version).toBe(2);
+        expect(after.lastModified > g.lastModified).toBe(true);
+        expect(await memberIds(g.id)).toEqual(sorted([a!, b!, c!, d!]));
+      });
+
+      it("removeMembers reports only former members, dedupes input, and bumps version only on a change", async () => {
+        const [a, b, c, stranger] = await users("a", "b", "c", "stranger");
+        const g = await store.groups.insert(newGroup(), [a!, b!, c!]);
+
+        expect(await store.groups.removeMembers(g.id, [stranger!, randomUUID(), stranger!])).toEqual({ added: [], removed: [] });
+        expect(await store.groups.getById(g.id)).toEqual(g);
+        expect(await store.groups.removeMembers(g.id, [])).toEqual({ added: [], removed: [] });
+
+        const change = await store.groups.removeMembers(g.id, [stranger!, c!, a!, c!]);
+        expect(change).toEqual({ added: [], removed: [c!, a!] });
+        expect((await store.groups.getById(g.id))!.version).toBe(2);
+        expect(await memberIds(g.id)).toEqual([b!]);
+        // The users themselves stay.
+        expect(await store.users.count()).toBe(4);
+      });
+
+      it("replaceMembers applies the difference and reports exactly the changed ids", async () => {
+        const [a, b, c, d] = await users("a", "b", "c", "d");
+        const g = await store.groups.insert(newGroup(), [a!, b!, c!]);
+
+        expect(await store.groups.replaceMembers(g.id, [c!, a!, b!, b!])).toEqual({ added: [], removed: [] });
+        expect(await store.groups.getById(g.id)).toEqual(g);
+
+        const change = await store.groups.replaceMembers(g.id, [d!, b!, d!]);
+        expect(change.added).toEqual([d!]);
+        expect(sorted(change.removed)).toEqual(sorted([a!, c!]));
+        expect(await memberIds(g.id)).toEqual(sorted([b!, d!]));
+        expect((await store.groups.getById(g.id))!.version).toBe(2);
+
+        const cleared = await store.groups.replaceMembers(g.id, []);
+        expect(cleared.added).toEqual([]);
+        expect(sorted(cleared.removed)).toEqual(sorted([b!, d!]));
+        expect(await store.groups.members(g.id)).toEqual({ total: 0, rows: [] });
+        expect((await store.groups.getById(g.id))!.version).toBe(3);
+      });
+
+      it("membership operations on a missing group change nothing", async () => {
+        const [a] = await users("a");
+        const missing = randomUUID();
+        expect(await store.groups.addMembers(missing, [a!])).toEqual({ added: [], removed: [] });
+        expect(await store.groups.removeMembers(missing, [a!])).toEqual({ added: [], removed: [] });
+        expect(await store.groups.replaceMembers(missing, [a!])).toEqual({ added: [], removed: [] });
+        expect((await store.groups.groupsOfUsers([a!])).get(a!)).toEqual([]);
+      });
+
+      it("reports a concurrent add of the same user as added exactly once", async () => {
+        const [a] = await users("a");
+        const g = await store.groups.insert(newGroup(), []);
+        const results = await Promise.all(Array.from({ length: 4 }, () => store.groups.addMembers(g.id, [a!])));
+        expect(results.flatMap((r) => r.added)).toEqual([a!]);
+        expect((await store.groups.getById(g.id))!.version).toBe(2);
+      });
+
+      it("groupsOfUsers maps every requested id, [] for users without groups", async () => {
+        const [a, b, c] = await users("a", "b", "c");
+        const zeta = await store.groups.insert(newGroup({ displayName: "zeta", externalId: "z" }), [a!, b!]);
+        const eta = await store.groups.insert(newGroup({ displayName: "Eta" }), [a!]);
+        const unknown = randomUUID();
+        const map = await store.groups.groupsOfUsers([a!, b!, c!, unknown, a!]);
+        expect([...map.keys()].sort()).toEqual(sorted([a!, b!, c!, unknown]));
+        expect(map.get(a!)).toEqual([
+          { id: eta.id, displayName: "Eta", externalId: null },
+          { id: zeta.id, displayName: "zeta", externalId: "z" },
+        ]);
+        expect(map.get(b!)).toEqual([{ id: zeta.id, displayName: "zeta", externalId: "z" }]);
+        expect(map.get(c!)).toEqual([]);
+        expect(map.get(unknown)).toEqual([]);
+        expect((await store.groups.groupsOfUsers([])).size).toBe(0);
+      });
+
+      it("delete returns the former member ids and frees the displayName", async () => {
+        const [a, b] = await users("a", "b");
+        const g = await store.groups.insert(newGroup({ displayName: "Doomed" }), [a!, b!]);
+        const keep = await store.groups.insert(newGroup(), [a!]);
+        expect(sorted((await store.groups.delete(g.id))!)).toEqual(sorted([a!, b!]));
+        expect(await store.groups.delete(g.id)).toBeNull();
+        expect(await store.groups.getById(g.id)).toBeNull();
+        expect(await store.groups.members(g.id)).toEqual({ total: 0, rows: [] });
+        expect((await store.groups.groupsOfUsers([a!, b!])).get(a!)).toEqual([{ id: keep.id, displayName: keep.displayName, externalId: null }]);
+        expect(await store.users.count()).toBe(2);
+        expect(await store.groups.delete((await store.groups.insert(newGroup(), [])).id)).toEqual([]);
+        await expect(store.groups.insert(newGroup({ displayName: "DOOMED" }), [])).resolves.toBeTruthy();
+      });
+
+      it("deleting a user removes its memberships (cascade)", async () => {
+        const [a, b] = await users("a", "b");
+        const g1 = await store.groups.insert(newGroup(), [a!, b!]);
+        const g2 = await store.groups.insert(newGroup(), [a!]);
+        expect(await store.users.delete(a!)).toBe(true);
+        expect(await store.groups.members(g1.id)).toEqual({ total: 1, rows: [{ userId: b!, userName: "b" }] });
+        expect(await store.groups.members(g2.id)).toEqual({ total: 0, rows: [] });
+        expect(await gids(gone({ attr: "member", value: a! }))).toEqual([]);
+        expect((await store.groups.groupsOfUsers([a!])).get(a!)).toEqual([]);
+        // Nothing left to remove, and a replace does not see a ghost member.
+        expect(await store.groups.removeMembers(g1.id, [a!])).toEqual({ added: [], removed: [] });
+        expect(await store.groups.replaceMembers(g1.id, [b!])).toEqual({ added: [], removed: [] });
+      });
+    });
+
+    // Last in the suite on purpose: it leaves 10,001 users behind, and nothing after it needs an empty store.
+    it("changes one member of a 10,000-member group in time independent of the group's size", async () => {
+      const build = performance.now();
+      const members = Array.from({ length: 10_000 }, (_, i) => newUser({ userName: `bulk-${String(i).padStart(5, "0")}` }));
+      await (store.users as SqlUserRepository).insertMany(members);
+      const g = await store.groups.insert(newGroup({ displayName: "everyone" }), members.map((u) => u.id));
+      const buildMs = performance.now() - build;
+      const newcomer = await store.users.insert(newUser({ userName: "newcomer" }));
+      expect((await store.groups.members(g.id, { offset: 0, limit: 0 })).total).toBe(10_000);
+
+      let t = performance.now();
+      const added = await store.groups.addMembers(g.id, [newcomer.id]);
+      const addMs = performance.now() - t;
+      t = performance.now();
+      const removed = await store.groups.removeMembers(g.id, [members[4321]!.id]);
+      const removeMs = performance.now() - t;
+      t = performance.now();
+      const noop = await store.groups.addMembers(g.id, [members[17]!.id]);
+      const noopMs = performance.now() - t;
+
+      expect(added).toEqual({ added: [newcomer.id], removed: [] });
+      expect(removed).toEqual({ added: [], removed: [members[4321]!.id] });
+      expect(noop).toEqual({ added: [], removed: [] });
+      expect((await store.groups.getById(g.id))!.version).toBe(3);
+      const page = await store.groups.members(g.id, { offset: 4320, limit: 2 });
+      expect(page.total).toBe(10_000);
+      expect(page.rows.map((m) => m.userName)).toEqual(["bulk-04320", "bulk-04322"]);
+
+      console.log(
+        `[${label}] 10,000-member group: build ${buildMs.toFixed(0)} ms (users + group); ` +
+          `addMembers(1 new) ${addMs.toFixed(2)} ms; removeMembers(1) ${removeMs.toFixed(2)} ms; ` +
+          `addMembers(1 present, no-op) ${noopMs.toFixed(2)} ms`,
+      );
+      const bound = store.dialect === "sqlite" ? 100 : 250;
+      expect(addMs).toBeLessThan(bound);
+      expect(removeMs).toBeLessThan(bound);
+      expect(noopMs).toBeLessThan(bound);
     });
   });
 }
