@@ -52,7 +52,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   });
   registerSecret(API_KEY);
   registerSecret(TOKEN);
-  const config = loadConfig({
+  const config = loadConfigOrClose(sim, {
     PUBLIC_BASE_URL,
     SCIM_BEARER_TOKENS: `${TOKEN},${SECOND_TOKEN}`,
     DIGICERT_PLATFORM: opts.platform,
@@ -68,7 +68,10 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const stream = new PassThrough();
   let logText = "";
   stream.on("data", (d) => (logText += d.toString()));
-  const bridge = await buildBridge(config, createLogger("debug", stream), { pgSchema: opts.pgSchema });
+  const bridge = await buildBridge(config, createLogger("debug", stream), { pgSchema: opts.pgSchema }).catch(async (err) => {
+    await sim.close();
+    throw err;
+  });
   const app = bridge.app;
   const auth = (t: request.Test) => t.set("Authorization", `Bearer ${TOKEN}`);
   const json = (t: request.Test, body: unknown) => auth(t).set("Content-Type", "application/scim+json").send(JSON.stringify(body));
@@ -88,6 +91,15 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
       await sim.close();
     },
   };
+}
+
+function loadConfigOrClose(sim: Simulator, env: Record<string, string | undefined>) {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    void sim.close();
+    throw err;
+  }
 }
 
 let seq = 0;
