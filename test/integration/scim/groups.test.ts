@@ -1,6 +1,5 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
+import { writeMapping } from "../../support/mapping";
 import { startHarness, oktaUser, PATCH_OP, PUBLIC_BASE_URL, type Harness } from "../../support/harness";
 import type { Platform } from "../../../src/digicert/types";
 
@@ -13,12 +12,6 @@ const ROLES = {
   certcentral: { default: 5, admin: 1, second: 3, defaultName: "Standard User", adminName: "Administrator", secondName: "Finance Manager" },
   one: { default: "AM_DEFAULT_USER", admin: "AM_ACCOUNT_ADMIN", second: "AM_USER_MANAGER", defaultName: "Default User", adminName: "Account Admin", secondName: "User Manager" },
 } as const;
-
-export function writeMapping(text: string): string {
-  const file = join(mkdtempSync(join(tmpdir(), "mapping-")), "roles.yaml");
-  writeFileSync(file, text);
-  return file;
-}
 
 function mappingFor(platform: Platform, extra = ""): string {
   const r = ROLES[platform];
