@@ -30,7 +30,9 @@ describe("discovery and service limits", () => {
     const res = await h.get("/scim/v2/Schemas");
     expect(res.status).toBe(200);
     const ids = res.body.Resources.map((s: any) => s.id);
-    expect(ids).toEqual(expect.arrayContaining(["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE, DC_EXT]));
+    expect(ids).toEqual(
+      expect.arrayContaining(["urn:ietf:params:scim:schemas:core:2.0:User", "urn:ietf:params:scim:schemas:core:2.0:Group", ENTERPRISE, DC_EXT]),
+    );
     const ext = (await h.get(`/scim/v2/Schemas/${DC_EXT}`)).body;
     const attrs = Object.fromEntries(ext.attributes.map((a: any) => [a.name, a]));
     expect(attrs.digicertUserId.mutability).toBe("readOnly");
@@ -42,6 +44,12 @@ describe("discovery and service limits", () => {
     expect(res.status).toBe(200);
     expect(res.body.endpoint).toBe("/Users");
     expect(res.body.schemaExtensions.map((e: any) => e.schema)).toEqual(expect.arrayContaining([ENTERPRISE, DC_EXT]));
+  });
+
+  test("ResourceTypes lists User and Group", async () => {
+    const res = await h.get("/scim/v2/ResourceTypes");
+    expect(res.body.Resources.map((r: any) => r.name).sort()).toEqual(["Group", "User"]);
+    expect((await h.get("/scim/v2/ResourceTypes/Group")).body.endpoint).toBe("/Groups");
   });
 
   test("count is capped at SCIM_MAX_RESULTS while totalResults stays true", async () => {
