@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { writeMapping } from "../../support/mapping";
+import { dropSchema, PG_URL, storeVariants, uniqueSchema } from "../../support/databases";
 import { startHarness, oktaUser, PATCH_OP, PUBLIC_BASE_URL, type Harness } from "../../support/harness";
 import type { Platform } from "../../../src/digicert/types";
 
@@ -24,13 +25,18 @@ ${extra}rules:
 `);
 }
 
-describe.each(["certcentral", "one"] as const)("Groups and role mapping on %s", (platform) => {
+describe.each(storeVariants("Group"))("Groups and role mapping: %s", (_label, platform, db) => {
   const r = ROLES[platform];
   let h: Harness;
+  const pgSchema = uniqueSchema(`scim_groups_${platform}`);
   beforeAll(async () => {
-    h = await startHarness({ platform, env: { ROLE_MAPPING_FILE: mappingFor(platform) } });
+    const env = { ROLE_MAPPING_FILE: mappingFor(platform) };
+    h = await startHarness(db === "postgres" ? { platform, env, databaseUrl: PG_URL, pgSchema } : { platform, env });
   });
-  afterAll(async () => h.close());
+  afterAll(async () => {
+    await h.close();
+    if (db === "postgres") await dropSchema(pgSchema);
+  });
 
   /** Role ids the simulator holds for a SCIM user, as strings. */
   async function dcRoles(scimId: string): Promise<string[]> {

@@ -1,33 +1,18 @@
-import { Client } from "pg";
+import { dropSchema, PG_URL, storeVariants, uniqueSchema } from "../../support/databases";
 import { startHarness, oktaUser, DC_EXT, PATCH_OP, PUBLIC_BASE_URL, ONE_ACCOUNT_ID, CC_CONTAINER_ID, type Harness } from "../../support/harness";
-
-async function dropSchema(url: string, schema: string): Promise<void> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  await c.query(`drop schema if exists ${schema} cascade`);
-  await c.end();
-}
 
 // The User lifecycle over real HTTP against the simulator, on both platforms. Each test checks the SCIM answer,
 // the stored row and the exact DigiCert calls.
 
-const PG = process.env.TEST_DATABASE_URL;
-if (!PG) console.warn("PostgreSQL variant of the User lifecycle tests skipped: TEST_DATABASE_URL not set");
-const variants: [string, "certcentral" | "one", "sqlite" | "postgres"][] = [
-  ["certcentral on SQLite", "certcentral", "sqlite"],
-  ["one on SQLite", "one", "sqlite"],
-  ...(PG ? ([["certcentral on PostgreSQL", "certcentral", "postgres"], ["one on PostgreSQL", "one", "postgres"]] as const) : []),
-] as [string, "certcentral" | "one", "sqlite" | "postgres"][];
-
-describe.each(variants)("Users: %s", (_label, platform, db) => {
+describe.each(storeVariants("User lifecycle"))("Users: %s", (_label, platform, db) => {
   let h: Harness;
-  const pgSchema = `scim_http_${platform}_${process.pid}_${Date.now()}`;
+  const pgSchema = uniqueSchema(`scim_http_${platform}`);
   beforeAll(async () => {
-    h = await startHarness(db === "postgres" ? { platform, databaseUrl: PG, pgSchema } : { platform });
+    h = await startHarness(db === "postgres" ? { platform, databaseUrl: PG_URL, pgSchema } : { platform });
   });
   afterAll(async () => {
     await h.close();
-    if (db === "postgres") await dropSchema(PG!, pgSchema);
+    if (db === "postgres") await dropSchema(pgSchema);
   });
   afterAll(async () => h.close());
   beforeEach(() => h.sim.clearCalls());
