@@ -26,6 +26,13 @@ const ROUTES: Array<[string, string]> = [
   ["put", "/scim/v2/Users/{id}"],
   ["patch", "/scim/v2/Users/{id}"],
   ["delete", "/scim/v2/Users/{id}"],
+  ["get", "/scim/v2/Groups"],
+  ["post", "/scim/v2/Groups"],
+  ["post", "/scim/v2/Groups/.search"],
+  ["get", "/scim/v2/Groups/{id}"],
+  ["put", "/scim/v2/Groups/{id}"],
+  ["patch", "/scim/v2/Groups/{id}"],
+  ["delete", "/scim/v2/Groups/{id}"],
 ];
 
 /** Routes that reach DigiCert and may therefore answer 429/502/503. */
@@ -34,6 +41,11 @@ const DIGICERT_WRITES: Array<[string, string]> = [
   ["put", "/scim/v2/Users/{id}"],
   ["patch", "/scim/v2/Users/{id}"],
   ["delete", "/scim/v2/Users/{id}"],
+  // Group writes change the DigiCert roles of the members concerned when a role mapping is configured.
+  ["post", "/scim/v2/Groups"],
+  ["put", "/scim/v2/Groups/{id}"],
+  ["patch", "/scim/v2/Groups/{id}"],
+  ["delete", "/scim/v2/Groups/{id}"],
 ];
 
 const HTTP_METHODS = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
@@ -156,6 +168,32 @@ describe("openapi/openapi.yaml", () => {
     expect(params.find((p) => p.name === "count")!.description).toContain("SCIM_MAX_RESULTS");
   });
 
+  it("documents the status codes of group writes, with PATCH answering 204", () => {
+    const groups = api.paths["/scim/v2/Groups"];
+    expect(groups.post.responses["201"].headers?.Location).toBeDefined();
+    for (const status of ["400", "409"]) expect(groups.post.responses[status]).toBeDefined();
+    const group = api.paths["/scim/v2/Groups/{id}"];
+    const patch = group.patch.responses;
+    // The bridge's own Group PATCH route answers 204 with no body on every success: never 200.
+    expect(patch["204"]).toBeDefined();
+    expect(patch["204"].content).toBeUndefined();
+    expect(patch["200"]).toBeUndefined();
+    expect(Object.keys(patch)).toEqual(expect.arrayContaining(["400", "401", "404", "409", "429", "502", "503"]));
+    expect(patch["400"].description).toContain("invalidValue");
+    for (const form of ['members[value eq "', "Add", "Remove", "no-op"]) expect(group.patch.description).toContain(form);
+    expect(Object.keys(group.delete.responses)).toEqual(expect.arrayContaining(["204"]));
+  });
+
+  it("documents the group list query parameters and supported filter forms", () => {
+    const params: Json[] = api.paths["/scim/v2/Groups"].get.parameters;
+    expect(params.map((p) => p.name)).toEqual(expect.arrayContaining(["filter", "startIndex", "count", "attributes", "excludedAttributes"]));
+    const filter = params.find((p) => p.name === "filter")!;
+    for (const form of ["displayName eq", "externalId eq", "id eq", 'members[value eq "', "members.value eq", "invalidFilter"]) {
+      expect(filter.description).toContain(form);
+    }
+    expect(params.find((p) => p.name === "excludedAttributes")!.description).toContain("members");
+  });
+
   it("documents readiness with 200 and 503", () => {
     const readyz = api.paths["/readyz"].get.responses;
     expect(readyz["200"].content["application/json"]).toBeDefined();
@@ -165,7 +203,7 @@ describe("openapi/openapi.yaml", () => {
 
   it("describes the SCIM components", () => {
     const schemas = api.components.schemas;
-    for (const name of ["User", "ListResponse", "PatchOp", "Error", "ServiceProviderConfig", "Schema", "ResourceType"]) {
+    for (const name of ["User", "Group", "ListResponse", "PatchOp", "Error", "ServiceProviderConfig", "Schema", "ResourceType"]) {
       expect(schemas[name]).toBeDefined();
     }
     expect(schemas.Error.properties.status.type).toBe("string");
@@ -174,5 +212,9 @@ describe("openapi/openapi.yaml", () => {
     for (const attr of ["digicertUserId", "platform", "adopted"]) expect(digicert.properties[attr].readOnly).toBe(true);
     expect(digicert.properties.platform.enum).toEqual(["certcentral", "one"]);
     expect(schemas.User.properties["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]).toBeDefined();
+    for (const attr of ["groups", "roles"]) expect(schemas.User.properties[attr].readOnly).toBe(true);
+    expect(schemas.Group.required).toEqual(["displayName"]);
+    for (const attr of ["id", "displayName", "externalId", "members", "meta"]) expect(schemas.Group.properties[attr]).toBeDefined();
+    expect(schemas.Group.properties.members.items.properties.type.enum).toEqual(["User"]);
   });
 });
