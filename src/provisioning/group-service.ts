@@ -85,7 +85,14 @@ export class GroupService {
     } catch (err) {
       throw this.mapStoreError(err, draft.displayName);
     }
-    await this.apply(memberIds, `group ${row.id} created`);
+    try {
+      await this.apply(memberIds, `group ${row.id} created`);
+    } catch (err) {
+      // A create the IdP was told failed must not leave the group behind, or its retry would meet a 409.
+      await this.deps.groups.delete(row.id);
+      await this.apply(memberIds, `group ${row.id} create rolled back`).catch(() => undefined);
+      throw err;
+    }
     return row;
   }
 

@@ -313,3 +313,24 @@ describe.each(["certcentral", "one"] as const)("mapping lifecycle on %s", (platf
     }
   });
 });
+
+describe("a group create that fails on DigiCert", () => {
+  test("is rolled back, so the IdP's retry succeeds", async () => {
+    const platform = "certcentral";
+    const h = await startHarness({ platform, env: { ROLE_MAPPING_FILE: mappingFor(platform) } });
+    try {
+      const a = (await h.post("/scim/v2/Users", oktaUser())).body;
+      h.sim.failNext({ platform, method: "PUT", path: /\/role$/, status: 503, body: {} });
+      const body = { schemas: [GROUP], displayName: "DigiCert Admins", members: [{ value: a.id }] };
+      const first = await h.post("/scim/v2/Groups", body);
+      expect(first.status).toBe(503);
+      expect(await h.bridge.store.groups.count()).toBe(0);
+      const retry = await h.post("/scim/v2/Groups", body);
+      expect(retry.status).toBe(201);
+      const row = await h.bridge.store.users.getById(a.id);
+      expect(h.sim.getUser(platform, row!.digicertId!).access_roles.map((x: any) => x.id)).toEqual([1]);
+    } finally {
+      await h.close();
+    }
+  });
+});
