@@ -51,7 +51,7 @@ export function createApp(deps: AppDeps): express.Express {
         requestId: res.locals.requestId,
         method: req.method,
         credential: res.locals.credential,
-        logger: logger.child({ requestId: res.locals.requestId }),
+        logger: logger.child({ requestId: res.locals.requestId, idp: res.locals.idp }),
         users: deps.users,
         groups: deps.groups,
         roleName: deps.roleName,

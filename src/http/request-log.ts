@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "../log/logger";
+import { detectIdp } from "../scim/idp";
 import type { HttpMetrics } from "./metrics";
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
@@ -17,6 +18,7 @@ export function requestLog(logger: Logger, metrics: HttpMetrics) {
     const incoming = req.get("x-request-id");
     const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
     res.locals.requestId = requestId;
+    res.locals.idp = detectIdp(req);
     res.set("X-Request-Id", requestId);
     res.on("finish", () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -29,6 +31,7 @@ export function requestLog(logger: Logger, metrics: HttpMetrics) {
         status: res.statusCode,
         ms: Math.round(ms * 10) / 10,
         credential: res.locals.credential,
+        idp: res.locals.idp,
         userAgent: req.get("user-agent"),
       });
     });

@@ -4,7 +4,8 @@ import type { ScimContext } from "./context";
 import { failureOf, sendScimError } from "./errors";
 import { declareGroupResource } from "./group-resource";
 import { planGroupPatch } from "./group-patch";
-import { normalisePatchBody } from "./patch-normaliser";
+import { normaliseUserBody, normaliseUserPatch } from "./patch-normaliser";
+import { scimFromRow } from "./user-mapping";
 import { declareUserResource } from "./user-resource";
 
 export const SCIM_CONTENT_TYPES = ["application/scim+json", "application/json"];
@@ -27,6 +28,32 @@ function locationOnCreate(_req: Request, res: Response, next: NextFunction): voi
     return send(body);
   }) as Response["send"];
   next();
+}
+
+function normaliseUserWrite(req: Request, _res: Response, next: NextFunction): void {
+  req.body = normaliseUserBody(req.body);
+  next();
+}
+
+/**
+ * Rewrites a User PATCH from the IdP's dialect to what SCIMMY accepts. It reads the stored user (never DigiCert)
+ * to tell whether an `emails[type eq "work"]` style target exists; a message with no operations is answered
+ * "no change" (204) once the user is known to exist.
+ */
+async function normaliseUserPatchRoute(req: Request, res: Response, next: NextFunction): Promise<void> {
+  const ctx = res.locals.scimContext as ScimContext;
+  try {
+    const row = await ctx.users.get(req.params.id);
+    const normalised = normaliseUserPatch(req.body, scimFromRow(row, ctx.platform));
+    if (!normalised) {
+      res.status(204).end();
+      return;
+    }
+    req.body = normalised;
+    next();
+  } catch (err) {
+    sendScimError(res, failureOf(err));
+  }
 }
 
 /**
@@ -77,16 +104,18 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
       // Query parameters leak into SCIMMY's PATCH base (excludedAttributes would drop data): writes take none.
       req.query = {};
     }
-    if (req.method === "PATCH") req.body = normalisePatchBody(req.body);
     res.locals.scimContext = opts.contextFor(req, res);
     next();
   });
+  router.post("/Users", normaliseUserWrite);
+  router.put("/Users/:id", normaliseUserWrite);
   // SCIMMY reads a resource by interpolating its id into a filter (`id eq "<id>"`), so an id with a quote or a
   // backslash would surface as a filter error. No stored id has one: answer the 404 it really is.
   router.all("/:resource/:id", (req, res, next) => {
     if (!/["\\]/.test(req.params.id)) return next();
     sendScimError(res, { status: 404, detail: "Resource not found" });
   });
+  router.patch("/Users/:id", normaliseUserPatchRoute);
   router.patch("/Groups/:id", groupPatchRoute);
   router.use(locationOnCreate);
   router.use(
