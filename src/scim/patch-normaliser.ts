@@ -121,6 +121,8 @@ function createMissingTypedEntry(op: Json, current: Json | undefined): Json {
   const entries = Array.isArray(current?.[attr]) ? (current![attr] as Json[]) : [];
   if (entries.some((e) => String(e?.type ?? "").toLowerCase() === type.toLowerCase())) return op;
   const entry: Json = sub ? { type, [sub]: op.value } : { type, ...((op.value ?? {}) as Json) };
+  // Later operations of the same message see the entry this one creates.
+  if (current) current[attr] = [...entries, entry];
   return { op: "add", path: attr, value: [entry] };
 }
 
@@ -159,7 +161,8 @@ export function normaliseUserPatch(body: unknown, current?: Json): Json | null {
   const msg = patchEnvelope(body);
   const ops = msg.Operations as unknown[];
   if (!ops.length) return null;
-  return { ...msg, Operations: ops.map((op, i) => normaliseOperation(op, i, current)) };
+  const view = current ? { ...current } : undefined;
+  return { ...msg, Operations: ops.map((op, i) => normaliseOperation(op, i, view)) };
 }
 
 /** Checks the PatchOp envelope; adds the `schemas` Entra leaves out. */
