@@ -7,6 +7,7 @@ import { nextTimestamp } from "./clock";
 import type { Codec, Database, Dialect, GroupMembersTable, GroupsTable } from "./db";
 import { codecFor } from "./db";
 import { rethrowMapped } from "./errors";
+import { updateWithRetry } from "./optimistic";
 import { groupFilter } from "./group-query";
 import {
   GroupChanges,
@@ -24,8 +25,6 @@ import {
 type Db = Kysely<Database> | Transaction<Database>;
 type Locked = { version: number; last_modified: string };
 
-/** Retries of an unconditional update that lost a compare-and-set race to another writer. */
-const UPDATE_RETRIES = 5;
 
 export class SqlGroupRepository implements GroupRepository {
   private readonly codec: Codec;
@@ -81,17 +80,8 @@ export class SqlGroupRepository implements GroupRepository {
     return { total, rows: rows.map((r) => this.toGroup(r)) };
   }
 
-  async update(id: string, changes: GroupChanges, expectedVersion?: number): Promise<GroupRow | null> {
-    for (let attempt = 0; ; attempt++) {
-      let outcome: GroupRow | null | "lost-race";
-      try {
-        outcome = await this.db.transaction().execute((trx) => this.updateOnce(trx, id, changes, expectedVersion));
-      } catch (error) {
-        rethrowMapped(error);
-      }
-      if (outcome !== "lost-race") return outcome;
-      if (expectedVersion !== undefined || attempt >= UPDATE_RETRIES) throw new StoreVersionConflictError();
-    }
+  update(id: string, changes: GroupChanges, expectedVersion?: number): Promise<GroupRow | null> {
+    return updateWithRetry(this.db, expectedVersion, (trx) => this.updateOnce(trx, id, changes, expectedVersion));
   }
 
   private async updateOnce(

@@ -5,6 +5,7 @@ import { nextTimestamp } from "./clock";
 import type { Codec, Database, Dialect, UserEmailsTable, UsersTable } from "./db";
 import { codecFor } from "./db";
 import { rethrowMapped } from "./errors";
+import { updateWithRetry } from "./optimistic";
 import { userFilter } from "./user-query";
 import {
   NewUserRow,
@@ -21,8 +22,6 @@ type Db = Kysely<Database> | Transaction<Database>;
 
 /** Rows per multi-row insert into scim_users (13 columns: about 5,000 bound parameters per statement). */
 const USER_INSERT_CHUNK = 400;
-/** Retries of an unconditional update that lost a compare-and-set race to another writer. */
-const UPDATE_RETRIES = 5;
 
 export class SqlUserRepository implements UserRepository {
   private readonly codec: Codec;
@@ -110,19 +109,8 @@ export class SqlUserRepository implements UserRepository {
     return { total, rows: await this.hydrate(this.db, rows) };
   }
 
-  async update(id: string, changes: UserChanges, expectedVersion?: number): Promise<UserRow | null> {
-    for (let attempt = 0; ; attempt++) {
-      let outcome: UserRow | null | "lost-race";
-      try {
-        outcome = await this.db.transaction().execute((trx) => this.updateOnce(trx, id, changes, expectedVersion));
-      } catch (error) {
-        rethrowMapped(error);
-      }
-      if (outcome !== "lost-race") return outcome;
-      // Someone else updated between our read and write. With expectedVersion that is exactly a conflict;
-      // without it the caller asked for last-writer-wins, so re-read and try again.
-      if (expectedVersion !== undefined || attempt >= UPDATE_RETRIES) throw new StoreVersionConflictError();
-    }
+  update(id: string, changes: UserChanges, expectedVersion?: number): Promise<UserRow | null> {
+    return updateWithRetry(this.db, expectedVersion, (trx) => this.updateOnce(trx, id, changes, expectedVersion));
   }
 
   private async updateOnce(
