@@ -14,7 +14,19 @@ export interface RunningBridge {
 /** Registers every secret of the environment with the log redactor before anything can log. */
 export function registerSecretsFromEnv(env: NodeJS.ProcessEnv): void {
   registerSecret(env.DIGICERT_API_KEY);
-  for (const t of (env.SCIM_BEARER_TOKENS ?? "").split(",")) registerSecret(t.trim());
+  for (const t of (env.SCIM_BEARER_TOKENS ?? "").split(",")) {
+    const entry = t.trim();
+    registerSecret(entry);
+    // name=token: the token alone is the secret (the name is what the logs show). "=" may also be base64 padding.
+    const eq = entry.indexOf("=");
+    if (eq >= 0 && !/^=*$/.test(entry.slice(eq + 1))) registerSecret(entry.slice(eq + 1).trim());
+  }
+  // SCIM_BASIC_USERS and OAUTH_CLIENTS hold only digests (the raw passwords and secrets are never known here);
+  // the digests, of these and of hashed tokens, are masked too, as they would allow an offline guess.
+  for (const list of [env.SCIM_BEARER_TOKENS, env.SCIM_BASIC_USERS, env.OAUTH_CLIENTS]) {
+    for (const m of (list ?? "").matchAll(/sha256:([0-9a-f]{64})/gi)) registerSecret(m[1]);
+  }
+  registerSecret(env.OAUTH_SIGNING_KEY?.trim());
 }
 
 export async function startBridge(config: AppConfig, logger: Logger): Promise<RunningBridge> {

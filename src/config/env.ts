@@ -46,9 +46,13 @@ export const envSchema = z.object({
   PORT: int(0, 65535),
   HOST: optionalString,
   PUBLIC_BASE_URL: url,
-  SCIM_BEARER_TOKENS: optionalString.refine((s) => s !== undefined && s.split(",").some((t) => t.trim()), {
-    message: "required: one or more comma-separated tokens (plain, or sha256:<hex>)",
-  }),
+  // At least one of SCIM_BEARER_TOKENS, SCIM_BASIC_USERS and OAUTH_CLIENTS is required: checked in loadConfig,
+  // which also parses the entries (their messages must never echo a secret).
+  SCIM_BEARER_TOKENS: optionalString,
+  SCIM_BASIC_USERS: optionalString,
+  OAUTH_CLIENTS: optionalString,
+  OAUTH_SIGNING_KEY: optionalString,
+  OAUTH_TOKEN_TTL_SECONDS: int(60, 86400),
   SCIM_MAX_RESULTS: int(1, 1000),
   DIGICERT_PLATFORM: z.preprocess(
     emptyAsUnset,

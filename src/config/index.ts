@@ -10,13 +10,42 @@ export interface BearerCredential {
   sha256: Buffer;
 }
 
+/** An HTTP Basic user of SCIM_BASIC_USERS; only digests are kept. */
+export interface BasicCredential {
+  username: string;
+  /** Shown in logs: basic:<username>. */
+  name: string;
+  usernameSha256: Buffer;
+  passwordSha256: Buffer;
+}
+
+/** An OAuth 2.0 client of OAUTH_CLIENTS: several secret digests may be active at once (rotation). */
+export interface OAuthClient {
+  clientId: string;
+  idSha256: Buffer;
+  secretSha256: Buffer[];
+}
+
+export interface OAuthConfig {
+  clients: OAuthClient[];
+  /** HMAC key of the HS256 access tokens; the same on every replica. */
+  signingKey: string;
+  tokenTtlSeconds: number;
+}
+
 export type CertCentralDeactivation = { mode: "delete" } | { mode: "demote"; role: string };
 
 export interface AppConfig {
   port: number;
   host: string;
   publicBaseUrl: string;
-  scim: { bearerTokens: BearerCredential[]; maxResults: number };
+  scim: {
+    bearerTokens: BearerCredential[];
+    basicUsers: BasicCredential[];
+    /** Set when OAUTH_CLIENTS is: POST /oauth/token issues access tokens the SCIM endpoint accepts. */
+    oauth?: OAuthConfig;
+    maxResults: number;
+  };
   /** The client's own settings (REDIS_URL included, for the shared rate budget) plus provisioning policy. */
   digicert: DigiCertClientConfig & {
     rateLimit: RateWindow[];
@@ -36,20 +65,136 @@ export class ConfigError extends Error {
   }
 }
 
-function parseTokens(list: string): BearerCredential[] | string {
-  const out: BearerCredential[] = [];
-  for (const [i, raw] of list.split(",").map((t) => t.trim()).entries()) {
-    if (!raw) continue;
-    const name = `token-${i + 1}`;
-    const hashed = /^sha256:(.*)$/i.exec(raw);
-    if (hashed) {
-      if (!/^[0-9a-f]{64}$/i.test(hashed[1])) return `token ${i + 1} is sha256: but not 64 hex digits`;
-      out.push({ name, sha256: Buffer.from(hashed[1], "hex") });
+const CREDENTIAL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+const HASHED = /^sha256:([0-9a-f]{64})$/i;
+const HASH_HINT = "hash it with: printf %s 'password' | sha256sum";
+const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest();
+
+function entriesOf(list: string | undefined): { n: number; raw: string }[] {
+  return (list ?? "")
+    .split(",")
+    .map((raw, i) => ({ n: i + 1, raw: raw.trim() }))
+    .filter((e) => e.raw !== "");
+}
+
+// Messages below never quote a token, password digest or anything that may be one; only names and positions.
+
+/** SCIM_BEARER_TOKENS: token | sha256:<hex> | name=token | name=sha256:<hex>. Unnamed entries are token-<position>. */
+function parseTokens(list: string | undefined): { tokens: BearerCredential[]; problems: string[] } {
+  const tokens: BearerCredential[] = [];
+  const problems: string[] = [];
+  for (const { n, raw } of entriesOf(list)) {
+    // "=" only as trailing base64 padding keeps a plain token unnamed.
+    const eq = raw.indexOf("=");
+    const named = eq >= 0 && !/^=*$/.test(raw.slice(eq + 1));
+    const name = named ? raw.slice(0, eq).trim() : `token-${n}`;
+    const value = named ? raw.slice(eq + 1).trim() : raw;
+    if (named && !CREDENTIAL_NAME.test(name)) {
+      problems.push(
+        `entry ${n}: the name before "=" must be 1-64 characters of A-Z a-z 0-9 . _ - (a token may contain "=" only as trailing padding)`,
+      );
+      continue;
+    }
+    if (/^sha256:/i.test(value)) {
+      const hashed = HASHED.exec(value);
+      if (!hashed) {
+        problems.push(`${named ? `token "${name}"` : `token ${n}`} is sha256: but not 64 hex digits`);
+        continue;
+      }
+      tokens.push({ name, sha256: Buffer.from(hashed[1], "hex") });
     } else {
-      out.push({ name, sha256: createHash("sha256").update(raw, "utf8").digest() });
+      tokens.push({ name, sha256: sha256(value) });
     }
   }
-  return out;
+  problems.push(...duplicates(tokens.map((t) => t.name), "token name"));
+  return { tokens, problems };
+}
+
+/** SCIM_BASIC_USERS: username:sha256:<hex of the password>, hashed only. */
+function parseBasicUsers(list: string | undefined): { users: BasicCredential[]; problems: string[] } {
+  const users: BasicCredential[] = [];
+  const problems: string[] = [];
+  for (const { n, raw } of entriesOf(list)) {
+    const colon = raw.indexOf(":");
+    if (colon < 0) {
+      problems.push(`entry ${n} must be username:sha256:<64 hex digits of the password's SHA-256>; ${HASH_HINT}`);
+      continue;
+    }
+    const username = raw.slice(0, colon).trim();
+    const rest = raw.slice(colon + 1).trim();
+    if (!/^[^\s:\x00-\x1f\x7f]{1,128}$/.test(username)) {
+      problems.push(`entry ${n}: the username must be 1-128 characters without spaces or ":"`);
+      continue;
+    }
+    const hashed = HASHED.exec(rest);
+    if (!hashed) {
+      problems.push(
+        /^sha256:/i.test(rest)
+          ? `user "${username}": sha256: must be followed by the 64 hex digits of the password's SHA-256`
+          : `user "${username}": plain passwords are refused; give sha256:<64 hex digits of the password's SHA-256> instead (${HASH_HINT})`,
+      );
+      continue;
+    }
+    users.push({
+      username,
+      name: `basic:${username}`,
+      usernameSha256: sha256(username),
+      passwordSha256: Buffer.from(hashed[1], "hex"),
+    });
+  }
+  problems.push(...duplicates(users.map((u) => u.username), "username"));
+  return { users, problems };
+}
+
+/** OAUTH_CLIENTS: client_id:sha256:<hex>[|sha256:<hex>…], secrets hashed only. */
+function parseOAuthClients(list: string | undefined): { clients: OAuthClient[]; problems: string[] } {
+  const clients: OAuthClient[] = [];
+  const problems: string[] = [];
+  for (const { n, raw } of entriesOf(list)) {
+    const colon = raw.indexOf(":");
+    if (colon < 0) {
+      problems.push(`entry ${n} must be client_id:sha256:<64 hex digits of the secret's SHA-256>[|sha256:<hex>…]; ${HASH_HINT.replace("password", "secret")}`);
+      continue;
+    }
+    const clientId = raw.slice(0, colon).trim();
+    if (!/^[^\s:|\x00-\x1f\x7f]{1,128}$/.test(clientId)) {
+      problems.push(`entry ${n}: the client_id must be 1-128 characters without spaces, ":" or "|"`);
+      continue;
+    }
+    const secrets = raw.slice(colon + 1).split("|").map((s) => s.trim());
+    const digests: Buffer[] = [];
+    for (const [j, secret] of secrets.entries()) {
+      const hashed = HASHED.exec(secret);
+      if (hashed) {
+        digests.push(Buffer.from(hashed[1], "hex"));
+        continue;
+      }
+      problems.push(
+        /^sha256:/i.test(secret)
+          ? `client "${clientId}", secret ${j + 1}: sha256: must be followed by the 64 hex digits of the secret's SHA-256`
+          : `client "${clientId}", secret ${j + 1}: plain secrets are refused; give sha256:<64 hex digits of the secret's SHA-256> instead (${HASH_HINT.replace("password", "secret")})`,
+      );
+    }
+    if (digests.length === secrets.length) clients.push({ clientId, idSha256: sha256(clientId), secretSha256: digests });
+  }
+  problems.push(...duplicates(clients.map((c) => c.clientId), "client_id"));
+  return { clients, problems };
+}
+
+function duplicates(names: string[], what: string): string[] {
+  const seen = new Set<string>();
+  const dup = new Set<string>();
+  for (const n of names) (seen.has(n) ? dup : seen).add(n);
+  return [...dup].map((n) => `${what} "${n}" is used more than once`);
+}
+
+const AUTH_VARIABLES = ["SCIM_BEARER_TOKENS", "SCIM_BASIC_USERS", "OAUTH_CLIENTS"] as const;
+const NO_AUTH_PROBLEM =
+  "SCIM_BEARER_TOKENS: required: configure at least one of SCIM_BEARER_TOKENS (bearer tokens), SCIM_BASIC_USERS " +
+  "(HTTP Basic users) or OAUTH_CLIENTS (OAuth 2.0 client credentials)";
+
+function hasAuthMethod(env: NodeJS.ProcessEnv): boolean {
+  return AUTH_VARIABLES.some((k) => entriesOf(env[k]).length > 0);
 }
 
 /** Reads and checks the whole configuration; throws ConfigError listing every problem at once. */
@@ -58,13 +203,30 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const problems: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")}: ${issue.message}`);
+    if (!hasAuthMethod(env)) problems.push(NO_AUTH_PROBLEM);
     throw new ConfigError(problems);
   }
   const e = parsed.data;
   const platform = e.DIGICERT_PLATFORM;
 
-  const tokens = parseTokens(e.SCIM_BEARER_TOKENS!);
-  if (typeof tokens === "string") problems.push(`SCIM_BEARER_TOKENS: ${tokens}`);
+  if (!hasAuthMethod(env)) problems.push(NO_AUTH_PROBLEM);
+  const { tokens, problems: tokenProblems } = parseTokens(e.SCIM_BEARER_TOKENS);
+  for (const p of tokenProblems) problems.push(`SCIM_BEARER_TOKENS: ${p}`);
+  const { users: basicUsers, problems: basicProblems } = parseBasicUsers(e.SCIM_BASIC_USERS);
+  for (const p of basicProblems) problems.push(`SCIM_BASIC_USERS: ${p}`);
+  const { clients, problems: clientProblems } = parseOAuthClients(e.OAUTH_CLIENTS);
+  for (const p of clientProblems) problems.push(`OAUTH_CLIENTS: ${p}`);
+  if (e.OAUTH_CLIENTS && !e.OAUTH_SIGNING_KEY) {
+    problems.push(
+      "OAUTH_SIGNING_KEY: required when OAUTH_CLIENTS is set: at least 32 random characters, the same on every replica " +
+        "(for example the output of: openssl rand -base64 48)",
+    );
+  } else if (e.OAUTH_SIGNING_KEY && e.OAUTH_SIGNING_KEY.length < 32) {
+    problems.push("OAUTH_SIGNING_KEY: must be at least 32 characters (for example the output of: openssl rand -base64 48)");
+  }
+  const oauth: OAuthConfig | undefined = e.OAUTH_CLIENTS
+    ? { clients, signingKey: e.OAUTH_SIGNING_KEY!, tokenTtlSeconds: e.OAUTH_TOKEN_TTL_SECONDS ?? 3600 }
+    : undefined;
 
   let rateLimit: RateWindow[] = parseRateLimit("1000/180s,100/5s");
   if (e.DIGICERT_RATE_LIMIT) {
@@ -101,7 +263,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     port,
     host,
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://${publicHost}:${port}`).replace(/\/+$/, ""),
-    scim: { bearerTokens: tokens as BearerCredential[], maxResults: e.SCIM_MAX_RESULTS ?? 200 },
+    scim: { bearerTokens: tokens, basicUsers, oauth, maxResults: e.SCIM_MAX_RESULTS ?? 200 },
     digicert: {
       platform,
       apiKey: e.DIGICERT_API_KEY!,

@@ -7,10 +7,11 @@ import type { ScimFailure } from "../scim/errors";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
 import type { Platform } from "../digicert/types";
-import { bearerAuth } from "./auth";
+import { scimAuth } from "./auth";
 import { errorHandler, notFound } from "./errors";
 import { liveness, readiness, type ReadinessCheck } from "./health";
 import { createMetrics } from "./metrics";
+import { oauthTokenRouter } from "./oauth";
 import { requestLog } from "./request-log";
 
 export interface AppDeps {
@@ -40,9 +41,11 @@ export function createApp(deps: AppDeps): express.Express {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
 
+  // OAuth 2.0 client credentials token endpoint: only when OAUTH_CLIENTS is set (else a 404 like any unknown path).
+  if (config.scim.oauth) app.use("/oauth/token", oauthTokenRouter(config.scim.oauth));
   app.use(
     "/scim/v2",
-    bearerAuth(config.scim.bearerTokens),
+    scimAuth(config.scim),
     createScimRouter({
       publicBaseUrl: config.publicBaseUrl,
       maxResults: config.scim.maxResults,
