@@ -70,6 +70,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     users,
     groups,
     roleName: (id) => access.roleName(id),
+    roleCatalogue: () => access.listRoles(),
     logger,
     readinessChecks: [
       { name: "store", check: () => store.ping(), describe: () => "the store does not answer" },

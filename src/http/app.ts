@@ -20,6 +20,7 @@ export interface AppDeps {
   users: UserService;
   groups: GroupService;
   roleName: (id: string) => string | undefined;
+  roleCatalogue: () => Promise<{ id: string; name: string }[]>;
   logger: Logger;
   readinessChecks: ReadinessCheck[];
 }
@@ -58,6 +59,7 @@ export function createApp(deps: AppDeps): express.Express {
         users: deps.users,
         groups: deps.groups,
         roleName: deps.roleName,
+        roleCatalogue: deps.roleCatalogue,
         platform: deps.platform,
         maxResults: config.scim.maxResults,
         park: (f: ScimFailure) => {

@@ -1,5 +1,5 @@
 import { loadRoleMappingFile, RoleMappingError } from "../config/role-mapping";
-import type { Platform } from "../digicert/types";
+import type { DigiCertRole, Platform } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import type { GroupRef } from "../store/types";
 import { MisconfiguredError } from "./errors";
@@ -59,11 +59,32 @@ export class AccessPolicy {
     }
   }
 
-  async desired(groups: GroupRef[]): Promise<DesiredAccess> {
+  /**
+   * The access a user's groups and directly assigned roles (Okta entitlements, the SCIM `roles` the IdP writes)
+   * call for. Direct roles go through the same precedence as rules: on DigiCert ONE they join the mapping's roles,
+   * on CertCentral (one role per user) the first direct role wins over the groups. Without a mapping file and
+   * without direct roles, roles are left alone (null).
+   */
+  async desired(groups: GroupRef[], assignedRoleIds: string[] = []): Promise<DesiredAccess> {
     const mapping = await this.current();
-    const result = effectiveRoles(mapping, groups);
-    if (!this.managed) return { entitled: true, roleIds: null };
-    return { entitled: result.entitled, roleIds: result.roles.map((r) => r.id) };
+    const assigned = [...new Set(assignedRoleIds)];
+    if (!this.managed && !assigned.length) return { entitled: true, roleIds: null };
+    const fromGroups = this.managed ? effectiveRoles(mapping, groups) : { entitled: true, roles: [] };
+    if (!assigned.length) return { entitled: fromGroups.entitled, roleIds: fromGroups.roles.map((r) => r.id) };
+    if (!mapping.multipleRoles) return { entitled: true, roleIds: [assigned[0]] };
+    return { entitled: true, roleIds: [...new Set([...fromGroups.roles.map((r) => r.id), ...assigned])] };
+  }
+
+  /** The subset of role ids DigiCert does not know, to refuse a direct assignment before anything changes. */
+  async unknownRoleIds(ids: string[]): Promise<string[]> {
+    if (!ids.length) return [];
+    const known = new Set((await this.deps.roles.roles()).map((r) => r.id));
+    return ids.filter((id) => !known.has(id));
+  }
+
+  /** DigiCert's roles, for the Role catalogue (Okta entitlements); served from the cache while fresh. */
+  listRoles(): Promise<DigiCertRole[]> {
+    return this.deps.roles.roles();
   }
 
   /** Role ids given to a brand-new user when roles are not managed: the default. */

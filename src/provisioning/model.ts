@@ -15,6 +15,8 @@ export interface UserDraft {
   emails: StoredEmail[];
   jobTitle: string | null;
   phone: string | null;
+  /** DigiCert role ids the IdP assigned directly (SCIM `roles`, Okta entitlements). */
+  assignedRoleIds: string[];
   resource: Record<string, unknown>;
 }
 

@@ -14,7 +14,7 @@ import {
   type UserRow,
 } from "../store/types";
 import type { AccessPolicy } from "./access-policy";
-import { ConflictError, NotFoundError } from "./errors";
+import { ConflictError, InvalidInputError, NotFoundError } from "./errors";
 import type { UserDraft } from "./model";
 import { profileFromDraft, rejectProblems, sameProfile } from "./profile";
 import type { RoleResolver } from "./role-resolver";
@@ -102,9 +102,10 @@ export class UserService {
     await this.assertUserNameFree(draft.userName);
     const profile = profileFromDraft(draft);
     rejectProblems(digicert.validate(profile));
+    await this.assertRolesKnown(draft);
     const active = draft.active ?? true;
     // A new user is in no group yet: the mapping's answer for "no groups" decides its first roles.
-    const desired = await this.deps.access.desired([]);
+    const desired = await this.deps.access.desired([], draft.assignedRoleIds);
     const link = await this.converge(NO_LINK, {
       access: active && desired.entitled,
       profile,
@@ -131,9 +132,10 @@ export class UserService {
     if (draft.userName.toLowerCase() !== row.userName.toLowerCase()) await this.assertUserNameFree(draft.userName, id);
     const profile = profileFromDraft(draft);
     rejectProblems(digicert.validate(profile));
+    await this.assertRolesKnown(draft);
     const before = this.previousProfile(row);
     const active = draft.active ?? row.active;
-    const desired = await this.desiredFor(id);
+    const desired = await this.desiredFor(id, draft.assignedRoleIds);
     const link = await this.converge(linkOf(row), {
       access: active && desired.entitled,
       profile,
@@ -168,12 +170,13 @@ export class UserService {
       for (const id of ids) {
         const row = await this.deps.users.getById(id);
         if (!row) continue;
-        const desired = await this.deps.access.desired(groupsByUser.get(id) ?? []);
+        const draft = this.deps.draftOf(row);
+        const desired = await this.deps.access.desired(groupsByUser.get(id) ?? [], draft.assignedRoleIds);
         const access = row.active && desired.entitled;
         const current = linkOf(row);
         const hasAccess = !!current.digicertId && current.enabled;
         if (access === hasAccess && (!access || desired.roleIds === null || sameRoles(current.roleIds, desired.roleIds))) continue;
-        const profile = profileFromDraft(this.deps.draftOf(row));
+        const profile = profileFromDraft(draft);
         const link = await this.converge(current, { access, profile, profileChanged: false, roleIds: desired.roleIds });
         await this.save(id, linkFields(link), row.version);
         changed.push({ userId: id, before: hasAccess ? current.roleIds : [], after: link.digicertId && link.enabled ? link.roleIds : [] });
@@ -184,9 +187,14 @@ export class UserService {
 
   // --- DigiCert side -------------------------------------------------------------------------------------------
 
-  private async desiredFor(userId: string) {
+  private async desiredFor(userId: string, assignedRoleIds: string[]) {
     const groups = (await this.deps.groups.groupsOfUsers([userId])).get(userId) ?? [];
-    return this.deps.access.desired(groups);
+    return this.deps.access.desired(groups, assignedRoleIds);
+  }
+
+  private async assertRolesKnown(draft: UserDraft): Promise<void> {
+    const unknown = await this.deps.access.unknownRoleIds(draft.assignedRoleIds);
+    if (unknown.length) throw new InvalidInputError(`roles: no DigiCert role with id ${unknown.join(", ")}`, "roles");
   }
 
   private async save(id: string, changes: Parameters<UserRepository["update"]>[1], version: number): Promise<UserRow> {

@@ -18,6 +18,8 @@ export interface ScimContext {
   groups: GroupService;
   /** Name of a DigiCert role id as last listed; no DigiCert call. */
   roleName: (id: string) => string | undefined;
+  /** DigiCert's roles (cached list), for the Role catalogue. */
+  roleCatalogue: () => Promise<{ id: string; name: string }[]>;
   platform: Platform;
   maxResults: number;
   /** Parks a failure SCIMMY cannot render (429/502/503) for the app error handler. */

@@ -26,8 +26,8 @@ function emailsOf(emails: unknown): StoredEmail[] {
 
 /** Lifts a validated SCIM User (as SCIMMY hands it to ingress) into a provisioning draft. */
 export function draftFromScim(body: Json): UserDraft {
-  // roles and groups are the bridge's answer (from the role mapping and memberships), never the IdP's input.
-  const { id: _id, meta: _meta, password: _password, roles: _roles, groups: _groups, ...resource } = body;
+  // groups are the bridge's answer (memberships), never input; roles the IdP writes are direct assignments.
+  const { id: _id, meta: _meta, password: _password, groups: _groups, ...resource } = body;
   const name = (body.name ?? {}) as Json;
   const ext = (body[DIGICERT_USER_SCHEMA] ?? {}) as Json;
   // Server-owned extension attributes are never taken from the IdP.
@@ -46,6 +46,9 @@ export function draftFromScim(body: Json): UserDraft {
     emails: emailsOf(body.emails),
     jobTitle: str(ext.jobTitle) ?? str(body.title),
     phone: str(ext.telephone) ?? pickPhone(body.phoneNumbers),
+    assignedRoleIds: Array.isArray(body.roles)
+      ? body.roles.map((r) => (r && typeof r === "object" ? str((r as Json).value) : null)).filter((v): v is string => !!v)
+      : [],
     resource,
   };
 }
@@ -53,6 +56,18 @@ export function draftFromScim(body: Json): UserDraft {
 /** The draft a stored row was made from, with the stored active state. */
 export function draftFromRow(row: UserRow): UserDraft {
   return { ...draftFromScim({ ...row.resource, userName: row.userName }), active: row.active };
+}
+
+function rolesView(row: UserRow, extras?: UserReadExtras): Json {
+  if (!extras) return {};
+  const ids =
+    extras.roles === "assigned"
+      ? draftFromScim({ ...row.resource, userName: row.userName }).assignedRoleIds
+      : row.digicertId && row.digicertEnabled
+        ? (row.digicertRoleIds ?? [])
+        : [];
+  const roles = ids.map((id) => ({ value: id, ...(extras.roleName(id) ? { display: extras.roleName(id) } : {}) }));
+  return { roles };
 }
 
 function weakEtag(version: number): string {
@@ -63,6 +78,11 @@ function weakEtag(version: number): string {
 export interface UserReadExtras {
   groups: GroupRef[];
   roleName: (id: string) => string | undefined;
+  /**
+   * "effective" (reads): the roles DigiCert holds. "assigned" (the base SCIMMY applies a PATCH to): only the
+   * roles the IdP assigned directly, so a PATCH of `roles` edits assignments, never the mapping's roles.
+   */
+  roles?: "effective" | "assigned";
 }
 
 /** The SCIM representation served for a stored row; reads never ask DigiCert. */
@@ -80,9 +100,7 @@ export function scimFromRow(row: UserRow, platform: Platform, extras?: UserReadE
     ...(row.externalId ? { externalId: row.externalId } : {}),
     active: row.active,
     ...(extras ? { groups: extras.groups.map((g) => ({ value: g.id, display: g.displayName, type: "direct" })) } : {}),
-    ...(extras && row.digicertId && row.digicertEnabled && row.digicertRoleIds?.length
-      ? { roles: row.digicertRoleIds.map((id) => ({ value: id, ...(extras.roleName(id) ? { display: extras.roleName(id) } : {}) })) }
-      : {}),
+    ...rolesView(row, extras),
     [DIGICERT_USER_SCHEMA]: ext,
     meta: { resourceType: "User", created: row.created, lastModified: row.lastModified, version: weakEtag(row.version) },
   };

@@ -30,9 +30,9 @@ class UserResource extends SCIMMY.Resources.User {
   }
 }
 
-async function userWithExtras(ctx: ScimContext, row: UserRow) {
+async function userWithExtras(ctx: ScimContext, row: UserRow, roles: "effective" | "assigned" = "effective") {
   const groups = (await ctx.groups.groupsOfUsers([row.id])).get(row.id) ?? [];
-  return scimFromRow(row, ctx.platform, { groups, roleName: ctx.roleName });
+  return scimFromRow(row, ctx.platform, { groups, roleName: ctx.roleName, roles });
 }
 
 let declared = false;
@@ -50,7 +50,8 @@ export function declareUserResource(): void {
     egress: (resource: SCIMMY.Resources.User, ctx: ScimContext) =>
       guarded(ctx, async () => {
         if (!resource.id) return [];
-        return userWithExtras(ctx, await ctx.users.get(resource.id));
+        // A PATCH is applied by SCIMMY to what egress returns: give it the IdP's own role assignments.
+        return userWithExtras(ctx, await ctx.users.get(resource.id), ctx.method === "PATCH" ? "assigned" : "effective");
       }),
     ingress: (resource: SCIMMY.Resources.User, instance: SCIMMY.Schemas.User, ctx: ScimContext) =>
       guarded(ctx, async () => {

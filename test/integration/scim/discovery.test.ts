@@ -46,9 +46,9 @@ describe("discovery and service limits", () => {
     expect(res.body.schemaExtensions.map((e: any) => e.schema)).toEqual(expect.arrayContaining([ENTERPRISE, DC_EXT]));
   });
 
-  test("ResourceTypes lists User and Group", async () => {
+  test("ResourceTypes lists User, Group and the Role catalogue", async () => {
     const res = await h.get("/scim/v2/ResourceTypes");
-    expect(res.body.Resources.map((r: any) => r.name).sort()).toEqual(["Group", "User"]);
+    expect(res.body.Resources.map((r: any) => r.name).sort()).toEqual(["Group", "Role", "User"]);
     expect((await h.get("/scim/v2/ResourceTypes/Group")).body.endpoint).toBe("/Groups");
   });
 
