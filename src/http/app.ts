@@ -51,6 +51,7 @@ export function createApp(deps: AppDeps): express.Express {
       publicBaseUrl: config.publicBaseUrl,
       maxResults: config.scim.maxResults,
       maxBodyBytes: MAX_BODY_BYTES,
+      auth: { bearer: config.scim.bearerTokens.length > 0, basic: config.scim.basicUsers.length > 0, oauth: !!config.scim.oauth },
       contextFor: (req, res): ScimContext => ({
         requestId: res.locals.requestId,
         method: req.method,

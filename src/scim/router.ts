@@ -16,6 +16,8 @@ export interface ScimRouterOptions {
   maxResults: number;
   maxBodyBytes: number;
   documentationUri?: string;
+  /** Authentication methods configured, for ServiceProviderConfig.authenticationSchemes. */
+  auth: { bearer: boolean; basic: boolean; oauth: boolean };
   /** Builds the context for one request; called after authentication. */
   contextFor(req: Request, res: Response): ScimContext;
 }
@@ -73,7 +75,7 @@ async function groupPatchRoute(req: Request, res: Response): Promise<void> {
   }
 }
 
-function applyServiceProviderConfig(maxResults: number, documentationUri?: string): void {
+function applyServiceProviderConfig(maxResults: number, auth: ScimRouterOptions["auth"], documentationUri?: string): void {
   // Must run after constructing SCIMMYRouters, which overwrites these and appends an auth scheme each time.
   SCIMMY.Config.set({
     documentationUri,
@@ -85,12 +87,22 @@ function applyServiceProviderConfig(maxResults: number, documentationUri?: strin
     filter: { supported: true, maxResults },
     authenticationSchemes: [],
   } as never);
-  SCIMMY.Config.set("authenticationSchemes", {
+  if (auth.bearer || auth.oauth) SCIMMY.Config.set("authenticationSchemes", {
     type: "oauthbearertoken",
     name: "OAuth Bearer Token",
-    description: "Authentication with a bearer token from SCIM_BEARER_TOKENS",
+    description: auth.oauth
+      ? "A bearer token from SCIM_BEARER_TOKENS, or an access token from POST /oauth/token (client credentials)"
+      : "A bearer token from SCIM_BEARER_TOKENS",
     specUri: "https://www.rfc-editor.org/rfc/rfc6750",
   } as never);
+  if (auth.basic) {
+    SCIMMY.Config.set("authenticationSchemes", {
+      type: "httpbasic",
+      name: "HTTP Basic",
+      description: "A user name and password from SCIM_BASIC_USERS",
+      specUri: "https://www.rfc-editor.org/rfc/rfc7617",
+    } as never);
+  }
 }
 
 /** The SCIM protocol surface. Mount it behind authentication at /scim/v2. */
@@ -134,6 +146,6 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
       baseUri: () => opts.publicBaseUrl,
     }) as unknown as express.Router,
   );
-  applyServiceProviderConfig(opts.maxResults, opts.documentationUri);
+  applyServiceProviderConfig(opts.maxResults, opts.auth, opts.documentationUri);
   return router;
 }

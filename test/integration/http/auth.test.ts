@@ -70,6 +70,12 @@ describe("IdP authentication methods", () => {
   });
   afterAll(async () => h.close());
 
+  test("ServiceProviderConfig advertises bearer/OAuth and HTTP Basic", async () => {
+    const res = await request(h.app).get("/scim/v2/ServiceProviderConfig").set("Authorization", `Bearer ${TOKEN}`);
+    expect(res.body.authenticationSchemes.map((a: { type: string }) => a.type)).toEqual(["oauthbearertoken", "httpbasic"]);
+    expect(res.body.authenticationSchemes[0].description).toContain("/oauth/token");
+  });
+
   describe("named bearer tokens", () => {
     test("each token works and the log names it, never the token", async () => {
       const a = await scimGet(bearer(TOKEN));
