@@ -48,6 +48,11 @@ interface Target {
   roleIds: string[] | null;
 }
 
+/** Attempts of a DigiCert create that failed in transit, each preceded (after the first) by a look-up. */
+const CREATE_ATTEMPTS = 3;
+const CREATE_RETRY_DELAY_MS = 200;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
 const NO_LINK: Link = { digicertId: null, adopted: false, enabled: true, roleIds: null };
 
 function linkOf(row: UserRow): Link {
@@ -249,17 +254,27 @@ export class UserService {
   /** Creates the DigiCert user, or adopts the one DigiCert already has under that username. */
   private async materialise(profile: DigiCertUserInput, managedRoles: string[] | null): Promise<Link> {
     const roleIds = managedRoles ?? (await this.deps.access.defaultRoleIds());
-    try {
-      const { id } = await this.deps.digicert.createUser(profile, roleIds);
-      return { digicertId: id, adopted: false, enabled: true, roleIds };
-    } catch (err) {
-      if (isDigiCertError(err) && err.kind === "duplicate") return this.adopt(profile, managedRoles, roleIds);
-      throw err;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const { id } = await this.deps.digicert.createUser(profile, roleIds);
+        return { digicertId: id, adopted: false, enabled: true, roleIds };
+      } catch (err) {
+        if (isDigiCertError(err) && err.kind === "duplicate") return this.adopt(profile, managedRoles, roleIds);
+        // A create that timed out or lost its connection may have reached DigiCert: look before sending it again,
+        // so a retry never makes a second DigiCert user.
+        if (!isDigiCertError(err) || err.kind !== "unavailable" || attempt >= CREATE_ATTEMPTS) throw err;
+        await sleep(CREATE_RETRY_DELAY_MS * attempt);
+        const landed = await this.deps.digicert.findUserByUsername(profile.username);
+        if (landed?.inScope) {
+          this.deps.logger.info("create had reached DigiCert before failing; linking it", { userName: profile.username, digicertId: landed.id });
+          return this.adopt(profile, managedRoles, roleIds, false);
+        }
+      }
     }
   }
 
   /** Links a DigiCert user made by hand before SSO, then makes its profile what the IdP says. */
-  private async adopt(profile: DigiCertUserInput, managedRoles: string[] | null, defaultRoles: string[]): Promise<Link> {
+  private async adopt(profile: DigiCertUserInput, managedRoles: string[] | null, defaultRoles: string[], handMade = true): Promise<Link> {
     const { digicert, logger } = this.deps;
     const found = await digicert.findUserByUsername(profile.username);
     if (!found) {
@@ -283,8 +298,8 @@ export class UserService {
       roleIds = wanted;
     }
     if (found.status === "disabled") await digicert.enableUser(found.id);
-    logger.info("adopted existing DigiCert user", { userName: profile.username, digicertId: found.id });
-    return { digicertId: found.id, adopted: true, enabled: true, roleIds };
+    if (handMade) logger.info("adopted existing DigiCert user", { userName: profile.username, digicertId: found.id });
+    return { digicertId: found.id, adopted: handMade, enabled: true, roleIds };
   }
 
   private async update(link: Link, profile: DigiCertUserInput, roleIds: string[] | null = link.roleIds): Promise<Link> {

@@ -91,8 +91,9 @@ describe.each(["certcentral", "one"] as const)("failures on %s", (platform) => {
   });
 
   test.each([
-    ["5xx", { status: 502, body: { errors: [{ code: "bad_gateway", message: "upstream" }] } }, 503],
-    ["maintenance 503 with Retry-After", { status: 503, headers: { "Retry-After": "42" }, body: {} }, 503],
+    // Persistent outages: a single failed create would be looked up and retried (see below).
+    ["5xx", { status: 502, times: 3, body: { errors: [{ code: "bad_gateway", message: "upstream" }] } }, 503],
+    ["maintenance 503 with Retry-After", { status: 503, times: 3, headers: { "Retry-After": "42" }, body: {} }, 503],
     ["429", { status: 429, body: { errors: [{ code: "request_limit_exceeded", message: "Service unavailable, please limit request volume" }] } }, 429],
   ])("DigiCert %s becomes a SCIM error with Retry-After and stores nothing", async (_name, fault, expected) => {
     const body = oktaUser();
@@ -106,16 +107,33 @@ describe.each(["certcentral", "one"] as const)("failures on %s", (platform) => {
     await expectNothingStored(body.userName as string);
   });
 
-  test("a DigiCert timeout and a dropped connection become 503", async () => {
+  test("a create that timed out after reaching DigiCert is linked, not sent twice", async () => {
     const body = oktaUser();
+    // The simulator creates the user, but answers after the bridge's 1.5 s timeout.
     h.sim.failNext({ platform, method: "POST", path: /^\/user$/, delayMs: 2500 });
-    const slow = await h.post("/scim/v2/Users", body);
-    expect(slow.status).toBe(503);
-    expect(slow.headers["retry-after"]).toBeDefined();
+    const res = await h.post("/scim/v2/Users", body);
+    expect(res.status).toBe(201);
+    const same = h.sim.listUsers(platform).filter((u: any) => (u.username ?? u.user_name) === body.userName && (u.status ?? "") !== "DELETED");
+    expect(same).toHaveLength(1);
+    expect(String(res.body["urn:ietf:params:scim:schemas:extension:digicert:2.0:User"].digicertUserId)).toBe(String(same[0].id));
+    // The late original meets the username the retry created and is refused as a duplicate: still one user.
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(h.sim.listUsers(platform).filter((u: any) => (u.username ?? u.user_name) === body.userName && (u.status ?? "") !== "DELETED")).toHaveLength(1);
+  });
+
+  test("a dropped connection on create is retried after a look-up; a persistent one becomes 503 with nothing stored", async () => {
+    const body = oktaUser();
     h.sim.failNext({ platform, method: "POST", path: /^\/user$/, network: "reset" });
-    const reset = await h.post("/scim/v2/Users", oktaUser());
-    expect(reset.status).toBe(503);
-    await expectNothingStored(body.userName as string);
+    const ok = await h.post("/scim/v2/Users", body);
+    expect(ok.status).toBe(201);
+    expect(h.sim.listUsers(platform).filter((u: any) => (u.username ?? u.user_name) === body.userName)).toHaveLength(1);
+    const down = oktaUser();
+    h.sim.failNext({ platform, method: "POST", path: /^\/user$/, network: "reset", times: 3 });
+    const res = await h.post("/scim/v2/Users", down);
+    expect(res.status).toBe(503);
+    expect(res.headers["retry-after"]).toBeDefined();
+    await expectNothingStored(down.userName as string);
+    expect(h.sim.listUsers(platform).filter((u: any) => (u.username ?? u.user_name) === down.userName)).toHaveLength(0);
   });
 
   test("DigiCert refusing the API key is 502 telling the admin to check DIGICERT_API_KEY, without the key", async () => {
