@@ -68,6 +68,10 @@ export const envSchema = z.object({
   DIGICERT_RATE_LIMIT: optionalString,
   DIGICERT_MAX_CONCURRENT: int(1, 64),
   DIGICERT_TIMEOUT_MS: int(100, 600000),
+  DIGICERT_MAX_RETRIES: int(0, 10),
+  DIGICERT_RETRY_BUDGET_MS: int(0, 120000),
+  DIGICERT_CIRCUIT_THRESHOLD: int(0, 1000),
+  DIGICERT_CIRCUIT_COOLDOWN_MS: int(1000, 3600000),
   CERTCENTRAL_DEACTIVATE: optionalString.refine((s) => s === undefined || /^(delete|demote:.+)$/.test(s), {
     message: "must be delete or demote:<role name or id>",
   }),

@@ -2,6 +2,8 @@ import { createHash } from "node:crypto";
 import { DEFAULT_BASE_URLS, DEFAULT_ROLES, envSchema } from "./env";
 import type { DigiCertClientConfig } from "../digicert";
 import { parseRateLimit, type RateWindow } from "../digicert/pacing";
+import { DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BUDGET_MS } from "../digicert/retry";
+import { DEFAULT_CIRCUIT_COOLDOWN_MS, DEFAULT_CIRCUIT_THRESHOLD } from "../digicert/circuit";
 
 export interface BearerCredential {
   /** Shown in logs instead of the secret. */
@@ -49,6 +51,10 @@ export interface AppConfig {
   /** The client's own settings (REDIS_URL included, for the shared rate budget) plus provisioning policy. */
   digicert: DigiCertClientConfig & {
     rateLimit: RateWindow[];
+    maxRetries: number;
+    retryBudgetMs: number;
+    circuitThreshold: number;
+    circuitCooldownMs: number;
     defaultRole: string;
     certcentralDeactivation: CertCentralDeactivation;
   };
@@ -274,6 +280,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       defaultRole: e.DIGICERT_DEFAULT_ROLE ?? DEFAULT_ROLES[platform],
       rateLimit,
       maxConcurrent: e.DIGICERT_MAX_CONCURRENT ?? 4,
+      maxRetries: e.DIGICERT_MAX_RETRIES ?? DEFAULT_MAX_RETRIES,
+      retryBudgetMs: e.DIGICERT_RETRY_BUDGET_MS ?? DEFAULT_RETRY_BUDGET_MS,
+      circuitThreshold: e.DIGICERT_CIRCUIT_THRESHOLD ?? DEFAULT_CIRCUIT_THRESHOLD,
+      circuitCooldownMs: e.DIGICERT_CIRCUIT_COOLDOWN_MS ?? DEFAULT_CIRCUIT_COOLDOWN_MS,
       certcentralDeactivation,
       redisUrl: e.REDIS_URL,
     },

@@ -1,10 +1,22 @@
 // The one place that talks HTTP to DigiCert. Both platform clients go through it so that pacing, logging,
-// transport-error translation and the GET-only retry policy are identical and the API key is handled in one spot.
+// transport-error translation, the retry policy (retry.ts) and the circuit breaker (circuit.ts) are identical
+// and the API key is handled in one spot.
 import http from "node:http";
 import https from "node:https";
 import axios, { AxiosInstance, AxiosResponse } from "axios";
 import type { Logger } from "../log/logger";
+import { type CallOutcome, CircuitBreaker, type CircuitSnapshot, DEFAULT_CIRCUIT_COOLDOWN_MS, DEFAULT_CIRCUIT_THRESHOLD } from "./circuit";
 import { DigiCertError } from "./errors";
+import {
+  DEFAULT_MAX_RETRIES,
+  DEFAULT_RATE_LIMIT_BACKOFF_MS,
+  DEFAULT_RETRY_BASE_DELAY_MS,
+  DEFAULT_RETRY_BUDGET_MS,
+  isIdempotent,
+  retryCause,
+  retryDelayMs,
+  type RetryTiming,
+} from "./retry";
 import type { Platform } from "./types";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
@@ -32,8 +44,21 @@ export interface DigiCertHttpOptions {
   logger: Logger;
   classify: ErrorClassifier;
   pacer?: Scheduler;
-  /** Backoff before each GET retry; its length is the retry count. */
-  retryDelaysMs?: number[];
+  /** Retries of one idempotent call (GET, PUT, DELETE); default 3. POST is never retried. */
+  maxRetries?: number;
+  /** Most time one call may spend waiting between its attempts (backoff and Retry-After); default 8000. */
+  retryBudgetMs?: number;
+  /** First step of the full-jitter exponential backoff; default 250. */
+  retryBaseDelayMs?: number;
+  /** Shortest wait after a 429 without Retry-After; default 5000 (doc §A.9). */
+  rateLimitBackoffMs?: number;
+  /** Consecutive "unavailable" calls that open the circuit; default 5, 0 = never. */
+  circuitThreshold?: number;
+  /** How long an open circuit fails calls fast; default 30000. */
+  circuitCooldownMs?: number;
+  /** Tests only. */
+  random?: () => number;
+  now?: () => number;
 }
 
 export interface CallOptions {
@@ -47,18 +72,41 @@ export interface HttpResult {
   data: unknown;
 }
 
-const DEFAULT_RETRY_DELAYS_MS = [100, 250];
-// A Retry-After longer than this is the server asking for a real pause: surface it instead of retrying inline.
-const MAX_INLINE_RETRY_AFTER_S = 2;
+// Errors that never got an HTTP answer, with the transport reason ("timeout", "connection reset"…).
+const transportFailures = new WeakMap<DigiCertError, string>();
+// Errors that came from talking to DigiCert (an answer or a transport failure), as opposed to local ones such as
+// a pacing give-up or the open circuit: only these tell the circuit breaker anything.
+const wireErrors = new WeakSet<DigiCertError>();
+
+export type { CircuitSnapshot } from "./circuit";
 
 export class DigiCertHttp {
   private readonly axios: AxiosInstance;
   private readonly httpAgent = new http.Agent({ keepAlive: true });
   private readonly httpsAgent = new https.Agent({ keepAlive: true });
-  private readonly retryDelaysMs: number[];
+  private readonly maxRetries: number;
+  private readonly retryBudgetMs: number;
+  private readonly timing: RetryTiming;
+  private readonly breaker: CircuitBreaker;
 
   constructor(private readonly opts: DigiCertHttpOptions) {
-    this.retryDelaysMs = opts.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS;
+    this.maxRetries = opts.maxRetries ?? DEFAULT_MAX_RETRIES;
+    this.retryBudgetMs = opts.retryBudgetMs ?? DEFAULT_RETRY_BUDGET_MS;
+    this.timing = {
+      baseDelayMs: opts.retryBaseDelayMs ?? DEFAULT_RETRY_BASE_DELAY_MS,
+      rateLimitBackoffMs: opts.rateLimitBackoffMs ?? DEFAULT_RATE_LIMIT_BACKOFF_MS,
+      random: opts.random ?? Math.random,
+    };
+    this.breaker = new CircuitBreaker({
+      threshold: opts.circuitThreshold ?? DEFAULT_CIRCUIT_THRESHOLD,
+      cooldownMs: opts.circuitCooldownMs ?? DEFAULT_CIRCUIT_COOLDOWN_MS,
+      now: opts.now,
+      onChange: (c) => {
+        const entry = { platform: opts.platform, state: c.state, openUntil: c.openUntil, consecutiveFailures: c.consecutiveFailures };
+        if (c.state === "open") opts.logger.warn("digicert circuit open", entry);
+        else opts.logger.info(`digicert circuit ${c.state}`, entry);
+      },
+    });
     this.axios = axios.create({
       baseURL: opts.baseUrl.replace(/\/+$/, ""),
       timeout: opts.timeoutMs,
@@ -77,22 +125,63 @@ export class DigiCertHttp {
     return this.opts.platform;
   }
 
+  /** The circuit breaker's state, for readiness checks. */
+  circuit(): CircuitSnapshot {
+    return this.breaker.snapshot();
+  }
+
+  /**
+   * One logical call: fails fast while the circuit is open, otherwise runs the attempts the retry policy allows
+   * and reports the final outcome to the circuit breaker.
+   */
   async request(method: HttpMethod, path: string, call: CallOptions = {}): Promise<HttpResult> {
-    const retries = method === "GET" ? this.retryDelaysMs : [];
-    for (let attempt = 0; ; attempt++) {
+    const trial = this.breaker.admit();
+    let outcome: CallOutcome = "neutral";
+    try {
+      const res = await this.withRetries(method, path, call);
+      outcome = "success";
+      return res;
+    } catch (e) {
+      outcome = outcomeOf(e);
+      throw e;
+    } finally {
+      this.breaker.record(trial, outcome);
+    }
+  }
+
+  private async withRetries(method: HttpMethod, path: string, call: CallOptions): Promise<HttpResult> {
+    const retries = isIdempotent(method) ? this.maxRetries : 0;
+    let waited = 0;
+    for (let retry = 1; ; retry++) {
       try {
         return await this.once(method, path, call);
       } catch (e) {
-        const retryable =
-          e instanceof DigiCertError &&
-          e.kind === "unavailable" &&
-          attempt < retries.length &&
-          (e.retryAfterSeconds === undefined || e.retryAfterSeconds <= MAX_INLINE_RETRY_AFTER_S);
-        if (!retryable) throw e;
-        const wait = Math.max(retries[attempt], (e.retryAfterSeconds ?? 0) * 1000);
-        await sleep(wait + Math.floor(Math.random() * 50));
+        const cause = retryCause(e, e instanceof DigiCertError ? transportFailures.get(e) : undefined);
+        if (!cause || retry > retries) throw e;
+        const err = e as DigiCertError;
+        const waitMs = retryDelayMs(cause, retry, this.timing);
+        const remaining = this.retryBudgetMs - waited;
+        if (waitMs > remaining) {
+          this.opts.logger.info("digicert retry skipped", {
+            ...this.where(method, path),
+            attempt: retry,
+            reason: cause.reason,
+            waitMs,
+            remainingBudgetMs: remaining,
+          });
+          // A 429 without Retry-After: tell the caller how long we would have waited (the SCIM layer passes it on).
+          if (cause.rateLimited && err.retryAfterSeconds === undefined) throw withRetryAfter(err, Math.ceil(waitMs / 1000));
+          throw err;
+        }
+        this.opts.logger.warn("digicert retry", { ...this.where(method, path), attempt: retry, reason: cause.reason, waitMs });
+        await sleep(waitMs);
+        waited += waitMs;
       }
     }
+  }
+
+  private where(method: string, path: string): Record<string, unknown> {
+    return { platform: this.opts.platform, method, path: path.split("?")[0] };
   }
 
   close(): void {
@@ -119,10 +208,18 @@ export class DigiCertHttp {
     } catch (e) {
       const reason = transportReason(e);
       this.log(method, path, undefined, started, reason);
-      throw new DigiCertError("unavailable", `DigiCert ${this.label()} is unreachable (${reason})`);
+      const err = new DigiCertError("unavailable", `DigiCert ${this.label()} is unreachable (${reason})`);
+      transportFailures.set(err, reason);
+      wireErrors.add(err);
+      throw err;
     }
     this.log(method, path, res.status, started);
-    return this.interpret(res);
+    try {
+      return this.interpret(res);
+    } catch (e) {
+      if (e instanceof DigiCertError) wireErrors.add(e);
+      throw e;
+    }
   }
 
   private interpret(res: AxiosResponse<string>): HttpResult {
@@ -150,7 +247,8 @@ export class DigiCertHttp {
         }),
       );
     }
-    if (status >= 500) {
+    // 408: DigiCert (or a proxy) gave up waiting for our request; like a 5xx it is worth another attempt.
+    if (status >= 500 || status === 408) {
       return throwIt(
         new DigiCertError("unavailable", `DigiCert ${this.label()} answered ${status}${detail ? `: ${detail}` : ""}`, {
           status,
@@ -179,6 +277,18 @@ export class DigiCertHttp {
   private label(): string {
     return this.opts.platform === "certcentral" ? "CertCentral" : "ONE";
   }
+}
+
+/** A wire failure that ended "unavailable" is an outage; any other answer proves DigiCert reachable. */
+function outcomeOf(e: unknown): CallOutcome {
+  if (!(e instanceof DigiCertError) || !wireErrors.has(e)) return "neutral";
+  return e.kind === "unavailable" ? "failure" : "success";
+}
+
+function withRetryAfter(e: DigiCertError, retryAfterSeconds: number): DigiCertError {
+  const copy = new DigiCertError(e.kind, e.message, { status: e.status, code: e.code, retryAfterSeconds });
+  wireErrors.add(copy);
+  return copy;
 }
 
 function throwIt(e: DigiCertError): never {
@@ -249,7 +359,8 @@ function transportReason(e: unknown): string {
   if (code === "ECONNABORTED" || code === "ETIMEDOUT") return "timeout";
   if (code === "ECONNREFUSED") return "connection refused";
   if (code === "ECONNRESET" || code === "EPIPE") return "connection reset";
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return "DNS lookup failed";
+  if (code === "EAI_AGAIN") return "DNS lookup failed (temporary)";
+  if (code === "ENOTFOUND") return "DNS lookup failed";
   if (code === "ERR_CANCELED") return "cancelled";
   return typeof code === "string" ? code : "network error";
 }

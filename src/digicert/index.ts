@@ -4,12 +4,16 @@ import { CertCentralClient, classifyCertCentral, CERTCENTRAL_AUTH_HEADER } from 
 import { DigiCertHttp } from "./http";
 import { OneClient, classifyOne, ONE_AUTH_HEADER } from "./one/client";
 import { createPacer, RateWindow } from "./pacing";
+import type { CircuitSnapshot } from "./circuit";
 import type { DigiCertClient, Platform } from "./types";
 
 export * from "./types";
 export * from "./errors";
 export { parseRateLimit, DEFAULT_WINDOWS } from "./pacing";
 export type { RateWindow } from "./pacing";
+export type { CircuitSnapshot, CircuitState } from "./circuit";
+export { DEFAULT_CIRCUIT_COOLDOWN_MS, DEFAULT_CIRCUIT_THRESHOLD } from "./circuit";
+export { DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BUDGET_MS } from "./retry";
 
 export interface DigiCertClientConfig {
   platform: Platform;
@@ -21,9 +25,21 @@ export interface DigiCertClientConfig {
   rateLimit?: RateWindow[];
   maxConcurrent?: number;
   redisUrl?: string;
+  /** Retries of one idempotent call (GET, PUT, DELETE; POST never); default 3. */
+  maxRetries?: number;
+  /** Most time one call spends waiting between attempts (backoff, Retry-After); default 8000 ms. */
+  retryBudgetMs?: number;
+  /** Consecutive "unavailable" calls that open the circuit; default 5 (0 = never). */
+  circuitThreshold?: number;
+  /** How long an open circuit fails calls fast; default 30000 ms. */
+  circuitCooldownMs?: number;
+  /** Backoff tuning, not read from the environment (tests shorten it): first full-jitter step, default 250 ms. */
+  retryBaseDelayMs?: number;
+  /** Shortest wait after a 429 without Retry-After, default 5000 ms (doc §A.9); not read from the environment. */
+  rateLimitBackoffMs?: number;
 }
 
-export type ClosableDigiCertClient = DigiCertClient & { close(): Promise<void> };
+export type ClosableDigiCertClient = DigiCertClient & { close(): Promise<void>; circuit(): CircuitSnapshot };
 
 export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger): ClosableDigiCertClient {
   const pacer = createPacer({
@@ -42,6 +58,12 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger):
     logger,
     classify: cc ? classifyCertCentral : classifyOne,
     pacer,
+    maxRetries: cfg.maxRetries,
+    retryBudgetMs: cfg.retryBudgetMs,
+    circuitThreshold: cfg.circuitThreshold,
+    circuitCooldownMs: cfg.circuitCooldownMs,
+    retryBaseDelayMs: cfg.retryBaseDelayMs,
+    rateLimitBackoffMs: cfg.rateLimitBackoffMs,
   });
   const client: DigiCertClient = cc
     ? new CertCentralClient(http, { containerId: cfg.certcentralContainerId })
@@ -66,6 +88,7 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger):
     deleteUser: (id) => client.deleteUser(id),
     listRoles: () => client.listRoles(),
     ping: () => client.ping(),
+    circuit: () => http.circuit(),
     close,
   };
 }

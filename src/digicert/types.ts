@@ -68,4 +68,9 @@ export interface DigiCertClient {
   listRoles(): Promise<DigiCertRole[]>;
   /** One cheap authenticated call, for readiness: throws DigiCertError when unreachable or the key is refused. */
   ping(): Promise<void>;
+  /**
+   * The circuit breaker of the shared caller, for readiness: "open" while calls fail fast after repeated
+   * outages (until `openUntil`), "half-open" when the next call is the trial. Optional so test doubles may omit it.
+   */
+  circuit?(): { state: "closed" | "open" | "half-open"; openUntil?: string; consecutiveFailures: number };
 }

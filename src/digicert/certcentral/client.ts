@@ -1,6 +1,6 @@
 // DigiCertClient for CertCentral Services API v2 (doc §A).
 import { DigiCertError } from "../errors";
-import { DigiCertHttp, joinMessages, WireProblem } from "../http";
+import { type CircuitSnapshot, DigiCertHttp, joinMessages, WireProblem } from "../http";
 import type { DigiCertClient, DigiCertRole, DigiCertUser, DigiCertUserInput, FieldProblem } from "../types";
 import * as map from "./mapping";
 
@@ -132,6 +132,10 @@ export class CertCentralClient implements DigiCertClient {
 
   async ping(): Promise<void> {
     await this.http.request("GET", "/user/me");
+  }
+
+  circuit(): CircuitSnapshot {
+    return this.http.circuit();
   }
 
   private rootContainerId(): Promise<number> {

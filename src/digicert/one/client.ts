@@ -1,6 +1,6 @@
 // DigiCertClient for DigiCert ONE Account Manager (doc §B).
 import { DigiCertError } from "../errors";
-import { DigiCertHttp, joinMessages, WireProblem } from "../http";
+import { type CircuitSnapshot, DigiCertHttp, joinMessages, WireProblem } from "../http";
 import type { DigiCertClient, DigiCertRole, DigiCertUser, DigiCertUserInput, FieldProblem } from "../types";
 import * as map from "./mapping";
 
@@ -125,6 +125,10 @@ export class OneClient implements DigiCertClient {
 
   async ping(): Promise<void> {
     await this.http.request("GET", "/user/me");
+  }
+
+  circuit(): CircuitSnapshot {
+    return this.http.circuit();
   }
 
   /**

@@ -300,11 +300,12 @@ describe("CertCentral client against the simulator", () => {
       await client.close();
     });
 
-    test("429 → rate_limited without retryAfterSeconds, and no automatic retry", async () => {
-      const { client } = make();
+    test("429 (no Retry-After) → the ≥5 s backoff does not fit a short budget: rate_limited at once, saying how long", async () => {
+      const { client } = make({ retryBudgetMs: 1000 });
       sim.failNext({ platform: "certcentral", status: 429 });
       const e = await expectDigiCertError(client.ping(), "rate_limited");
-      expect(e.retryAfterSeconds).toBeUndefined();
+      expect(e.retryAfterSeconds).toBeGreaterThanOrEqual(5);
+      expect(e.retryAfterSeconds).toBeLessThanOrEqual(6);
       expect(e.code).toBe("request_limit_exceeded");
       expect(sim.callsTo("certcentral", "GET", "/user/me")).toHaveLength(1);
       await client.close();

@@ -246,8 +246,8 @@ describe.each(["array", "envelope"] as const)("ONE client against the simulator 
       await client.close();
     });
 
-    test("429 → rate_limited with Retry-After seconds and HTTP-date", async () => {
-      const { client } = make();
+    test("429 → rate_limited with Retry-After seconds and HTTP-date (beyond the retry budget: not waited for)", async () => {
+      const { client } = make({ retryBudgetMs: 1000 });
       sim.failNext({ platform: "one", status: 429, headers: { "Retry-After": "7" } });
       expect((await expectDigiCertError(client.ping(), "rate_limited")).retryAfterSeconds).toBe(7);
       const at = new Date(Date.now() + 30_000).toUTCString();
