@@ -1,7 +1,7 @@
 import type { Express } from "express";
 import type { AppConfig } from "./config";
 import { createDigiCertClient, type ClosableDigiCertClient } from "./digicert";
-import { isDigiCertError } from "./digicert/errors";
+import { DigiCertError, isDigiCertError } from "./digicert/errors";
 import { createApp } from "./http/app";
 import type { Logger } from "./log/logger";
 import { AccessPolicy } from "./provisioning/access-policy";
@@ -26,6 +26,15 @@ export interface Bridge {
 }
 
 const ROLE_REFRESH_MS = 15 * 60 * 1000;
+
+/** What /readyz may say about a DigiCert failure to an unauthenticated caller: no hostnames, no configuration. */
+function describeDigiCertFailure(err: unknown, digicert: ClosableDigiCertClient): string {
+  const circuit = digicert.circuit?.();
+  if (circuit?.state === "open") return `DigiCert circuit open after repeated failures, until ${circuit.openUntil ?? "the cool-down ends"}`;
+  if (isDigiCertError(err) && (err.kind === "auth" || err.kind === "forbidden")) return "DigiCert refused the API key or its permissions";
+  if (isDigiCertError(err) && err.kind === "rate_limited") return "DigiCert is rate limiting";
+  return "DigiCert is unreachable or failing";
+}
 
 /**
  * Builds the whole bridge from a checked config: store (migrated), DigiCert client, role mapping (validated
@@ -76,13 +85,12 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
       { name: "store", check: () => store.ping(), describe: () => "the store does not answer" },
       {
         name: "digicert",
-        check: () => digicert.ping(),
-        describe: (err) =>
-          isDigiCertError(err) && (err.kind === "auth" || err.kind === "forbidden")
-            ? "DigiCert refused the API key or its permissions"
-            : isDigiCertError(err) && err.kind === "rate_limited"
-              ? "DigiCert is rate limiting"
-              : "DigiCert is unreachable or failing",
+        check: async () => {
+          // An open circuit means DigiCert failed repeatedly just now: say so without adding to its load.
+          if (digicert.circuit?.().state === "open") throw new DigiCertError("unavailable", "circuit open");
+          await digicert.ping();
+        },
+        describe: (err) => describeDigiCertFailure(err, digicert),
       },
     ],
   });

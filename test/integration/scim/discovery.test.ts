@@ -100,3 +100,24 @@ describe("readiness when DigiCert refuses the key", () => {
     }
   });
 });
+
+describe("readiness while the DigiCert circuit is open", () => {
+  test("readyz is 503 naming the open circuit, without calling DigiCert", async () => {
+    const request = (await import("supertest")).default;
+    const h = await startHarness({ platform: "certcentral", env: { DIGICERT_CIRCUIT_THRESHOLD: "2", DIGICERT_MAX_RETRIES: "0" } });
+    try {
+      h.sim.failNext({ platform: "certcentral", method: "PUT", status: 503, body: {}, times: 2 });
+      const u = (await h.post("/scim/v2/Users", oktaUser())).body;
+      for (let i = 0; i < 2; i++) {
+        await h.patch(`/scim/v2/Users/${u.id}`, { Operations: [{ op: "replace", path: "name.givenName", value: `X${i}` }] });
+      }
+      h.sim.clearCalls();
+      const res = await request(h.app).get("/readyz");
+      expect(res.status).toBe(503);
+      expect(res.body.components.digicert.error).toMatch(/circuit open/);
+      expect(h.sim.calls).toHaveLength(0);
+    } finally {
+      await h.close();
+    }
+  });
+});

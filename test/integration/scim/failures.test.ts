@@ -155,7 +155,8 @@ describe.each(["certcentral", "one"] as const)("failures on %s", (platform) => {
     const created = await h.post("/scim/v2/Users", oktaUser());
     expect(created.status).toBe(201);
     const before = await h.bridge.store.users.getById(created.body.id);
-    h.sim.failNext({ platform, method: "PUT", status: 500, body: {} });
+    // Persistent: idempotent calls are retried (DIGICERT_MAX_RETRIES, default 3).
+    h.sim.failNext({ platform, method: "PUT", status: 500, body: {}, times: 4 });
     const res = await h.patch(`/scim/v2/Users/${created.body.id}`, {
       schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
       Operations: [{ op: "replace", path: "name.givenName", value: "Changed" }],

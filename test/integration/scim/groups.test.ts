@@ -320,7 +320,8 @@ describe("a group create that fails on DigiCert", () => {
     const h = await startHarness({ platform, env: { ROLE_MAPPING_FILE: mappingFor(platform) } });
     try {
       const a = (await h.post("/scim/v2/Users", oktaUser())).body;
-      h.sim.failNext({ platform, method: "PUT", path: /\/role$/, status: 503, body: {} });
+      // Persistent: idempotent calls are retried (DIGICERT_MAX_RETRIES, default 3).
+      h.sim.failNext({ platform, method: "PUT", path: /\/role$/, status: 503, body: {}, times: 4 });
       const body = { schemas: [GROUP], displayName: "DigiCert Admins", members: [{ value: a.id }] };
       const first = await h.post("/scim/v2/Groups", body);
       expect(first.status).toBe(503);
