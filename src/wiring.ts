@@ -26,6 +26,7 @@ export interface Bridge {
 }
 
 const ROLE_REFRESH_MS = 15 * 60 * 1000;
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** What /readyz may say about a DigiCert failure to an unauthenticated caller: no hostnames, no configuration. */
 function describeDigiCertFailure(err: unknown, digicert: ClosableDigiCertClient): string {
@@ -62,6 +63,13 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     }
   }
   access.startRefresh(ROLE_REFRESH_MS);
+  // Idempotency keys answer retries of the same request, not replays days later.
+  const purge = setInterval(() => {
+    store.idempotency
+      .purgeBefore(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString())
+      .catch((err) => logger.warn("could not purge old Idempotency-Key responses", { error: (err as Error).message }));
+  }, 60 * 60 * 1000);
+  purge.unref();
   const users = new UserService({
     users: store.users,
     groups: store.groups,
@@ -80,6 +88,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     groups,
     roleName: (id) => access.roleName(id),
     roleCatalogue: () => access.listRoles(),
+    idempotency: store.idempotency,
     logger,
     readinessChecks: [
       { name: "store", check: () => store.ping(), describe: () => "the store does not answer" },
@@ -107,6 +116,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     },
     async close() {
       access.stopRefresh();
+      clearInterval(purge);
       await digicert.close();
       await store.close();
     },

@@ -7,6 +7,7 @@ import type { ScimFailure } from "../scim/errors";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
 import type { Platform } from "../digicert/types";
+import type { IdempotencyRepository } from "../store/types";
 import { scimAuth } from "./auth";
 import { errorHandler, notFound } from "./errors";
 import { liveness, readiness, type ReadinessCheck } from "./health";
@@ -21,6 +22,7 @@ export interface AppDeps {
   groups: GroupService;
   roleName: (id: string) => string | undefined;
   roleCatalogue: () => Promise<{ id: string; name: string }[]>;
+  idempotency: IdempotencyRepository;
   logger: Logger;
   readinessChecks: ReadinessCheck[];
 }
@@ -51,6 +53,8 @@ export function createApp(deps: AppDeps): express.Express {
       publicBaseUrl: config.publicBaseUrl,
       maxResults: config.scim.maxResults,
       maxBodyBytes: MAX_BODY_BYTES,
+      idempotency: deps.idempotency,
+      logger,
       auth: { bearer: config.scim.bearerTokens.length > 0, basic: config.scim.basicUsers.length > 0, oauth: !!config.scim.oauth },
       contextFor: (req, res): ScimContext => ({
         requestId: res.locals.requestId,

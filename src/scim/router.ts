@@ -5,6 +5,9 @@ import { failureOf, sendScimError } from "./errors";
 import { declareGroupResource } from "./group-resource";
 import { planGroupPatch } from "./group-patch";
 import { roleRoutes } from "./role-catalogue";
+import { idempotentCreates } from "./idempotency";
+import type { IdempotencyRepository } from "../store/types";
+import type { Logger } from "../log/logger";
 import { normaliseUserBody, normaliseUserPatch } from "./patch-normaliser";
 import { scimFromRow } from "./user-mapping";
 import { declareUserResource } from "./user-resource";
@@ -16,6 +19,8 @@ export interface ScimRouterOptions {
   maxResults: number;
   maxBodyBytes: number;
   documentationUri?: string;
+  idempotency: IdempotencyRepository;
+  logger: Logger;
   /** Authentication methods configured, for ServiceProviderConfig.authenticationSchemes. */
   auth: { bearer: boolean; basic: boolean; oauth: boolean };
   /** Builds the context for one request; called after authentication. */
@@ -135,6 +140,7 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
   router.get("/ResourceTypes", roles.appendToResourceTypes);
   router.patch("/Users/:id", normaliseUserPatchRoute);
   router.patch("/Groups/:id", groupPatchRoute);
+  router.use(idempotentCreates(opts.idempotency, opts.logger));
   router.use(locationOnCreate);
   router.use(
     new SCIMMYRouters({

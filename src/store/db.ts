@@ -51,7 +51,18 @@ export interface GroupMembersTable {
   user_id: string;
 }
 
+export interface IdempotencyKeysTable {
+  credential: string;
+  idempotency_key: string;
+  request_hash: string;
+  status: number;
+  location: string | null;
+  body: string;
+  created: string;
+}
+
 export interface Database {
+  scim_idempotency_keys: IdempotencyKeysTable;
   scim_users: UsersTable;
   scim_user_emails: UserEmailsTable;
   scim_groups: GroupsTable;

@@ -8,8 +8,9 @@ import type { Logger } from "../log/logger";
 import { DatabaseTarget, describeTarget, parseDatabaseUrl } from "./database-url";
 import type { Database, Dialect } from "./db";
 import { migrateToLatest } from "./migrate";
+import { SqlIdempotencyRepository } from "./idempotency-repository";
 import { SqlGroupRepository } from "./group-repository";
-import type { GroupRepository, Store, UserRepository } from "./types";
+import type { GroupRepository, IdempotencyRepository, Store, UserRepository } from "./types";
 import { SqlUserRepository } from "./user-repository";
 
 export * from "./types";
@@ -67,6 +68,7 @@ function openPostgres(target: Extract<DatabaseTarget, { dialect: "postgres" }>, 
 class SqlStore implements Store {
   readonly users: UserRepository;
   readonly groups: GroupRepository;
+  readonly idempotency: IdempotencyRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -74,6 +76,7 @@ class SqlStore implements Store {
   ) {
     this.users = new SqlUserRepository(db, dialect);
     this.groups = new SqlGroupRepository(db, dialect);
+    this.idempotency = new SqlIdempotencyRepository(db);
   }
 
   async ping(): Promise<void> {

@@ -150,10 +150,32 @@ export interface GroupRepository {
   count(): Promise<number>;
 }
 
+// --- Idempotency keys -----------------------------------------------------------------------------------------
+
+export interface StoredResponse {
+  credential: string;
+  key: string;
+  /** Hash of the request (method, path, body) the response answered; a reuse with another request is refused. */
+  requestHash: string;
+  status: number;
+  location: string | null;
+  body: string;
+  created: string;
+}
+
+export interface IdempotencyRepository {
+  get(credential: string, key: string): Promise<StoredResponse | null>;
+  /** Keeps the first response stored under a key (a concurrent second one is ignored). */
+  put(response: Omit<StoredResponse, "created">): Promise<void>;
+  /** Forgets responses older than `before` (ISO); returns how many. */
+  purgeBefore(before: string): Promise<number>;
+}
+
 export interface Store {
   readonly dialect: "sqlite" | "postgres";
   readonly users: UserRepository;
   readonly groups: GroupRepository;
+  readonly idempotency: IdempotencyRepository;
   /** Cheap round trip for readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;

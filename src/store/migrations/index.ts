@@ -4,11 +4,13 @@ import type { Migration, MigrationProvider } from "kysely";
 import type { Dialect } from "../db";
 import { initialMigration } from "./0001-initial";
 import { groupsMigration } from "./0002-groups";
+import { idempotencyMigration } from "./0003-idempotency";
 
 export function buildMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     "0001-initial": initialMigration(dialect),
     "0002-groups": groupsMigration(dialect),
+    "0003-idempotency": idempotencyMigration(dialect),
   };
 }
 
