@@ -212,7 +212,9 @@ describe("openapi/openapi.yaml", () => {
     for (const attr of ["digicertUserId", "platform", "adopted"]) expect(digicert.properties[attr].readOnly).toBe(true);
     expect(digicert.properties.platform.enum).toEqual(["certcentral", "one"]);
     expect(schemas.User.properties["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]).toBeDefined();
-    for (const attr of ["groups", "roles"]) expect(schemas.User.properties[attr].readOnly).toBe(true);
+    expect(schemas.User.properties.groups.readOnly).toBe(true);
+    // roles are writable: direct assignments (Okta entitlements); reads show the effective DigiCert roles.
+    expect(schemas.User.properties.roles.readOnly).toBeUndefined();
     expect(schemas.Group.required).toEqual(["displayName"]);
     for (const attr of ["id", "displayName", "externalId", "members", "meta"]) expect(schemas.Group.properties[attr]).toBeDefined();
     expect(schemas.Group.properties.members.items.properties.type.enum).toEqual(["User"]);
