@@ -35,10 +35,11 @@ describe("planBucket", () => {
     const plan = planBucket(windows);
     for (const w of windows) expect(worstCase(plan, w.windowMs)).toBeLessThanOrEqual(w.count);
   });
-  test("the DigiCert defaults keep a useful burst and ~5 calls/s", () => {
+  test("the DigiCert defaults pace at over 95% of the strictest window (1000 per 3 min)", () => {
     const plan = planBucket(DEFAULT_WINDOWS);
-    expect(plan.burst).toBeGreaterThanOrEqual(50);
-    expect(1000 / plan.intervalMs).toBeGreaterThan(4.5);
+    expect(plan.burst).toBe(0);
+    expect((180_000 / plan.intervalMs) / 1000).toBeGreaterThan(0.95);
+    expect(Math.ceil(180_000 / plan.intervalMs)).toBeLessThanOrEqual(1000);
   });
 });
 
