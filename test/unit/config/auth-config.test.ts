@@ -1,22 +1,15 @@
 import { createHash } from "node:crypto";
-import { ConfigError, loadConfig } from "../../../src/config";
+import { loadConfig } from "../../../src/config";
 import { envSchema } from "../../../src/config/env";
 import { redact } from "../../../src/log/logger";
 import { registerSecretsFromEnv } from "../../../src/main";
+import { configProblems } from "../../support/config";
 
 const hex = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 const SIGNING_KEY = "signing-key-0123456789-abcdefghijklmnop";
 const base = { DIGICERT_API_KEY: "super-secret-api-key" };
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
+const problems = configProblems;
 
 describe("authentication configuration", () => {
   test("the new variables are in envSchema", () => {

@@ -1,20 +1,13 @@
 import { createHash } from "node:crypto";
-import { ConfigError, loadConfig } from "../../../src/config";
+import { loadConfig } from "../../../src/config";
+import { configProblems } from "../../support/config";
 
 const base = {
   SCIM_BEARER_TOKENS: "a-token-for-tests",
   DIGICERT_API_KEY: "super-secret-api-key",
 };
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
+const problems = configProblems;
 
 describe("loadConfig", () => {
   test("defaults follow the documented contract", () => {

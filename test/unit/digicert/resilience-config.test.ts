@@ -1,18 +1,11 @@
 // The four resilience variables (DIGICERT_MAX_RETRIES, DIGICERT_RETRY_BUDGET_MS, DIGICERT_CIRCUIT_THRESHOLD,
 // DIGICERT_CIRCUIT_COOLDOWN_MS) as loadConfig reads them.
-import { ConfigError, loadConfig } from "../../../src/config";
+import { loadConfig } from "../../../src/config";
+import { configProblems } from "../../support/config";
 
 const base = { SCIM_BEARER_TOKENS: "a-token-for-tests", DIGICERT_API_KEY: "super-secret-api-key" };
 
-function problems(env: Record<string, string>): string[] {
-  try {
-    loadConfig(env);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).problems;
-  }
-  throw new Error("expected a ConfigError");
-}
+const problems = configProblems;
 
 describe("DigiCert retry and circuit configuration", () => {
   test("defaults", () => {
