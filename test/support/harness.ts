@@ -61,6 +61,8 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     DIGICERT_CERTCENTRAL_CONTAINER_ID: String(CC_CONTAINER_ID),
     DIGICERT_ONE_ACCOUNT_ID: ONE_ACCOUNT_ID,
     DIGICERT_TIMEOUT_MS: "1500",
+    // Tests measure the bridge, not DigiCert's budget: pace loosely unless a test sets its own limit.
+    DIGICERT_RATE_LIMIT: "1000/1s",
     DATABASE_URL: opts.databaseUrl ?? "sqlite::memory:",
     LOG_LEVEL: "debug",
     ...opts.env,
