@@ -19,6 +19,8 @@ const ROUTES: Array<[string, string]> = [
   ["get", "/scim/v2/Schemas/{id}"],
   ["get", "/scim/v2/ResourceTypes"],
   ["get", "/scim/v2/ResourceTypes/{id}"],
+  ["get", "/scim/v2/Roles"],
+  ["get", "/scim/v2/Roles/{id}"],
   ["get", "/scim/v2/Users"],
   ["post", "/scim/v2/Users"],
   ["post", "/scim/v2/Users/.search"],
