@@ -132,7 +132,7 @@ export class UserService {
 
   /** PUT and PATCH both arrive here with the complete new state of the user. */
   async replace(id: string, draft: UserDraft): Promise<UserRow> {
-    const { users, digicert, logger } = this.deps;
+    const { digicert, logger } = this.deps;
     const row = await this.get(id);
     if (draft.userName.toLowerCase() !== row.userName.toLowerCase()) await this.assertUserNameFree(draft.userName, id);
     const profile = profileFromDraft(draft);

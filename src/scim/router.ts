@@ -5,6 +5,7 @@ import { failureOf, sendScimError } from "./errors";
 import { declareGroupResource } from "./group-resource";
 import { planGroupPatch } from "./group-patch";
 import { roleRoutes } from "./role-catalogue";
+import { rejectNul } from "./nul-guard";
 import { idempotentCreates } from "./idempotency";
 import type { IdempotencyRepository } from "../store/types";
 import type { Logger } from "../log/logger";
@@ -125,6 +126,7 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     res.locals.scimContext = opts.contextFor(req, res);
     next();
   });
+  router.use(rejectNul);
   router.post("/Users", normaliseUserWrite);
   router.put("/Users/:id", normaliseUserWrite);
   // SCIMMY reads a resource by interpolating its id into a filter (`id eq "<id>"`), so an id with a quote or a

@@ -27,14 +27,6 @@ export function conflictAttribute(error: unknown): StoreConflictError["attribute
   return null;
 }
 
-export function isUserNameViolation(error: unknown): boolean {
-  return conflictAttribute(error) === "userName";
-}
-
-export function isDisplayNameViolation(error: unknown): boolean {
-  return conflictAttribute(error) === "displayName";
-}
-
 /** Rethrows `error`, as StoreConflictError when it is a userName or displayName clash. */
 export function rethrowMapped(error: unknown): never {
   const attribute = conflictAttribute(error);

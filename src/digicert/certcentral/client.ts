@@ -34,7 +34,7 @@ export class CertCentralClient implements DigiCertClient {
 
   constructor(
     private readonly http: DigiCertHttp,
-    private readonly opts: CertCentralClientOptions = {},
+    opts: CertCentralClientOptions = {},
   ) {
     if (opts.containerId !== undefined && opts.containerId !== "") {
       const id = map.toIntId(opts.containerId);

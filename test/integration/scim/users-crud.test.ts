@@ -267,6 +267,21 @@ describe.each(storeVariants("User lifecycle"))("Users: %s", (_label, platform, d
     expect((await h.del(`/scim/v2/Users/${id}`)).status).toBe(404);
   });
 
+  test("NUL characters are refused the same way on every store: 404 in ids, 400 in filters and bodies", async () => {
+    h.sim.clearCalls();
+    const get = await h.get("/scim/v2/Users/abc%00def");
+    expect(get.status).toBe(404);
+    expect(get.body.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+    const filter = await h.get(`/scim/v2/Users?filter=${encodeURIComponent('userName eq "a\u0000b"')}`);
+    expect(filter.status).toBe(400);
+    const body = oktaUser(undefined, { name: { givenName: "Nul\u0000Byte", familyName: "X" } });
+    const post = await h.post("/scim/v2/Users", body);
+    expect(post.status).toBe(400);
+    expect(post.body.scimType).toBe("invalidValue");
+    expect(await h.bridge.store.users.getByUserName(body.userName as string)).toBeNull();
+    expect(h.sim.calls).toHaveLength(0);
+  });
+
   test("a user made by hand in DigiCert is adopted: linked, updated, roles kept", async () => {
     const userName = `handmade.${platform}.${Date.now()}@example.com`;
     const seeded =

@@ -36,7 +36,6 @@ function compileProblems(text: string, platform: Platform, roles = available(pla
 
 let n = 0;
 const g = (displayName: string, externalId: string | null = null): GroupRef => ({ id: `g${++n}`, displayName, externalId });
-const names = (roles: { name: string }[]) => roles.map((r) => r.name);
 
 describe("compileRoleMapping", () => {
   test("resolves names case-insensitively and ids, keeping DigiCert's spelling", () => {
