@@ -9,6 +9,10 @@ import { GroupService } from "./provisioning/group-service";
 import { applyMappingToAllUsers, type MappingReport } from "./provisioning/mapping-rollout";
 import { RoleResolver } from "./provisioning/role-resolver";
 import { UserService } from "./provisioning/user-service";
+import { DigiCertSync } from "./provisioning/digicert-sync";
+import { OutboxWorker } from "./provisioning/outbox-worker";
+import type { WriteAdmission } from "./scim/back-pressure";
+import type { RateWindow } from "./digicert/pacing";
 import { draftFromRow } from "./scim/user-mapping";
 import { openStore } from "./store";
 import type { Store } from "./store/types";
@@ -20,6 +24,7 @@ export interface Bridge {
   users: UserService;
   groups: GroupService;
   access: AccessPolicy;
+  outbox: OutboxWorker;
   /** Re-reads ROLE_MAPPING_FILE and applies it to every user; the old mapping stays if the new one is invalid. */
   reloadRoleMapping(): Promise<MappingReport>;
   close(): Promise<void>;
@@ -27,6 +32,27 @@ export interface Bridge {
 
 const ROLE_REFRESH_MS = 15 * 60 * 1000;
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/** Finished outbox jobs are kept a week, for looking into what happened; failed ones stay until retried. */
+const FINISHED_JOB_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/** How long shutdown lets running DigiCert jobs finish before handing them back. */
+const SHUTDOWN_GRACE_MS = 5000;
+
+/** The sustained request rate the tightest window allows, per second. */
+function sustainedRate(windows: RateWindow[]): number {
+  return Math.min(...windows.map((w) => w.count / (w.windowMs / 1000)));
+}
+
+/** 429 while the outbox is deeper than its bound; Retry-After is the time to drain back under it at the current rate. */
+function writeAdmission(worker: OutboxWorker, maxPending: number): WriteAdmission {
+  return async () => {
+    if (maxPending <= 0) return null;
+    const stats = await worker.stats();
+    const pending = stats.pending + stats.running;
+    if (pending < maxPending) return null;
+    const seconds = Math.ceil((pending - maxPending + 1) / Math.max(0.01, stats.drainPerSecond));
+    return { pending, retryAfterSeconds: Math.min(600, Math.max(1, seconds)) };
+  };
+}
 
 /** What /readyz may say about a DigiCert failure to an unauthenticated caller: no hostnames, no configuration. */
 function describeDigiCertFailure(err: unknown, digicert: ClosableDigiCertClient): string {
@@ -68,11 +94,15 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     store.idempotency
       .purgeBefore(new Date(Date.now() - IDEMPOTENCY_TTL_MS).toISOString())
       .catch((err) => logger.warn("could not purge old Idempotency-Key responses", { error: (err as Error).message }));
+    store.outbox
+      .purgeFinishedBefore(new Date(Date.now() - FINISHED_JOB_TTL_MS).toISOString())
+      .catch((err) => logger.warn("could not purge finished outbox jobs", { error: (err as Error).message }));
   }, 60 * 60 * 1000);
   purge.unref();
-  const users = new UserService({
+  const sync = new DigiCertSync({
     users: store.users,
     groups: store.groups,
+    outbox: store.outbox,
     digicert,
     roles,
     access,
@@ -80,7 +110,30 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     draftOf: draftFromRow,
     logger,
   });
-  const groups = new GroupService({ groups: store.groups, users: store.users, userService: users, access, logger });
+  const worker = new OutboxWorker({
+    outbox: store.outbox,
+    run: (job) => sync.run(job),
+    logger,
+    concurrency: config.outbox.concurrency,
+    maxAttempts: config.outbox.maxAttempts,
+    baseBackoffMs: config.outbox.retryBaseMs,
+    maxBackoffMs: config.outbox.retryMaxMs,
+    leaseMs: config.outbox.leaseMs,
+    pollMs: 500,
+    nominalRatePerSecond: sustainedRate(config.digicert.rateLimit),
+  });
+  const users = new UserService({
+    store,
+    digicert,
+    access,
+    dispatcher: worker,
+    syncWaitMs: config.outbox.syncWaitMs,
+    draftOf: draftFromRow,
+    logger,
+  });
+  const groups = new GroupService({ store, userService: users, access, logger });
+  // Jobs a crash or a shutdown left behind are picked up here (leases that ran out) like any others.
+  worker.start();
   const app = createApp({
     config,
     platform: config.digicert.platform,
@@ -89,6 +142,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     roleName: (id) => access.roleName(id),
     roleCatalogue: () => access.listRoles(),
     idempotency: store.idempotency,
+    admitWrite: writeAdmission(worker, config.outbox.maxPending),
     logger,
     readinessChecks: [
       { name: "store", check: () => store.ping(), describe: () => "the store does not answer" },
@@ -110,13 +164,15 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     users,
     groups,
     access,
+    outbox: worker,
     async reloadRoleMapping() {
       await access.load();
-      return applyMappingToAllUsers({ users, store, access, logger });
+      return applyMappingToAllUsers({ users, store, access, logger, kick: () => worker.kick() });
     },
     async close() {
       access.stopRefresh();
       clearInterval(purge);
+      await worker.stop(SHUTDOWN_GRACE_MS);
       await digicert.close();
       await store.close();
     },

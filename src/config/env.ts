@@ -75,6 +75,13 @@ export const envSchema = z.object({
   CERTCENTRAL_DEACTIVATE: optionalString.refine((s) => s === undefined || /^(delete|demote:.+)$/.test(s), {
     message: "must be delete or demote:<role name or id>",
   }),
+  SYNC_WAIT_MS: int(0, 60000),
+  OUTBOX_MAX_PENDING: int(0, 10000000),
+  OUTBOX_CONCURRENCY: int(1, 64),
+  OUTBOX_MAX_ATTEMPTS: int(1, 1000),
+  OUTBOX_RETRY_BASE_MS: int(10, 600000),
+  OUTBOX_RETRY_MAX_MS: int(10, 86400000),
+  OUTBOX_LEASE_MS: int(1000, 3600000),
   DATABASE_URL: optionalString,
   REDIS_URL: optionalString.refine((s) => s === undefined || /^rediss?:\/\//.test(s), {
     message: "must be a redis:// or rediss:// URL",

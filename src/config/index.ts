@@ -37,6 +37,18 @@ export interface OAuthConfig {
 
 export type CertCentralDeactivation = { mode: "delete" } | { mode: "demote"; role: string };
 
+export interface OutboxConfig {
+  /** SYNC_WAIT_MS: how long a SCIM write waits for its DigiCert job before answering with it pending. */
+  syncWaitMs: number;
+  /** OUTBOX_MAX_PENDING: unfinished jobs above which new writes get 429 (0 = never). */
+  maxPending: number;
+  concurrency: number;
+  maxAttempts: number;
+  retryBaseMs: number;
+  retryMaxMs: number;
+  leaseMs: number;
+}
+
 export interface AppConfig {
   port: number;
   host: string;
@@ -58,6 +70,8 @@ export interface AppConfig {
     defaultRole: string;
     certcentralDeactivation: CertCentralDeactivation;
   };
+  /** The outbox toward DigiCert: how long requests wait for their job, back-pressure, the worker's retries. */
+  outbox: OutboxConfig;
   databaseUrl: string;
   /** YAML group → role mapping; validated against DigiCert's roles when the bridge starts. */
   roleMappingFile?: string;
@@ -260,6 +274,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     ? { mode: "demote", role: deact.slice("demote:".length).trim() }
     : { mode: "delete" };
 
+  const retryBaseMs = e.OUTBOX_RETRY_BASE_MS ?? 1000;
+  const retryMaxMs = e.OUTBOX_RETRY_MAX_MS ?? 300_000;
+  if (retryMaxMs < retryBaseMs) problems.push("OUTBOX_RETRY_MAX_MS: must not be smaller than OUTBOX_RETRY_BASE_MS");
+
   if (problems.length) throw new ConfigError(problems);
 
   const port = e.PORT ?? 8080;
@@ -286,6 +304,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       circuitCooldownMs: e.DIGICERT_CIRCUIT_COOLDOWN_MS ?? DEFAULT_CIRCUIT_COOLDOWN_MS,
       certcentralDeactivation,
       redisUrl: e.REDIS_URL,
+    },
+    outbox: {
+      syncWaitMs: e.SYNC_WAIT_MS ?? 5000,
+      maxPending: e.OUTBOX_MAX_PENDING ?? 1000,
+      concurrency: e.OUTBOX_CONCURRENCY ?? 8,
+      maxAttempts: e.OUTBOX_MAX_ATTEMPTS ?? 10,
+      retryBaseMs,
+      retryMaxMs,
+      leaseMs: e.OUTBOX_LEASE_MS ?? 60_000,
     },
     databaseUrl,
     roleMappingFile: e.ROLE_MAPPING_FILE,

@@ -4,6 +4,7 @@ import type { Logger } from "../log/logger";
 import type { ScimContext } from "../scim/context";
 import { createScimRouter } from "../scim/router";
 import type { ScimFailure } from "../scim/errors";
+import type { WriteAdmission } from "../scim/back-pressure";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
 import type { Platform } from "../digicert/types";
@@ -25,6 +26,7 @@ export interface AppDeps {
   idempotency: IdempotencyRepository;
   logger: Logger;
   readinessChecks: ReadinessCheck[];
+  admitWrite?: WriteAdmission;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -54,6 +56,7 @@ export function createApp(deps: AppDeps): express.Express {
       maxResults: config.scim.maxResults,
       maxBodyBytes: MAX_BODY_BYTES,
       idempotency: deps.idempotency,
+      admitWrite: deps.admitWrite,
       logger,
       auth: { bearer: config.scim.bearerTokens.length > 0, basic: config.scim.basicUsers.length > 0, oauth: !!config.scim.oauth },
       contextFor: (req, res): ScimContext => ({

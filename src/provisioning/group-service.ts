@@ -10,6 +10,8 @@ import {
   type GroupRepository,
   type GroupRow,
   type Page,
+  type Store,
+  type StoreTransaction,
   type UserRepository,
 } from "../store/types";
 import type { AccessPolicy } from "./access-policy";
@@ -37,8 +39,7 @@ export interface GroupPatchPlan {
 }
 
 export interface GroupServiceDeps {
-  groups: GroupRepository;
-  users: UserRepository;
+  store: Store;
   userService: UserService;
   access: AccessPolicy;
   logger: Logger;
@@ -47,7 +48,9 @@ export interface GroupServiceDeps {
 
 /**
  * Use cases on SCIM Groups. Groups live only in the bridge's store; what reaches DigiCert is the change of each
- * affected member's roles, made once per member whatever the number of operations in the request.
+ * affected member's roles. With a role mapping, a membership change and the role jobs of the members it touches
+ * are stored in one transaction; the request then waits (like a User change) for those jobs, without rolling
+ * the group back: a member whose roles DigiCert refuses shows syncState "failed".
  */
 export class GroupService {
   private readonly newId: () => string;
@@ -56,54 +59,54 @@ export class GroupService {
     this.newId = deps.newId ?? randomUUID;
   }
 
-  async get(id: string): Promise<GroupRow> {
-    const row = await this.deps.groups.getById(id);
+  async get(id: string, groups: GroupRepository = this.deps.store.groups): Promise<GroupRow> {
+    const row = await groups.getById(id);
     if (!row) throw new NotFoundError(`Group ${id} not found`);
     return row;
   }
 
   list(query: GroupQuery | undefined, page: Page): Promise<{ total: number; rows: GroupRow[] }> {
-    return this.deps.groups.list(query, page);
+    return this.deps.store.groups.list(query, page);
   }
 
   groupsOfUsers(userIds: string[]): Promise<Map<string, GroupRef[]>> {
-    return this.deps.groups.groupsOfUsers(userIds);
+    return this.deps.store.groups.groupsOfUsers(userIds);
   }
 
   async members(id: string): Promise<GroupMember[]> {
-    return (await this.deps.groups.members(id)).rows;
+    return (await this.deps.store.groups.members(id)).rows;
   }
 
   async create(draft: GroupDraft): Promise<GroupRow> {
-    const memberIds = await this.requireUsers(draft.memberIds);
-    let row: GroupRow;
-    try {
-      row = await this.deps.groups.insert(
-        { id: this.newId(), displayName: draft.displayName, externalId: draft.externalId, resource: draft.resource },
-        memberIds,
-      );
-    } catch (err) {
-      throw this.mapStoreError(err, draft.displayName);
-    }
-    try {
-      await this.apply(memberIds, `group ${row.id} created`);
-    } catch (err) {
-      // A create the IdP was told failed must not leave the group behind, or its retry would meet a 409.
-      await this.deps.groups.delete(row.id);
-      await this.apply(memberIds, `group ${row.id} create rolled back`).catch(() => undefined);
-      throw err;
-    }
+    const { row, jobIds } = await this.inTransaction(async (tx) => {
+      const memberIds = await this.requireUsers(tx.users, draft.memberIds);
+      let row: GroupRow;
+      try {
+        row = await tx.groups.insert(
+          { id: this.newId(), displayName: draft.displayName, externalId: draft.externalId, resource: draft.resource },
+          memberIds,
+        );
+      } catch (err) {
+        throw this.mapStoreError(err, draft.displayName);
+      }
+      return { row, jobIds: await this.enqueueAccess(tx, memberIds) };
+    });
+    await this.settle(jobIds, `group ${row.id} created`);
     return row;
   }
 
   /** PUT: the group becomes exactly the draft, members included. */
   async replace(id: string, draft: GroupDraft): Promise<GroupRow> {
-    const before = await this.get(id);
-    const memberIds = await this.requireUsers(draft.memberIds);
-    const renamed = await this.rename(before, { displayName: draft.displayName, externalId: draft.externalId, resource: draft.resource });
-    const change = await this.deps.groups.replaceMembers(id, memberIds);
-    await this.apply(renamed ? await this.allMemberIds(id) : [...change.added, ...change.removed], `group ${id} replaced`);
-    return this.get(id);
+    const { row, jobIds } = await this.inTransaction(async (tx) => {
+      const before = await this.get(id, tx.groups);
+      const memberIds = await this.requireUsers(tx.users, draft.memberIds);
+      const renamed = await this.rename(tx.groups, before, { displayName: draft.displayName, externalId: draft.externalId, resource: draft.resource });
+      const change = await tx.groups.replaceMembers(id, memberIds);
+      const affected = renamed ? await this.allMemberIds(tx.groups, id) : [...change.added, ...change.removed];
+      return { row: await this.get(id, tx.groups), jobIds: await this.enqueueAccess(tx, [...affected, ...change.removed]) };
+    });
+    await this.settle(jobIds, `group ${id} replaced`);
+    return row;
   }
 
   /**
@@ -111,78 +114,95 @@ export class GroupService {
    * size of the change, not of the group. Unknown member ids fail the whole request before anything changes.
    */
   async patch(id: string, plan: GroupPatchPlan): Promise<void> {
-    const group = await this.get(id);
-    const adding = [...plan.add, ...(plan.replaceWith ?? [])];
-    await this.requireUsers(adding);
-    let renamed = false;
-    if (plan.displayName !== undefined || plan.externalId !== undefined) {
-      const resource = { ...group.resource };
-      if (plan.displayName !== undefined) resource.displayName = plan.displayName;
-      if (plan.externalId !== undefined) {
-        if (plan.externalId === null) delete resource.externalId;
-        else resource.externalId = plan.externalId;
+    const jobIds = await this.inTransaction(async (tx) => {
+      const group = await this.get(id, tx.groups);
+      const adding = [...plan.add, ...(plan.replaceWith ?? [])];
+      await this.requireUsers(tx.users, adding);
+      let renamed = false;
+      if (plan.displayName !== undefined || plan.externalId !== undefined) {
+        const resource = { ...group.resource };
+        if (plan.displayName !== undefined) resource.displayName = plan.displayName;
+        if (plan.externalId !== undefined) {
+          if (plan.externalId === null) delete resource.externalId;
+          else resource.externalId = plan.externalId;
+        }
+        renamed = await this.rename(tx.groups, group, {
+          displayName: plan.displayName ?? group.displayName,
+          externalId: plan.externalId === undefined ? group.externalId : plan.externalId,
+          resource,
+        });
       }
-      renamed = await this.rename(group, {
-        displayName: plan.displayName ?? group.displayName,
-        externalId: plan.externalId === undefined ? group.externalId : plan.externalId,
-        resource,
-      });
-    }
-    // Members named by the request are re-checked even when their membership did not change: an earlier attempt
-    // may have stored the membership and then failed on DigiCert, and the IdP's retry must finish the job.
-    const touched = new Set<string>([...plan.add, ...plan.remove]);
-    if (plan.replaceWith) {
-      const target = new Set([...plan.replaceWith, ...plan.add].filter((u) => !plan.remove.has(u)));
-      const change = await this.deps.groups.replaceMembers(id, [...target]);
-      for (const u of [...change.added, ...change.removed]) touched.add(u);
-    } else {
-      if (plan.remove.size) await this.deps.groups.removeMembers(id, [...plan.remove]);
-      if (plan.add.size) await this.deps.groups.addMembers(id, [...plan.add]);
-    }
-    const affected = renamed ? [...new Set([...touched, ...(await this.allMemberIds(id))])] : [...touched];
-    await this.apply(affected, `group ${id} patched`);
+      // Members named by the request are re-checked even when their membership did not change: a job is cheap
+      // when nothing differs, and it repairs a member whose earlier role change failed.
+      const touched = new Set<string>([...plan.add, ...plan.remove]);
+      if (plan.replaceWith) {
+        const target = new Set([...plan.replaceWith, ...plan.add].filter((u) => !plan.remove.has(u)));
+        const change = await tx.groups.replaceMembers(id, [...target]);
+        for (const u of [...change.added, ...change.removed]) touched.add(u);
+      } else {
+        if (plan.remove.size) await tx.groups.removeMembers(id, [...plan.remove]);
+        if (plan.add.size) await tx.groups.addMembers(id, [...plan.add]);
+      }
+      const affected = renamed ? [...touched, ...(await this.allMemberIds(tx.groups, id))] : [...touched];
+      // Ids named for removal that are not users have nothing in DigiCert to change.
+      return this.enqueueAccess(tx, await tx.users.existingIds(affected));
+    });
+    await this.settle(jobIds, `group ${id} patched`);
   }
 
   /** Deleting a group takes away what it granted; former members fall back to what their other groups give. */
   async delete(id: string): Promise<void> {
-    const former = await this.deps.groups.delete(id);
-    if (former === null) throw new NotFoundError(`Group ${id} not found`);
-    await this.apply(former, `group ${id} deleted`);
+    const jobIds = await this.inTransaction(async (tx) => {
+      const former = await tx.groups.delete(id);
+      if (former === null) throw new NotFoundError(`Group ${id} not found`);
+      return this.enqueueAccess(tx, former);
+    });
+    await this.settle(jobIds, `group ${id} deleted`);
   }
 
   // ---------------------------------------------------------------------------------------------------------
 
+  private inTransaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return this.deps.store.transaction(fn);
+  }
+
+  /** Without a mapping file, groups grant nothing: no job. */
+  private async enqueueAccess(tx: StoreTransaction, userIds: string[]): Promise<number[]> {
+    if (!this.deps.access.managed || !userIds.length) return [];
+    return tx.outbox.enqueue(this.deps.userService.accessJobs(userIds));
+  }
+
+  private async settle(jobIds: number[], reason: string): Promise<void> {
+    if (!jobIds.length) return;
+    const outcome = await this.deps.userService.settleJobs(jobIds);
+    this.deps.logger.info("DigiCert role jobs queued", { reason, users: jobIds.length, outcome: outcome.status });
+  }
+
   /** Changes name fields; true when a name a mapping rule could match on changed. */
-  private async rename(group: GroupRow, changes: GroupChanges): Promise<boolean> {
+  private async rename(groups: GroupRepository, group: GroupRow, changes: GroupChanges): Promise<boolean> {
     const nameChanged = changes.displayName !== group.displayName || changes.externalId !== group.externalId;
     try {
-      await this.deps.groups.update(group.id, changes, group.version);
+      await groups.update(group.id, changes, group.version);
     } catch (err) {
       throw this.mapStoreError(err, changes.displayName ?? group.displayName);
     }
     return nameChanged && this.deps.access.managed;
   }
 
-  private async allMemberIds(id: string): Promise<string[]> {
-    return (await this.deps.groups.members(id)).rows.map((m) => m.userId);
+  private async allMemberIds(groups: GroupRepository, id: string): Promise<string[]> {
+    return (await groups.members(id)).rows.map((m) => m.userId);
   }
 
-  private async requireUsers(ids: string[]): Promise<string[]> {
+  private async requireUsers(users: UserRepository, ids: string[]): Promise<string[]> {
     const unique = [...new Set(ids)];
     if (!unique.length) return unique;
-    const existing = new Set(await this.deps.users.existingIds(unique));
+    const existing = new Set(await users.existingIds(unique));
     const unknown = unique.filter((u) => !existing.has(u));
     if (unknown.length) {
       const shown = unknown.slice(0, 20).join(", ") + (unknown.length > 20 ? ` and ${unknown.length - 20} more` : "");
       throw new InvalidInputError(`members: no User with id ${shown}`, "members");
     }
     return unique;
-  }
-
-  private async apply(userIds: string[], reason: string): Promise<void> {
-    if (!this.deps.access.managed || !userIds.length) return;
-    const changed = await this.deps.userService.reconcileAccess(userIds);
-    if (changed.length) this.deps.logger.info("DigiCert roles updated", { reason, users: changed.length });
   }
 
   private mapStoreError(err: unknown, displayName: string): unknown {

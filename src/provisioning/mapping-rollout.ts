@@ -12,6 +12,7 @@ export interface RoleChange {
 
 export interface MappingReport {
   usersChecked: number;
+  /** Users whose DigiCert roles or access the new mapping changes; a job for each is queued in the outbox. */
   changes: RoleChange[];
   failures: { userId: string; error: string }[];
 }
@@ -19,10 +20,10 @@ export interface MappingReport {
 const PAGE = 500;
 
 /**
- * Applies the mapping in force to every stored user (after a reload), one page at a time, and says who gains or
- * loses which role. A user that fails (DigiCert down, rate limited) is reported and the rollout goes on.
+ * Applies the mapping in force to every stored user (after a reload), one page at a time: says who gains or
+ * loses which role and queues an outbox job for each of them, which the worker carries out within the rate budget.
  */
-export async function applyMappingToAllUsers(deps: { users: UserService; store: Store; access: AccessPolicy; logger: Logger }): Promise<MappingReport> {
+export async function applyMappingToAllUsers(deps: { users: UserService; store: Store; access: AccessPolicy; logger: Logger; kick?: () => void }): Promise<MappingReport> {
   const { users, store, access, logger } = deps;
   const report: MappingReport = { usersChecked: 0, changes: [], failures: [] };
   const name = (id: string) => access.roleName(id) ?? id;
@@ -30,24 +31,25 @@ export async function applyMappingToAllUsers(deps: { users: UserService; store: 
     const { rows } = await store.users.list(undefined, { offset, limit: PAGE });
     if (!rows.length) break;
     report.usersChecked += rows.length;
-    for (const row of rows) {
-      try {
-        for (const c of await users.reconcileAccess([row.id])) {
-          const before = new Set(c.before ?? []);
-          const after = new Set(c.after ?? []);
-          const change = {
-            userId: row.id,
-            userName: row.userName,
-            gained: [...after].filter((r) => !before.has(r)).map(name),
-            lost: [...before].filter((r) => !after.has(r)).map(name),
-          };
-          report.changes.push(change);
-          logger.info("role mapping applied to user", change);
-        }
-      } catch (err) {
-        report.failures.push({ userId: row.id, error: (err as Error).message });
-        logger.warn("role mapping could not be applied to user", { userId: row.id, error: (err as Error).message });
+    try {
+      const changes = await users.accessChanges(rows.map((r) => r.id));
+      await store.outbox.enqueue(users.accessJobs(changes.map((c) => c.userId)));
+      deps.kick?.();
+      for (const c of changes) {
+        const before = new Set(c.before ?? []);
+        const after = new Set(c.after ?? []);
+        const change = {
+          userId: c.userId,
+          userName: c.userName,
+          gained: [...after].filter((r) => !before.has(r)).map(name),
+          lost: [...before].filter((r) => !after.has(r)).map(name),
+        };
+        report.changes.push(change);
+        logger.info("role mapping applied to user", change);
       }
+    } catch (err) {
+      for (const row of rows) report.failures.push({ userId: row.id, error: (err as Error).message });
+      logger.warn("role mapping could not be applied to a page of users", { users: rows.length, error: (err as Error).message });
     }
     if (rows.length < PAGE) break;
   }

@@ -7,6 +7,7 @@ import { planGroupPatch } from "./group-patch";
 import { roleRoutes } from "./role-catalogue";
 import { rejectNul } from "./nul-guard";
 import { idempotentCreates } from "./idempotency";
+import { backPressure, type WriteAdmission } from "./back-pressure";
 import type { IdempotencyRepository } from "../store/types";
 import type { Logger } from "../log/logger";
 import { normaliseUserBody, normaliseUserPatch } from "./patch-normaliser";
@@ -24,6 +25,8 @@ export interface ScimRouterOptions {
   logger: Logger;
   /** Authentication methods configured, for ServiceProviderConfig.authenticationSchemes. */
   auth: { bearer: boolean; basic: boolean; oauth: boolean };
+  /** Back-pressure: whether a write may enter now (see back-pressure.ts). */
+  admitWrite?: WriteAdmission;
   /** Builds the context for one request; called after authentication. */
   contextFor(req: Request, res: Response): ScimContext;
 }
@@ -127,6 +130,7 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     next();
   });
   router.use(rejectNul);
+  if (opts.admitWrite) router.use(backPressure(opts.admitWrite));
   router.post("/Users", normaliseUserWrite);
   router.put("/Users/:id", normaliseUserWrite);
   // SCIMMY reads a resource by interpolating its id into a filter (`id eq "<id>"`), so an id with a quote or a

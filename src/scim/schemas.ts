@@ -24,6 +24,20 @@ export const DigiCertUserExtension = new SCIMMY.Types.SchemaDefinition(
       mutable: false,
       description: "True when the bridge linked a DigiCert user that existed before (made by hand) instead of creating one",
     }),
+    new SCIMMY.Types.Attribute("string", "syncState", {
+      mutable: false,
+      canonicalValues: ["synced", "pending", "failed"],
+      description:
+        "Whether DigiCert holds this user's last change: synced, pending (queued or being retried) or failed (see lastError)",
+    }),
+    new SCIMMY.Types.Attribute("string", "lastError", {
+      mutable: false,
+      description: "Why the last DigiCert job for this user failed or is being retried; absent once one succeeds",
+    }),
+    new SCIMMY.Types.Attribute("dateTime", "lastSyncedAt", {
+      mutable: false,
+      description: "When a DigiCert job for this user last completed",
+    }),
     new SCIMMY.Types.Attribute("string", "jobTitle", {
       description: "DigiCert job title (CertCentral job_title, max 64); overrides core 'title' when set",
     }),

@@ -32,7 +32,7 @@ export function draftFromScim(body: Json): UserDraft {
   const ext = (body[DIGICERT_USER_SCHEMA] ?? {}) as Json;
   // Server-owned extension attributes are never taken from the IdP.
   if (resource[DIGICERT_USER_SCHEMA]) {
-    const { digicertUserId: _d, platform: _p, adopted: _a, ...own } = ext;
+    const { digicertUserId: _d, platform: _p, adopted: _a, syncState: _s, lastError: _e, lastSyncedAt: _t, ...own } = ext;
     resource[DIGICERT_USER_SCHEMA] = own;
     if (!Object.keys(own).length) delete resource[DIGICERT_USER_SCHEMA];
   }
@@ -91,6 +91,9 @@ export function scimFromRow(row: UserRow, platform: Platform, extras?: UserReadE
   ext.platform = platform;
   ext.adopted = row.adopted;
   if (row.digicertId) ext.digicertUserId = row.digicertId;
+  ext.syncState = row.syncState;
+  if (row.syncError && row.syncState !== "synced") ext.lastError = row.syncError;
+  if (row.syncedAt) ext.lastSyncedAt = row.syncedAt;
   const schemas = new Set([...((row.resource.schemas as string[] | undefined) ?? []), DIGICERT_USER_SCHEMA]);
   return {
     ...row.resource,

@@ -1,3 +1,4 @@
+import type { Generated, Kysely, Transaction } from "kysely";
 // Kysely table shapes. Column values differ per dialect (SQLite has no boolean or JSON type), so the
 // repository converts through `Codec` rather than trusting these types for booleans and JSON.
 
@@ -18,6 +19,10 @@ export interface UsersTable {
   digicert_enabled: DbBool;
   /** Added by 0002; a JSON array of strings, or null. Text on SQLite, jsonb on PostgreSQL. */
   digicert_role_ids: unknown;
+  /** Added by 0004: synced | pending | failed. */
+  sync_state: string;
+  sync_error: string | null;
+  synced_at: string | null;
   created: string;
   last_modified: string;
   version: number;
@@ -61,7 +66,27 @@ export interface IdempotencyKeysTable {
   created: string;
 }
 
+export interface OutboxTable {
+  /** bigserial on PostgreSQL (read back as a string), integer on SQLite. */
+  id: Generated<number | string>;
+  user_id: string;
+  kind: string;
+  /** JSON text on SQLite, jsonb on PostgreSQL. */
+  payload: unknown;
+  status: string;
+  attempts: number;
+  run_after: string;
+  lease_owner: string | null;
+  lease_until: string | null;
+  error_kind: string | null;
+  last_error: string | null;
+  created: string;
+  updated: string;
+  finished: string | null;
+}
+
 export interface Database {
+  scim_outbox: OutboxTable;
   scim_idempotency_keys: IdempotencyKeysTable;
   scim_users: UsersTable;
   scim_user_emails: UserEmailsTable;
@@ -100,4 +125,12 @@ export function codecFor(dialect: Dialect): Codec {
       return parsed;
     },
   };
+}
+
+/**
+ * Runs `fn` in a transaction, or inside the caller's when `db` already is one (Kysely cannot nest them), so a
+ * repository method keeps its atomicity alone and joins a wider unit of work when given a transaction.
+ */
+export function inTransaction<T>(db: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  return db.isTransaction ? fn(db as Transaction<Database>) : db.transaction().execute(fn);
 }

@@ -5,7 +5,7 @@ import { Insertable, Kysely, Selectable, Transaction, Updateable } from "kysely"
 import { chunksOf, distinct } from "./chunks";
 import { nextTimestamp } from "./clock";
 import type { Codec, Database, Dialect, GroupMembersTable, GroupsTable } from "./db";
-import { codecFor } from "./db";
+import { codecFor, inTransaction } from "./db";
 import { rethrowMapped } from "./errors";
 import { updateWithRetry } from "./optimistic";
 import { groupFilter } from "./group-query";
@@ -39,7 +39,7 @@ export class SqlGroupRepository implements GroupRepository {
   async insert(row: NewGroupRow, memberIds: string[]): Promise<GroupRow> {
     const now = nextTimestamp();
     try {
-      return await this.db.transaction().execute(async (trx) => {
+      return await inTransaction(this.db, async (trx) => {
         await trx
           .insertInto("scim_groups")
           .values({
@@ -116,7 +116,7 @@ export class SqlGroupRepository implements GroupRepository {
   }
 
   async delete(id: string): Promise<string[] | null> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       // Locked first, so no membership change can slip in between reading the members and the delete.
       if (!(await this.lockGroup(trx, id))) return null;
       const members = await trx
@@ -257,7 +257,7 @@ export class SqlGroupRepository implements GroupRepository {
     groupId: string,
     work: (trx: Transaction<Database>) => Promise<MembershipChange>,
   ): Promise<MembershipChange> {
-    return this.db.transaction().execute(async (trx) => {
+    return inTransaction(this.db, async (trx) => {
       const current = await this.lockGroup(trx, groupId);
       if (!current) return { added: [], removed: [] };
       const change = await work(trx);

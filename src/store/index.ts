@@ -10,7 +10,8 @@ import type { Database, Dialect } from "./db";
 import { migrateToLatest } from "./migrate";
 import { SqlIdempotencyRepository } from "./idempotency-repository";
 import { SqlGroupRepository } from "./group-repository";
-import type { GroupRepository, IdempotencyRepository, Store, UserRepository } from "./types";
+import { SqlOutboxRepository } from "./outbox-repository";
+import type { GroupRepository, IdempotencyRepository, OutboxRepository, Store, StoreTransaction, UserRepository } from "./types";
 import { SqlUserRepository } from "./user-repository";
 
 export * from "./types";
@@ -68,6 +69,7 @@ function openPostgres(target: Extract<DatabaseTarget, { dialect: "postgres" }>, 
 class SqlStore implements Store {
   readonly users: UserRepository;
   readonly groups: GroupRepository;
+  readonly outbox: OutboxRepository;
   readonly idempotency: IdempotencyRepository;
 
   constructor(
@@ -76,7 +78,18 @@ class SqlStore implements Store {
   ) {
     this.users = new SqlUserRepository(db, dialect);
     this.groups = new SqlGroupRepository(db, dialect);
+    this.outbox = new SqlOutboxRepository(db, dialect);
     this.idempotency = new SqlIdempotencyRepository(db);
+  }
+
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute((trx) =>
+      fn({
+        users: new SqlUserRepository(trx, this.dialect),
+        groups: new SqlGroupRepository(trx, this.dialect),
+        outbox: new SqlOutboxRepository(trx, this.dialect),
+      }),
+    );
   }
 
   async ping(): Promise<void> {

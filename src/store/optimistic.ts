@@ -1,5 +1,5 @@
 import { Kysely, Transaction } from "kysely";
-import type { Database } from "./db";
+import { inTransaction, type Database } from "./db";
 import { rethrowMapped } from "./errors";
 import { StoreVersionConflictError } from "./types";
 
@@ -19,7 +19,7 @@ export async function updateWithRetry<T>(
   for (let attempt = 0; ; attempt++) {
     let outcome: T | "lost-race";
     try {
-      outcome = await db.transaction().execute(once);
+      outcome = await inTransaction(db, once);
     } catch (error) {
       rethrowMapped(error);
     }

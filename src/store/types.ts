@@ -27,6 +27,12 @@ export interface UserRow {
   digicertEnabled: boolean;
   /** The DigiCert role ids the bridge last gave (or found on) the linked user; null when unknown. */
   digicertRoleIds: string[] | null;
+  /** Whether DigiCert holds what the store says: jobs still to run (pending), all done (synced), or one failed. */
+  syncState: SyncState;
+  /** Why the last DigiCert job for this user failed or is being retried; null once a job succeeds. */
+  syncError: string | null;
+  /** When a job for this user last completed (ISO); null before the first. */
+  syncedAt: string | null;
   /** ISO-8601 timestamps with milliseconds. */
   created: string;
   lastModified: string;
@@ -34,10 +40,15 @@ export interface UserRow {
   version: number;
 }
 
-export type NewUserRow = Omit<UserRow, "created" | "lastModified" | "version" | "digicertEnabled" | "digicertRoleIds"> &
-  Partial<Pick<UserRow, "digicertEnabled" | "digicertRoleIds">>;
+export type SyncState = "synced" | "pending" | "failed";
 
-export type UserChanges = Partial<Omit<UserRow, "id" | "created" | "lastModified" | "version">>;
+/** The bridge's knowledge of the DigiCert side of one user, as the outbox worker leaves it. */
+export type UserLink = Pick<UserRow, "digicertId" | "adopted" | "digicertEnabled" | "digicertRoleIds">;
+
+type ServerOwned = "created" | "lastModified" | "version" | "digicertEnabled" | "digicertRoleIds" | "syncState" | "syncError" | "syncedAt";
+export type NewUserRow = Omit<UserRow, ServerOwned> & Partial<Pick<UserRow, "digicertEnabled" | "digicertRoleIds" | "syncState">>;
+
+export type UserChanges = Partial<Omit<UserRow, "id" | "created" | "lastModified" | "version" | "syncError" | "syncedAt">>;
 
 export type UserCondition =
   | { attr: "id"; value: string }
@@ -70,6 +81,11 @@ export interface UserRepository {
    * when the stored version differs. Throws StoreConflictError on a userName clash. Returns null if the id is gone.
    */
   update(id: string, changes: UserChanges, expectedVersion?: number): Promise<UserRow | null>;
+  /**
+   * Records the DigiCert side of a user after an outbox job, without touching version or lastModified: the SCIM
+   * resource did not change. Returns false when the user is gone.
+   */
+  setLink(id: string, link: UserLink): Promise<boolean>;
   /** Returns false when there was nothing to delete. */
   delete(id: string): Promise<boolean>;
   count(): Promise<number>;
@@ -171,11 +187,119 @@ export interface IdempotencyRepository {
   purgeBefore(before: string): Promise<number>;
 }
 
+// --- Outbox toward DigiCert ---------------------------------------------------------------------------------
+
+/** What a job is for. Every kind but "delete" brings DigiCert to the user's stored state; the kind says why. */
+export type OutboxKind = "create" | "update" | "deactivate" | "reactivate" | "roles" | "delete";
+/** pending → running → done | failed; a later job that completes supersedes earlier failed ones. */
+export type OutboxStatus = "pending" | "running" | "done" | "failed" | "superseded" | "cancelled";
+
+/** The user fields a rollback restores when DigiCert refuses a change the IdP is still waiting for. */
+export interface UserSnapshot {
+  userName: string;
+  externalId: string | null;
+  active: boolean;
+  resource: Record<string, unknown>;
+  emails: StoredEmail[];
+}
+
+export interface OutboxPayload {
+  /** For logs and the CLI; absent on role jobs made in bulk. */
+  userName?: string;
+  /** The change touched fields DigiCert holds (name, email, …): the profile is sent again. */
+  profileChanged?: boolean;
+  /** delete: the DigiCert user to remove (the user row is gone by then). */
+  digicertId?: string | null;
+  /** The user's version the change produced; a rollback applies only while it is still the stored one. */
+  version?: number;
+  /** The user before the change (absent for a create). */
+  before?: UserSnapshot;
+}
+
+/** Why a job failed, in a form any replica can turn back into the error the waiting request answers with. */
+export interface JobError {
+  /** e.g. "digicert:validation", "conflict", "invalid:email", "misconfigured", "internal". */
+  kind: string;
+  message: string;
+}
+
+export interface OutboxJob {
+  id: number;
+  userId: string;
+  kind: OutboxKind;
+  payload: OutboxPayload;
+  status: OutboxStatus;
+  /** How many times a worker has started it (so > 1 means it may have run before: look before creating). */
+  attempts: number;
+  runAfter: string;
+  leaseOwner: string | null;
+  leaseUntil: string | null;
+  error: JobError | null;
+  created: string;
+  updated: string;
+  finished: string | null;
+}
+
+export interface NewOutboxJob {
+  userId: string;
+  kind: OutboxKind;
+  payload: OutboxPayload;
+}
+
+export interface OutboxStats {
+  pending: number;
+  running: number;
+  failed: number;
+  /** created of the oldest unfinished job, or null. */
+  oldestUnfinished: string | null;
+}
+
+export interface OutboxRepository {
+  /** Adds jobs (in order) and marks their users pending. Returns the new job ids. */
+  enqueue(jobs: NewOutboxJob[]): Promise<number[]>;
+  /**
+   * Takes up to `limit` runnable jobs for `owner`: due pending jobs and running jobs whose lease ran out, each the
+   * earliest unfinished job of its user (so one user's jobs run in order). Concurrent claimers never get the same job.
+   */
+  claim(owner: string, limit: number, leaseMs: number): Promise<OutboxJob[]>;
+  /** Extends the lease of jobs `owner` still holds. */
+  renew(ids: number[], owner: string, leaseMs: number): Promise<void>;
+  /** Marks a job done (false when `owner` lost its lease); supersedes the user's earlier failed jobs. */
+  complete(id: number, owner: string): Promise<boolean>;
+  /** Puts a job back to run at `runAfter`; `countAttempt` false when the try never reached DigiCert. */
+  reschedule(id: number, owner: string, runAfter: string, error: JobError, countAttempt: boolean): Promise<boolean>;
+  fail(id: number, owner: string, error: JobError): Promise<boolean>;
+  /** Hands back every job `owner` holds (on shutdown), so another worker can take them at once. */
+  release(owner: string): Promise<number>;
+  get(ids: number[]): Promise<OutboxJob[]>;
+  /** Newest first. */
+  list(filter: { status?: OutboxStatus[]; userId?: string; limit: number }): Promise<OutboxJob[]>;
+  /** Failed jobs (all, or those given) become pending again with a fresh attempt count. Returns how many. */
+  retryFailed(ids?: number[]): Promise<number>;
+  /** Cancels a user's unfinished jobs (a rolled-back create); returns how many. */
+  cancelUnfinished(userId: string): Promise<number>;
+  stats(): Promise<OutboxStats>;
+  /** Jobs finished (done) at or after `since` (ISO): the drain rate. */
+  doneSince(since: string): Promise<number>;
+  /** Forgets finished jobs (done, superseded, cancelled) older than `before`; failed ones stay until retried. */
+  purgeFinishedBefore(before: string): Promise<number>;
+}
+
+/** Repositories bound to one transaction: what they write commits or rolls back together. */
+export interface StoreTransaction {
+  readonly users: UserRepository;
+  readonly groups: GroupRepository;
+  readonly outbox: OutboxRepository;
+}
+
 export interface Store {
   readonly dialect: "sqlite" | "postgres";
   readonly users: UserRepository;
   readonly groups: GroupRepository;
+  readonly outbox: OutboxRepository;
   readonly idempotency: IdempotencyRepository;
+  /** Runs `fn` in one database transaction. Use only `tx`'s repositories inside (SQLite has one connection). */
+  transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** Cheap round trip for readiness. */
   ping(): Promise<void>;
   close(): Promise<void>;

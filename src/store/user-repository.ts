@@ -3,7 +3,7 @@ import { Insertable, Kysely, Selectable, Transaction, Updateable } from "kysely"
 import { chunksOf, distinct } from "./chunks";
 import { nextTimestamp } from "./clock";
 import type { Codec, Database, Dialect, UserEmailsTable, UsersTable } from "./db";
-import { codecFor } from "./db";
+import { codecFor, inTransaction } from "./db";
 import { rethrowMapped } from "./errors";
 import { updateWithRetry } from "./optimistic";
 import { userFilter } from "./user-query";
@@ -12,7 +12,9 @@ import {
   Page,
   StoredEmail,
   StoreVersionConflictError,
+  SyncState,
   UserChanges,
+  UserLink,
   UserQuery,
   UserRepository,
   UserRow,
@@ -36,7 +38,7 @@ export class SqlUserRepository implements UserRepository {
   async insert(row: NewUserRow): Promise<UserRow> {
     const now = nextTimestamp();
     try {
-      return await this.db.transaction().execute(async (trx) => {
+      return await inTransaction(this.db, async (trx) => {
         await trx.insertInto("scim_users").values(this.toInsertable(row, now)).execute();
         await this.writeEmails(trx, row.id, row.emails);
         return this.requireById(trx, row.id);
@@ -54,7 +56,7 @@ export class SqlUserRepository implements UserRepository {
   async insertMany(rows: NewUserRow[]): Promise<void> {
     if (rows.length === 0) return;
     try {
-      await this.db.transaction().execute(async (trx) => {
+      await inTransaction(this.db, async (trx) => {
         const values = rows.map((row) => this.toInsertable(row, nextTimestamp()));
         for (const chunk of chunksOf(values, USER_INSERT_CHUNK)) await trx.insertInto("scim_users").values(chunk).execute();
         const emails = rows.flatMap((row) => this.emailValues(row.id, row.emails));
@@ -142,6 +144,7 @@ export class SqlUserRepository implements UserRepository {
     if (changes.adopted !== undefined) set.adopted = this.codec.bool(changes.adopted);
     if (changes.digicertEnabled !== undefined) set.digicert_enabled = this.codec.bool(changes.digicertEnabled);
     if (changes.digicertRoleIds !== undefined) set.digicert_role_ids = this.codec.stringList(changes.digicertRoleIds);
+    if (changes.syncState !== undefined) set.sync_state = changes.syncState;
 
     // Compare-and-set on the version just read: the write only lands if nobody moved it meanwhile.
     const result = await trx
@@ -157,6 +160,20 @@ export class SqlUserRepository implements UserRepository {
       await this.writeEmails(trx, id, changes.emails);
     }
     return this.requireById(trx, id);
+  }
+
+  async setLink(id: string, link: UserLink): Promise<boolean> {
+    const result = await this.db
+      .updateTable("scim_users")
+      .set({
+        digicert_id: link.digicertId,
+        adopted: this.codec.bool(link.adopted),
+        digicert_enabled: this.codec.bool(link.digicertEnabled),
+        digicert_role_ids: this.codec.stringList(link.digicertRoleIds),
+      })
+      .where("id", "=", id)
+      .executeTakeFirst();
+    return Number(result.numUpdatedRows) > 0;
   }
 
   async delete(id: string): Promise<boolean> {
@@ -185,6 +202,7 @@ export class SqlUserRepository implements UserRepository {
       adopted: this.codec.bool(row.adopted),
       digicert_enabled: this.codec.bool(row.digicertEnabled ?? true),
       digicert_role_ids: this.codec.stringList(row.digicertRoleIds ?? null),
+      sync_state: row.syncState ?? "synced",
       created: now,
       last_modified: now,
       version: 1,
@@ -251,6 +269,9 @@ export class SqlUserRepository implements UserRepository {
       adopted: this.codec.readBool(r.adopted),
       digicertEnabled: this.codec.readBool(r.digicert_enabled),
       digicertRoleIds: this.codec.readStringList(r.digicert_role_ids),
+      syncState: (r.sync_state as SyncState) ?? "synced",
+      syncError: r.sync_error,
+      syncedAt: r.synced_at,
       created: r.created,
       lastModified: r.last_modified,
       version: Number(r.version),

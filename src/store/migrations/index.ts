@@ -5,12 +5,14 @@ import type { Dialect } from "../db";
 import { initialMigration } from "./0001-initial";
 import { groupsMigration } from "./0002-groups";
 import { idempotencyMigration } from "./0003-idempotency";
+import { outboxMigration } from "./0004-outbox";
 
 export function buildMigrations(dialect: Dialect): Record<string, Migration> {
   return {
     "0001-initial": initialMigration(dialect),
     "0002-groups": groupsMigration(dialect),
     "0003-idempotency": idempotencyMigration(dialect),
+    "0004-outbox": outboxMigration(dialect),
   };
 }
 

@@ -1,0 +1,225 @@
+// Carries out one outbox job: brings DigiCert to what the store says about a user. Every job converges to the
+// user's whole stored state (not to a diff recorded at request time), so jobs are safe to repeat, a later job
+// covers an earlier one that failed, and a job for a user deleted meanwhile has nothing to do.
+import type { CertCentralDeactivation } from "../config";
+import { isDigiCertError } from "../digicert/errors";
+import type { DigiCertClient, DigiCertUserInput } from "../digicert/types";
+import type { Logger } from "../log/logger";
+import type { GroupRepository, OutboxJob, OutboxRepository, UserLink, UserRepository, UserRow } from "../store/types";
+import type { AccessPolicy } from "./access-policy";
+import { ConflictError } from "./errors";
+import type { UserDraft } from "./model";
+import { profileFromDraft } from "./profile";
+import type { RoleResolver } from "./role-resolver";
+
+export interface DigiCertSyncDeps {
+  users: UserRepository;
+  groups: GroupRepository;
+  outbox: OutboxRepository;
+  digicert: DigiCertClient;
+  roles: RoleResolver;
+  access: AccessPolicy;
+  certcentralDeactivation: CertCentralDeactivation;
+  draftOf: (row: UserRow) => UserDraft;
+  logger: Logger;
+}
+
+/** What DigiCert should hold for a user: an account or none, its profile, and its roles (null = leave alone). */
+export interface SyncTarget {
+  access: boolean;
+  profile: DigiCertUserInput;
+  profileChanged: boolean;
+  roleIds: string[] | null;
+}
+
+/** Per job: whether it may have run before (so a create may already have reached DigiCert). */
+interface Run {
+  resumed: boolean;
+  /** Saves the link as soon as DigiCert holds a new user, so a failure after that never forgets it. */
+  checkpoint: (link: UserLink) => Promise<void>;
+}
+
+export const NO_LINK: UserLink = { digicertId: null, adopted: false, digicertEnabled: true, digicertRoleIds: null };
+
+export function linkOf(row: UserRow): UserLink {
+  return { digicertId: row.digicertId, adopted: row.adopted, digicertEnabled: row.digicertEnabled, digicertRoleIds: row.digicertRoleIds };
+}
+
+export function sameRoles(a: string[] | null, b: string[]): boolean {
+  if (!a || a.length !== b.length) return false;
+  const set = new Set(a);
+  return b.every((r) => set.has(r));
+}
+
+export class DigiCertSync {
+  constructor(private readonly deps: DigiCertSyncDeps) {}
+
+  async run(job: OutboxJob): Promise<void> {
+    if (job.kind === "delete") return this.remove(job);
+    const { users, logger } = this.deps;
+    const row = await users.getById(job.userId);
+    // Deleted since: the delete job that followed takes care of DigiCert.
+    if (!row) return;
+    const target = await this.targetOf(row, job.payload.profileChanged === true || !row.digicertId);
+    const run: Run = {
+      resumed: job.attempts > 1,
+      checkpoint: async (link) => {
+        await users.setLink(row.id, link);
+      },
+    };
+    const link = await this.converge(linkOf(row), target, run);
+    if (!(await users.setLink(row.id, link)) && link.digicertId) {
+      // The user was deleted while this job ran: what it just linked must go too.
+      logger.info("user deleted while its DigiCert job ran; removing the DigiCert user", { userId: row.id, digicertId: link.digicertId });
+      await this.deps.outbox.enqueue([{ userId: row.id, kind: "delete", payload: { userName: row.userName, digicertId: link.digicertId } }]);
+    }
+  }
+
+  /** What DigiCert should hold for a stored user, under its groups and the mapping in force now. */
+  async targetOf(row: UserRow, profileChanged: boolean): Promise<SyncTarget> {
+    const draft = this.deps.draftOf(row);
+    const groups = (await this.deps.groups.groupsOfUsers([row.id])).get(row.id) ?? [];
+    const desired = await this.deps.access.desired(groups, draft.assignedRoleIds);
+    return { access: row.active && desired.entitled, profile: profileFromDraft(draft), profileChanged, roleIds: desired.roleIds };
+  }
+
+  private async remove(job: OutboxJob): Promise<void> {
+    const id = job.payload.digicertId;
+    if (!id) return;
+    await this.deps.digicert.deleteUser(id);
+    this.deps.logger.info("DigiCert user deleted", { userId: job.userId, userName: job.payload.userName, digicertId: id });
+  }
+
+  /** Moves the DigiCert side from `link` to `target`, making only the calls the difference needs. */
+  private async converge(link: UserLink, target: SyncTarget, run: Run): Promise<UserLink> {
+    if (!target.access) {
+      if (!link.digicertId) return link;
+      let l = link;
+      const deleting = this.deps.digicert.platform === "certcentral" && this.deps.certcentralDeactivation.mode === "delete";
+      if (target.profileChanged && !deleting) l = await this.update(l, target, run);
+      return l.digicertEnabled && l.digicertId ? this.disable(l) : l;
+    }
+    if (!link.digicertId) return this.materialise(target.profile, target.roleIds, run);
+    let l = link;
+    if (!l.digicertEnabled) l = await this.enable(l, target, run);
+    if (target.profileChanged) l = await this.update(l, target, run);
+    if (target.roleIds && !sameRoles(l.digicertRoleIds, target.roleIds)) {
+      await this.deps.digicert.setRoles(l.digicertId!, target.roleIds);
+      l = { ...l, digicertRoleIds: target.roleIds };
+    }
+    return l;
+  }
+
+  /** Creates the DigiCert user, or adopts the one DigiCert already has under that username. */
+  private async materialise(profile: DigiCertUserInput, managedRoles: string[] | null, run: Run): Promise<UserLink> {
+    const { digicert, logger } = this.deps;
+    const roleIds = managedRoles ?? (await this.deps.access.defaultRoleIds());
+    if (run.resumed) {
+      // This job ran before and may have created the user just before it failed or the process died: look first,
+      // so a retry never makes a second DigiCert user.
+      const landed = await digicert.findUserByUsername(profile.username);
+      if (landed?.inScope) {
+        logger.info("an earlier attempt had created the DigiCert user; linking it", { userName: profile.username, digicertId: landed.id });
+        return this.adopt(profile, managedRoles, roleIds, run, false);
+      }
+    }
+    try {
+      const { id } = await digicert.createUser(profile, roleIds);
+      const link = { digicertId: id, adopted: false, digicertEnabled: true, digicertRoleIds: roleIds };
+      await run.checkpoint(link);
+      return link;
+    } catch (err) {
+      if (isDigiCertError(err) && err.kind === "duplicate") return this.adopt(profile, managedRoles, roleIds, run);
+      throw err;
+    }
+  }
+
+  /** Links a DigiCert user made by hand before SSO (or by an earlier attempt), then makes its profile what the IdP says. */
+  private async adopt(profile: DigiCertUserInput, managedRoles: string[] | null, defaultRoles: string[], run: Run, handMade = true): Promise<UserLink> {
+    const { digicert, logger } = this.deps;
+    const found = await digicert.findUserByUsername(profile.username);
+    if (!found) {
+      throw new ConflictError(
+        `DigiCert already has a user named '${profile.username}' in another DigiCert account; it cannot be linked`,
+      );
+    }
+    if (!found.inScope) {
+      const scope = digicert.platform === "certcentral" ? "container" : "account";
+      throw new ConflictError(
+        `DigiCert user '${profile.username}' belongs to another ${scope} than the one this bridge manages; it cannot be linked`,
+      );
+    }
+    await run.checkpoint({ digicertId: found.id, adopted: handMade, digicertEnabled: found.status !== "disabled", digicertRoleIds: found.roleIds });
+    await digicert.updateUser(found.id, profile);
+    // Without a mapping, roles a human gave by hand are kept: adoption must never demote an administrator.
+    // With one, the mapping owns roles like for every other user.
+    let roleIds = found.roleIds;
+    const wanted = managedRoles ?? (found.roleIds.length ? null : defaultRoles);
+    if (wanted && !sameRoles(found.roleIds, wanted)) {
+      await digicert.setRoles(found.id, wanted);
+      roleIds = wanted;
+    }
+    if (found.status === "disabled") await digicert.enableUser(found.id);
+    if (handMade) logger.info("adopted existing DigiCert user", { userName: profile.username, digicertId: found.id });
+    return { digicertId: found.id, adopted: handMade, digicertEnabled: true, digicertRoleIds: roleIds };
+  }
+
+  private async update(link: UserLink, target: SyncTarget, run: Run): Promise<UserLink> {
+    try {
+      await this.deps.digicert.updateUser(link.digicertId!, target.profile);
+      return link;
+    } catch (err) {
+      // Someone deleted the DigiCert user by hand: the IdP still says it should exist, so it comes back.
+      if (isDigiCertError(err) && err.kind === "not_found" && link.digicertEnabled) {
+        this.deps.logger.warn("DigiCert user missing; re-creating it", { digicertId: link.digicertId });
+        return this.materialise(target.profile, target.roleIds ?? link.digicertRoleIds, run);
+      }
+      if (isDigiCertError(err) && err.kind === "not_found") return NO_LINK;
+      throw err;
+    }
+  }
+
+  private async disable(link: UserLink): Promise<UserLink> {
+    const { digicert, certcentralDeactivation } = this.deps;
+    const id = link.digicertId!;
+    if (digicert.platform === "certcentral") {
+      if (certcentralDeactivation.mode === "delete") {
+        await digicert.deleteUser(id);
+        return NO_LINK;
+      }
+      const demoteTo = await this.deps.roles.resolve(certcentralDeactivation.role, "CERTCENTRAL_DEACTIVATE");
+      await digicert.setRoles(id, [demoteTo]);
+      return { ...link, digicertEnabled: false, digicertRoleIds: [demoteTo] };
+    }
+    try {
+      await digicert.disableUser(id);
+      return { ...link, digicertEnabled: false };
+    } catch (err) {
+      if (isDigiCertError(err) && err.kind === "unsupported") {
+        await digicert.deleteUser(id);
+        return NO_LINK;
+      }
+      if (isDigiCertError(err) && err.kind === "not_found") return NO_LINK;
+      throw err;
+    }
+  }
+
+  private async enable(link: UserLink, target: SyncTarget, run: Run): Promise<UserLink> {
+    const { digicert } = this.deps;
+    if (digicert.platform === "certcentral") {
+      // Demoted while inactive: give the roles back (the mapping's, or the default).
+      const roleIds = target.roleIds ?? (await this.deps.access.defaultRoleIds());
+      await digicert.setRoles(link.digicertId!, roleIds);
+      return { ...link, digicertEnabled: true, digicertRoleIds: roleIds };
+    }
+    try {
+      await digicert.enableUser(link.digicertId!);
+      return { ...link, digicertEnabled: true };
+    } catch (err) {
+      if (isDigiCertError(err) && (err.kind === "not_found" || err.kind === "unsupported")) {
+        return this.materialise(target.profile, target.roleIds, run);
+      }
+      throw err;
+    }
+  }
+}
