@@ -37,7 +37,9 @@ export class SqlOutboxRepository implements OutboxRepository {
     return inTransaction(this.db, async (trx) => {
       const ids: number[] = [];
       for (const chunk of chunksOf(jobs, 500)) {
+        // created orders jobs for people; run_after is compared with the wall clock, so it must not run ahead of it.
         const now = nextTimestamp();
+        const due = iso();
         const rows = await trx
           .insertInto("scim_outbox")
           .values(
@@ -47,7 +49,7 @@ export class SqlOutboxRepository implements OutboxRepository {
               payload: this.codec.json(j.payload as unknown as Record<string, unknown>),
               status: "pending",
               attempts: 0,
-              run_after: now,
+              run_after: due,
               created: now,
               updated: now,
             })),
