@@ -1,34 +1,35 @@
 #!/usr/bin/env node
 // `digicert-scim`: admin commands next to the server. Each command takes its env and output streams so tests
 // drive it in-process; only the bottom of this file touches the real process.
-import { ConfigError, loadConfig, type AppConfig } from "../config";
+import type { AppConfig } from "../config";
 import { loadRoleMappingFile, RoleMappingError, type RoleMappingSpec, type RuleMatch } from "../config/role-mapping";
 import { createDigiCertClient, type DigiCertRole } from "../digicert";
 import { redact, registerSecret, silentLogger } from "../log/logger";
 import { compileRoleMapping, type CompiledRoleMapping, type ResolvedRole } from "../provisioning/role-policy";
+import { configOrReport, line, type CliIo, type Output } from "./common";
+import { outboxCommand, parseOutboxArgs } from "./outbox";
 
-export interface Output {
-  write(chunk: string): unknown;
-}
-
-export interface CliIo {
-  env: NodeJS.ProcessEnv;
-  stdout: Output;
-  stderr: Output;
-}
+export type { CliIo, Output } from "./common";
 
 const USAGE = `Usage: digicert-scim <command>
 
 Commands:
   roles              List DigiCert's roles and show the role mapping in force (ROLE_MAPPING_FILE)
   roles check FILE   Check FILE as a role mapping against DigiCert's roles; changes nothing
+  outbox [status] [--json]
+                     Count the DigiCert jobs waiting (pending, running) and failed; age of the oldest waiting one
+  outbox list [--status S[,S...]] [--user USER_ID] [--limit N] [--json]
+                     List outbox jobs, newest first (default limit 50). S: pending, running, done, failed,
+                     superseded, cancelled
+  outbox retry --all | outbox retry JOB_ID...
+                     Put failed jobs back to pending with a fresh attempt count; the running bridge's worker
+                     picks them up on its next poll
   help               Show this help
 
-Reads the same environment as the server (DIGICERT_PLATFORM, DIGICERT_API_KEY, DIGICERT_BASE_URL, ...).
-Exit status: 0 success, 1 invalid configuration or mapping, or DigiCert unreachable, 2 usage error.
+Reads the same environment as the server (DIGICERT_PLATFORM, DIGICERT_API_KEY, DIGICERT_BASE_URL, DATABASE_URL, ...).
+Exit status: 0 success, 1 invalid configuration or mapping, DigiCert or the database unreachable, or an unknown
+job id given to outbox retry, 2 usage error.
 `;
-
-const line = (out: Output, s = "") => out.write(`${s}\n`);
 
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [cmd, sub, ...rest] = argv;
@@ -38,9 +39,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   if (cmd === "roles" && sub === undefined) return rolesCommand(io.env, io.stdout, io.stderr);
   if (cmd === "roles" && sub === "check" && rest.length === 1) return rolesCheckCommand(rest[0], io.env, io.stdout, io.stderr);
-  io.stderr.write(
-    `${cmd === undefined ? "digicert-scim: no command given" : `digicert-scim: unknown command: ${argv.join(" ")}`}\n\n${USAGE}`,
-  );
+  if (cmd === "outbox") {
+    const parsed = parseOutboxArgs(argv.slice(1));
+    if ("usage" in parsed) return usageError(io.stderr, parsed.usage);
+    return outboxCommand(parsed, io.env, io.stdout, io.stderr);
+  }
+  return usageError(io.stderr, cmd === undefined ? "no command given" : `unknown command: ${argv.join(" ")}`);
+}
+
+function usageError(stderr: Output, problem: string): number {
+  stderr.write(`digicert-scim: ${problem}\n\n${USAGE}`);
   return 2;
 }
 
@@ -98,16 +106,6 @@ export async function rolesCheckCommand(file: string, env: NodeJS.ProcessEnv, st
   const note = skipped ? ` (${skipped} ${skipped === 1 ? "lists" : "list"} no ${platform} roles and ${skipped === 1 ? "is" : "are"} skipped)` : "";
   line(stdout, `OK: ${n} ${n === 1 ? "rule" : "rules"}${note}`);
   return 0;
-}
-
-function configOrReport(env: NodeJS.ProcessEnv, stderr: Output): AppConfig | null {
-  try {
-    return loadConfig(env);
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    line(stderr, err.message);
-    return null;
-  }
 }
 
 async function fetchRoles(config: AppConfig, stderr: Output): Promise<DigiCertRole[] | null> {
