@@ -112,7 +112,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
   });
   const worker = new OutboxWorker({
     outbox: store.outbox,
-    run: (job) => sync.run(job),
+    run: (job, signal) => sync.run(job, signal),
     logger,
     concurrency: config.outbox.concurrency,
     maxAttempts: config.outbox.maxAttempts,

@@ -54,7 +54,8 @@ export function sameRoles(a: string[] | null, b: string[]): boolean {
 export class DigiCertSync {
   constructor(private readonly deps: DigiCertSyncDeps) {}
 
-  async run(job: OutboxJob): Promise<void> {
+  /** `signal` aborted: the worker was killed; record nothing more (DigiCert calls in flight still land). */
+  async run(job: OutboxJob, signal?: AbortSignal): Promise<void> {
     if (job.kind === "delete") return this.remove(job);
     const { users, logger } = this.deps;
     const row = await users.getById(job.userId);
@@ -64,10 +65,11 @@ export class DigiCertSync {
     const run: Run = {
       resumed: job.attempts > 1,
       checkpoint: async (link) => {
-        await users.setLink(row.id, link);
+        if (!signal?.aborted) await users.setLink(row.id, link);
       },
     };
     const link = await this.converge(linkOf(row), target, run);
+    if (signal?.aborted) return;
     if (!(await users.setLink(row.id, link)) && link.digicertId) {
       // The user was deleted while this job ran: what it just linked must go too.
       logger.info("user deleted while its DigiCert job ran; removing the DigiCert user", { userId: row.id, digicertId: link.digicertId });

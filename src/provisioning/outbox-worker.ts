@@ -8,8 +8,11 @@ import { jobErrorOf, verdictOf } from "./job-errors";
 
 export interface OutboxWorkerOptions {
   outbox: OutboxRepository;
-  /** Carries out one job; throws to fail it (see job-errors.ts for what is retried). */
-  run: (job: OutboxJob) => Promise<void>;
+  /**
+   * Carries out one job; throws to fail it (see job-errors.ts for what is retried). `signal` aborts when the worker
+   * is killed (crash()): the run must then record nothing more.
+   */
+  run: (job: OutboxJob, signal: AbortSignal) => Promise<void>;
   logger: Logger;
   /** Jobs run at once by this worker. */
   concurrency: number;
@@ -54,6 +57,7 @@ export class OutboxWorker {
   private stopped = true;
   /** Set by crash(): in-flight jobs finish their DigiCert calls but record nothing, like a killed process. */
   private dead = false;
+  private abort = new AbortController();
   private statsCache: { at: number; value: OutboxStats & { drainPerSecond: number } } | null = null;
 
   constructor(private readonly opts: OutboxWorkerOptions) {
@@ -64,6 +68,7 @@ export class OutboxWorker {
     if (!this.stopped) return;
     this.stopped = false;
     this.dead = false;
+    this.abort = new AbortController();
     this.renewTimer = setInterval(() => this.renewLeases(), Math.max(250, Math.floor(this.opts.leaseMs / 3)));
     this.renewTimer.unref();
     this.kick();
@@ -149,6 +154,7 @@ export class OutboxWorker {
   /** Test hook: stops as a killed process would, leaving running jobs leased and recording nothing more. */
   crash(): void {
     this.dead = true;
+    this.abort.abort();
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     if (this.renewTimer) clearInterval(this.renewTimer);
@@ -201,7 +207,7 @@ export class OutboxWorker {
     const { outbox, logger } = this.opts;
     let err: unknown = null;
     try {
-      await this.opts.run(job);
+      await this.opts.run(job, this.abort.signal);
     } catch (e) {
       err = e;
     }

@@ -19,7 +19,7 @@ import type {
 } from "./types";
 
 const UNFINISHED: OutboxStatus[] = ["pending", "running"];
-const FINISHED: OutboxStatus[] = ["done", "superseded", "cancelled"];
+const FINISHED: OutboxStatus[] = ["done", "superseded", "cancelled", "failed"];
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
 
 export class SqlOutboxRepository implements OutboxRepository {

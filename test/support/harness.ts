@@ -30,6 +30,8 @@ export interface Harness {
   put(path: string, body: unknown): request.Test;
   patch(path: string, body: unknown): request.Test;
   del(path: string): request.Test;
+  /** Resolves once the outbox has no pending or running job (throws after timeoutMs). */
+  drain(timeoutMs?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,11 +41,14 @@ export interface HarnessOptions {
   simulator?: Parameters<typeof startSimulator>[0];
   databaseUrl?: string;
   pgSchema?: string;
+  /** Use this running simulator (left open on close) instead of starting one: a second bridge on the same DigiCert. */
+  sim?: Simulator;
 }
 
 /** The real app over real HTTP (supertest) against the in-repo DigiCert simulator and a fresh store. */
 export async function startHarness(opts: HarnessOptions): Promise<Harness> {
-  const sim = await startSimulator({
+  const ownSim = !opts.sim;
+  const sim = opts.sim ?? await startSimulator({
     port: 0,
     apiKey: API_KEY,
     ...opts.simulator,
@@ -52,7 +57,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   });
   registerSecret(API_KEY);
   registerSecret(TOKEN);
-  const config = loadConfigOrClose(sim, {
+  const config = loadConfigOrClose(ownSim ? sim : null, {
     PUBLIC_BASE_URL,
     SCIM_BEARER_TOKENS: `${TOKEN},${SECOND_TOKEN}`,
     DIGICERT_PLATFORM: opts.platform,
@@ -64,6 +69,9 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     // Tests measure the bridge, not DigiCert's budget: pace loosely unless a test sets its own limit.
     DIGICERT_RATE_LIMIT: "1000/1s",
     DATABASE_URL: opts.databaseUrl ?? "sqlite::memory:",
+    // Outbox retries in tenths of seconds rather than seconds, so recovery tests run quickly.
+    OUTBOX_RETRY_BASE_MS: "100",
+    OUTBOX_RETRY_MAX_MS: "2000",
     LOG_LEVEL: "debug",
     ...opts.env,
   });
@@ -71,7 +79,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   let logText = "";
   stream.on("data", (d) => (logText += d.toString()));
   const bridge = await buildBridge(config, createLogger("debug", stream), { pgSchema: opts.pgSchema }).catch(async (err) => {
-    await sim.close();
+    if (ownSim) await sim.close();
     throw err;
   });
   const app = bridge.app;
@@ -88,18 +96,30 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
     put: (p, b) => json(request(app).put(p), b),
     patch: (p, b) => json(request(app).patch(p), b),
     del: (p) => auth(request(app).delete(p)),
+    drain: (timeoutMs = 15_000) => drainOutbox(bridge, timeoutMs),
     async close() {
       await bridge.close();
-      await sim.close();
+      if (ownSim) await sim.close();
     },
   };
 }
 
-function loadConfigOrClose(sim: Simulator, env: Record<string, string | undefined>) {
+export async function drainOutbox(bridge: Bridge, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const s = await bridge.store.outbox.stats();
+    if (s.pending + s.running === 0) return;
+    if (Date.now() > deadline) throw new Error(`outbox not drained after ${timeoutMs} ms: ${JSON.stringify(s)}`);
+    bridge.outbox.kick();
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function loadConfigOrClose(sim: Simulator | null, env: Record<string, string | undefined>) {
   try {
     return loadConfig(env);
   } catch (err) {
-    void sim.close();
+    void sim?.close();
     throw err;
   }
 }

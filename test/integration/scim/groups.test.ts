@@ -279,6 +279,8 @@ describe.each(["certcentral", "one"] as const)("mapping lifecycle on %s", (platf
       expect(report.usersChecked).toBe(2);
       expect(report.changes).toEqual([{ userId: a.id, userName: a.userName, gained: [r.adminName], lost: [r.secondName] }]);
       expect(report.failures).toEqual([]);
+      // The report is the plan; the outbox carries it out.
+      await h.drain();
       const row = await h.bridge.store.users.getById(a.id);
       expect(row!.digicertRoleIds).toEqual([String(r.admin)]);
       expect((await h.bridge.store.users.getById(b.id))!.digicertRoleIds).toEqual([String(r.default)]);
@@ -314,22 +316,25 @@ describe.each(["certcentral", "one"] as const)("mapping lifecycle on %s", (platf
   });
 });
 
-describe("a group create that fails on DigiCert", () => {
-  test("is rolled back, so the IdP's retry succeeds", async () => {
+describe("a group create while DigiCert fails role changes", () => {
+  test("is answered 201 and the member's roles follow once DigiCert accepts them", async () => {
     const platform = "certcentral";
     const h = await startHarness({ platform, env: { ROLE_MAPPING_FILE: mappingFor(platform) } });
     try {
       const a = (await h.post("/scim/v2/Users", oktaUser())).body;
-      // Persistent: idempotent calls are retried (DIGICERT_MAX_RETRIES, default 3).
+      // More than the client's own retries of one call (DIGICERT_MAX_RETRIES, default 3): the job itself is retried.
       h.sim.failNext({ platform, method: "PUT", path: /\/role$/, status: 503, body: {}, times: 4 });
       const body = { schemas: [GROUP], displayName: "DigiCert Admins", members: [{ value: a.id }] };
       const first = await h.post("/scim/v2/Groups", body);
-      expect(first.status).toBe(503);
-      expect(await h.bridge.store.groups.count()).toBe(0);
-      const retry = await h.post("/scim/v2/Groups", body);
-      expect(retry.status).toBe(201);
+      expect(first.status).toBe(201);
+      expect(await h.bridge.store.groups.count()).toBe(1);
+      await h.drain();
       const row = await h.bridge.store.users.getById(a.id);
+      expect(row!.syncState).toBe("synced");
       expect(h.sim.getUser(platform, row!.digicertId!).access_roles.map((x: any) => x.id)).toEqual([1]);
+      expect(h.sim.callsTo(platform, "PUT", /\/role$/)).toHaveLength(5);
+      // The IdP's retry of the same create is the 409 RFC 7644 asks for: the group exists.
+      expect((await h.post("/scim/v2/Groups", body)).status).toBe(409);
     } finally {
       await h.close();
     }

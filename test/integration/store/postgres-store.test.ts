@@ -3,6 +3,7 @@ import { randomUUID } from "node:crypto";
 import { Kysely, PostgresDialect } from "kysely";
 import { Client, Pool } from "pg";
 import { openStore, Store } from "../../../src/store";
+import { describeOutboxSuite } from "./outbox-suite";
 import { describeStoreSuite, newGroup, newUser } from "./store-suite";
 import { seedAtInitialMigration } from "./upgrade";
 
@@ -40,6 +41,7 @@ it("rejects a pgSchema that is not a plain lower-case identifier", async () => {
 
 describePg("PostgreSQL", () => {
   describeStoreSuite("PostgreSQL", () => openStore(url!, { pgSchema: freshSchema("suite") }));
+  describeOutboxSuite("PostgreSQL", () => openStore(url!, { pgSchema: freshSchema("outbox") }));
 
   describe("openStore on PostgreSQL", () => {
     it("applies migrations once: reopening the same schema keeps the data", async () => {

@@ -6,6 +6,7 @@ import { randomUUID } from "node:crypto";
 import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect, sql } from "kysely";
 import { openStore } from "../../../src/store";
+import { describeOutboxSuite } from "./outbox-suite";
 import { describeStoreSuite, newGroup, newUser } from "./store-suite";
 import { seedAtInitialMigration } from "./upgrade";
 
@@ -14,6 +15,8 @@ afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
 
 describeStoreSuite("SQLite file", () => openStore(`sqlite:${path.join(tmpRoot, "suite", "scim.db")}`));
 describeStoreSuite("SQLite :memory:", () => openStore("sqlite::memory:"));
+describeOutboxSuite("SQLite file", () => openStore(`sqlite:${path.join(tmpRoot, "outbox", "scim.db")}`));
+describeOutboxSuite("SQLite :memory:", () => openStore("sqlite::memory:"));
 
 describe("openStore on SQLite", () => {
   it("creates missing parent directories, uses WAL, and reopens with migrations already applied", async () => {

@@ -20,6 +20,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
   const one = new OneState(opts.one);
   const calls: RecordedCall[] = [];
   const faults = new FaultBook();
+  const rateLimited: Record<SimPlatform, number> = { certcentral: 0, one: 0 };
   const limiters: Record<SimPlatform, RollingLimiter | undefined> = {
     certcentral: opts.rateLimit ? new RollingLimiter(opts.rateLimit) : undefined,
     one: opts.rateLimit ? new RollingLimiter(opts.rateLimit) : undefined,
@@ -64,6 +65,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const limiter = limiters[platform];
       const verdict = limiter?.admit(Date.now());
       if (!verdict || verdict.ok) return next();
+      rateLimited[platform]++;
       if (platform === "certcentral") {
         return res.status(429).json({
           errors: [{ code: "request_limit_exceeded", message: "Service unavailable, please limit request volume" }],
@@ -165,6 +167,12 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
     failNext(spec: FailSpec) {
       faults.add(spec);
+    },
+    clearFaults() {
+      faults.clear();
+    },
+    rateLimitedCount(platform) {
+      return rateLimited[platform];
     },
     observedRate(platform, windowMs) {
       return maxInWindow(

@@ -74,6 +74,10 @@ export interface Simulator {
   getUser(platform: SimPlatform, id: string | number): any | undefined;
   listUsers(platform: SimPlatform): any[];
   failNext(spec: FailSpec): void;
+  /** Disarms every fault not yet used up (ends an outage made with a large `times`). */
+  clearFaults(): void;
+  /** How many requests the simulated rate limit answered 429. */
+  rateLimitedCount(platform: SimPlatform): number;
   observedRate(platform: SimPlatform, windowMs: number): number;
   close(): Promise<void>;
 }
