@@ -48,7 +48,10 @@ export async function startBridge(config: AppConfig, logger: Logger): Promise<Ru
     server,
     url,
     async stop() {
-      await new Promise<void>((r) => server.close(() => r()));
+      const closed = new Promise<void>((r) => server.close(() => r()));
+      // Idle keep-alive connections would otherwise hold close() open until the client drops them.
+      server.closeIdleConnections();
+      await closed;
       await bridge.close();
     },
   };
@@ -87,7 +90,9 @@ async function main(): Promise<void> {
       () => process.exit(0),
       () => process.exit(1),
     );
-    setTimeout(() => process.exit(1), 10_000).unref();
+    // Requests in flight may wait SYNC_WAIT_MS for their job, then running jobs get 5 s: well inside Kubernetes'
+    // default 30 s grace period. Past this something hangs; jobs left running are taken over after their lease.
+    setTimeout(() => process.exit(1), 25_000).unref();
   };
   process.once("SIGTERM", () => shutdown("SIGTERM"));
   process.once("SIGINT", () => shutdown("SIGINT"));

@@ -3,6 +3,7 @@ import type { AppConfig } from "./config";
 import { createDigiCertClient, type ClosableDigiCertClient } from "./digicert";
 import { DigiCertError, isDigiCertError } from "./digicert/errors";
 import { createApp } from "./http/app";
+import { createMetrics } from "./http/metrics";
 import type { Logger } from "./log/logger";
 import { AccessPolicy } from "./provisioning/access-policy";
 import { GroupService } from "./provisioning/group-service";
@@ -50,7 +51,8 @@ function writeAdmission(worker: OutboxWorker, maxPending: number): WriteAdmissio
     const pending = stats.pending + stats.running;
     if (pending < maxPending) return null;
     const seconds = Math.ceil((pending - maxPending + 1) / Math.max(0.01, stats.drainPerSecond));
-    return { pending, retryAfterSeconds: Math.min(600, Math.max(1, seconds)) };
+    // Capped: the estimate is rough, and an IdP told to wait too long stalls when the outbox drains quickly.
+    return { pending, retryAfterSeconds: Math.min(60, Math.max(1, seconds)) };
   };
 }
 
@@ -110,7 +112,8 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     draftOf: draftFromRow,
     logger,
   });
-  const worker = new OutboxWorker({
+  const metrics = createMetrics(() => worker.stats());
+  const worker: OutboxWorker = new OutboxWorker({
     outbox: store.outbox,
     run: (job, signal) => sync.run(job, signal),
     logger,
@@ -121,6 +124,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     leaseMs: config.outbox.leaseMs,
     pollMs: 500,
     nominalRatePerSecond: sustainedRate(config.digicert.rateLimit),
+    onJobEnd: (job, outcome, ms) => metrics.jobEnded(job.kind, outcome, ms / 1000),
   });
   const users = new UserService({
     store,
@@ -143,6 +147,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     roleCatalogue: () => access.listRoles(),
     idempotency: store.idempotency,
     admitWrite: writeAdmission(worker, config.outbox.maxPending),
+    metrics,
     logger,
     readinessChecks: [
       { name: "store", check: () => store.ping(), describe: () => "the store does not answer" },

@@ -12,7 +12,7 @@ import type { IdempotencyRepository } from "../store/types";
 import { scimAuth } from "./auth";
 import { errorHandler, notFound } from "./errors";
 import { liveness, readiness, type ReadinessCheck } from "./health";
-import { createMetrics } from "./metrics";
+import { createMetrics, type HttpMetrics } from "./metrics";
 import { oauthTokenRouter } from "./oauth";
 import { requestLog } from "./request-log";
 
@@ -27,6 +27,8 @@ export interface AppDeps {
   logger: Logger;
   readinessChecks: ReadinessCheck[];
   admitWrite?: WriteAdmission;
+  /** The registry /metrics serves; built here when not given. */
+  metrics?: HttpMetrics;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -37,7 +39,7 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable("x-powered-by");
   // Express's body-hash ETag would answer 304s that SCIM clients do not expect (notes/scimmy.md §2).
   app.set("etag", false);
-  const metrics = createMetrics();
+  const metrics = deps.metrics ?? createMetrics();
 
   app.use(requestLog(logger, metrics));
   app.get("/healthz", liveness);

@@ -44,7 +44,10 @@ interface Waiter {
 }
 
 const STATS_TTL_MS = 1000;
-const RATE_WINDOW_MS = 60_000;
+/** The drain rate is measured over the last RATE_WINDOW_MS, or since start when that is shorter. */
+const RATE_WINDOW_MS = 30_000;
+/** Before this much observation, the nominal rate is a better guess than a count of a few jobs. */
+const MIN_OBSERVATION_MS = 5_000;
 
 export class OutboxWorker {
   readonly owner: string;
@@ -59,6 +62,7 @@ export class OutboxWorker {
   private dead = false;
   private abort = new AbortController();
   private statsCache: { at: number; value: OutboxStats & { drainPerSecond: number } } | null = null;
+  private readonly createdAt = Date.now();
 
   constructor(private readonly opts: OutboxWorkerOptions) {
     this.owner = opts.owner ?? `worker-${randomUUID()}`;
@@ -119,11 +123,13 @@ export class OutboxWorker {
   async stats(): Promise<OutboxStats & { drainPerSecond: number }> {
     const now = Date.now();
     if (this.statsCache && now - this.statsCache.at < STATS_TTL_MS) return this.statsCache.value;
+    const span = Math.min(RATE_WINDOW_MS, now - this.createdAt);
     const [stats, done] = await Promise.all([
       this.opts.outbox.stats(),
-      this.opts.outbox.doneSince(new Date(now - RATE_WINDOW_MS).toISOString()),
+      this.opts.outbox.doneSince(new Date(now - span).toISOString()),
     ]);
-    const value = { ...stats, drainPerSecond: done > 0 ? done / (RATE_WINDOW_MS / 1000) : this.opts.nominalRatePerSecond };
+    const observed = span >= MIN_OBSERVATION_MS && done > 0 ? done / (span / 1000) : 0;
+    const value = { ...stats, drainPerSecond: observed || this.opts.nominalRatePerSecond };
     this.statsCache = { at: now, value };
     return value;
   }

@@ -19,7 +19,7 @@ import type {
 } from "./types";
 
 const UNFINISHED: OutboxStatus[] = ["pending", "running"];
-const FINISHED: OutboxStatus[] = ["done", "superseded", "cancelled", "failed"];
+const FINISHED: OutboxStatus[] = ["done", "superseded", "cancelled"];
 const iso = (ms = Date.now()) => new Date(ms).toISOString();
 
 export class SqlOutboxRepository implements OutboxRepository {
@@ -134,6 +134,13 @@ export class SqlOutboxRepository implements OutboxRepository {
         .where("id", "<", id)
         .where("status", "=", "failed")
         .execute();
+      // PostgreSQL (read committed): take the user's row lock before looking for other jobs. An enqueue for this
+      // user updates that row in its transaction, so it is then either committed and seen by the check below, or
+      // runs after us and makes the user pending again. Without the lock the check missed a job enqueued (not yet
+      // committed) meanwhile, and the user ended "synced" with that job still to run (outbox-suite test).
+      if (this.dialect === "postgres") {
+        await trx.selectFrom("scim_users").select("id").where("id", "=", job.user_id).forUpdate().execute();
+      }
       const more = await trx
         .selectFrom("scim_outbox")
         .select("id")

@@ -6,7 +6,7 @@ import { startHarness, oktaUser, type Harness } from "../../support/harness";
 
 jest.setTimeout(300_000);
 
-const USERS = 2000;
+const USERS = Number(process.env.FLOOD_USERS ?? 2000);
 const CONCURRENCY = 25;
 const LIMIT = { count: 100, windowMs: 5000 };
 const MAX_PENDING = 500;

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from "node:fs";
+import request from "supertest";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DC_EXT, oktaUser, startHarness, type Harness } from "../../support/harness";
@@ -134,6 +135,11 @@ describe.each(["certcentral", "one"] as const)("outbox on %s", (platform) => {
       const jobs = await h.bridge.store.outbox.list({ status: ["failed"], limit: 10 });
       expect(jobs).toHaveLength(1);
       expect(jobs[0]).toMatchObject({ userId: res.body.id, kind: "create", attempts: 2 });
+      const metrics = (await request(h.app).get("/metrics")).text;
+      expect(metrics).toMatch(/^outbox_jobs_total\{kind="create",outcome="retry"\} 1$/m);
+      expect(metrics).toMatch(/^outbox_jobs_total\{kind="create",outcome="failed"\} 1$/m);
+      expect(metrics).toMatch(/^outbox_jobs\{state="failed"\} 1$/m);
+      expect(metrics).toMatch(/^outbox_jobs\{state="pending"\} 0$/m);
       expect(await h.bridge.store.outbox.retryFailed()).toBe(1);
       await h.drain();
       const synced = await h.get(`/scim/v2/Users/${res.body.id}`);

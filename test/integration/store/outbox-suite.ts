@@ -224,7 +224,7 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
         const b = await addUser();
         const [a1, a2, b1] = await store.outbox.enqueue([job(a.id), job(a.id), job(b.id)]);
         expect(idsOf(await store.outbox.claim("w", 10, LONG))).toEqual([a1, b1]);
-        const runAfter = isoIn(700);
+        const runAfter = isoIn(1000);
         expect(await store.outbox.reschedule(a1!, "w", runAfter, { kind: "digicert:unavailable", message: "try later" }, true)).toBe(true);
         expect(await one(a1!)).toMatchObject({ status: "pending", runAfter, leaseOwner: null, leaseUntil: null, attempts: 1 });
 
@@ -438,6 +438,23 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
         expect(synced.syncedAt).toMatch(ISO_MS);
         expect(synced.syncedAt! >= beforeSync).toBe(true);
         expect(await one(j2!)).toMatchObject({ status: "done", error: null, attempts: 2 });
+      });
+
+      it("complete leaves the user pending when a job for it is enqueued while it completes", async () => {
+        const { u, id } = await runningJob("w");
+        let completing: Promise<boolean> | undefined;
+        const [later] = await store.transaction(async (tx) => {
+          // The enqueue is not committed yet when complete looks for the user's other jobs (PostgreSQL runs it on
+          // another connection; SQLite makes it wait for this transaction).
+          const ids = await tx.outbox.enqueue([job(u.id)]);
+          completing = store.outbox.complete(id, "w");
+          await sleep(150);
+          return ids;
+        });
+        expect(await completing).toBe(true);
+        expect((await one(id)).status).toBe("done");
+        expect(await user(u.id)).toMatchObject({ syncState: "pending", syncedAt: null });
+        expect(idsOf(await store.outbox.claim("w", 10, LONG))).toEqual([later]);
       });
 
       it("complete supersedes the user's earlier failed jobs, not other users'", async () => {
