@@ -112,7 +112,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     draftOf: draftFromRow,
     logger,
   });
-  const metrics = createMetrics(() => worker.stats());
+  const metrics = createMetrics(() => store.outbox.stats());
   const worker: OutboxWorker = new OutboxWorker({
     outbox: store.outbox,
     run: (job, signal) => sync.run(job, signal),
