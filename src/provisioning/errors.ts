@@ -19,6 +19,17 @@ export class ConflictError extends Error {
   }
 }
 
+/**
+ * The resource changed between the read a change was computed from and its write (another request, maybe on
+ * another replica, got there first). Worth recomputing the change on a fresh read and trying again.
+ */
+export class ConcurrentChangeError extends ConflictError {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConcurrentChangeError";
+  }
+}
+
 /** Input the bridge or DigiCert cannot accept. `field` is a neutral field name (see provisioning/model.ts). */
 export class InvalidInputError extends Error {
   constructor(

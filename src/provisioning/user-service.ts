@@ -15,7 +15,7 @@ import {
 } from "../store/types";
 import type { AccessPolicy } from "./access-policy";
 import { linkOf, sameRoles } from "./digicert-sync";
-import { ConflictError, InvalidInputError, NotFoundError } from "./errors";
+import { ConcurrentChangeError, ConflictError, InvalidInputError, NotFoundError } from "./errors";
 import { errorOfJob } from "./job-errors";
 import type { UserDraft } from "./model";
 import type { JobOutcome } from "./outbox-worker";
@@ -110,10 +110,15 @@ export class UserService {
     return this.settle(created.row, [created.jobId], () => this.undoCreate(created.row));
   }
 
-  /** PUT and PATCH both arrive here with the complete new state of the user. */
-  async replace(id: string, draft: UserDraft): Promise<UserRow> {
+  /**
+   * PUT and PATCH both arrive here with the complete new state of the user. `basedOnVersion`: the version the
+   * draft was computed from (a PATCH applies its operations to a read); a newer stored version means another
+   * change came in between, and this one must be recomputed (ConcurrentChangeError) rather than undo it.
+   */
+  async replace(id: string, draft: UserDraft, basedOnVersion?: number): Promise<UserRow> {
     const { store, logger } = this.deps;
     const row = await this.get(id);
+    if (basedOnVersion !== undefined && row.version !== basedOnVersion) throw this.concurrentChange(id);
     if (draft.userName.toLowerCase() !== row.userName.toLowerCase()) await this.assertUserNameFree(draft.userName, id);
     const profile = this.checkProfile(draft);
     await this.assertRolesKnown(draft);
@@ -138,9 +143,7 @@ export class UserService {
       });
     } catch (err) {
       if (err instanceof StoreConflictError) throw new ConflictError(`userName '${draft.userName}' is already taken`);
-      if (err instanceof StoreVersionConflictError) {
-        throw new ConflictError(`User ${id} was modified by another request at the same time; retry`);
-      }
+      if (err instanceof StoreVersionConflictError) throw this.concurrentChange(id);
       throw err;
     }
     if (kind !== "update") logger.info(active ? "user reactivated" : "user deactivated", { userId: id, userName: draft.userName });
@@ -246,6 +249,10 @@ export class UserService {
       this.deps.dispatcher.kick();
       this.deps.logger.info("change rolled back after DigiCert refused it", { userId: saved.id, userName: previous.userName });
     }
+  }
+
+  private concurrentChange(id: string): ConcurrentChangeError {
+    return new ConcurrentChangeError(`User ${id} was modified by another request at the same time; retry`);
   }
 
   private checkProfile(draft: UserDraft): DigiCertUserInput {

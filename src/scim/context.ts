@@ -22,6 +22,8 @@ export interface ScimContext {
   roleCatalogue: () => Promise<{ id: string; name: string }[]>;
   platform: Platform;
   maxResults: number;
+  /** PATCH: the stored version egress handed SCIMMY, so ingress can tell whether another change came in between. */
+  patchBaseVersion?: number;
   /** Parks a failure SCIMMY cannot render (429/502/503) for the app error handler. */
   park(failure: ScimFailure): void;
 }

@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import SCIMMYRouters, { SCIMMY } from "scimmy-routers";
 import type { ScimContext } from "./context";
-import { failureOf, sendScimError } from "./errors";
+import { failureOf, sendScimError, type ScimFailure } from "./errors";
 import { declareGroupResource } from "./group-resource";
 import { planGroupPatch } from "./group-patch";
 import { roleRoutes } from "./role-catalogue";
@@ -65,6 +65,35 @@ async function normaliseUserPatchRoute(req: Request, res: Response, next: NextFu
     next();
   } catch (err) {
     sendScimError(res, failureOf(err));
+  }
+}
+
+/** Tries of a user PATCH that keeps meeting concurrent changes of the same user before it answers 409. */
+const PATCH_ATTEMPTS = 5;
+
+/**
+ * User PATCH through SCIMMY's read-apply-write, re-run on a fresh read when another change of the same user (from
+ * any replica) landed between the read and the write: concurrent PATCHes are all applied, in the order they
+ * commit, instead of the later write silently undoing the earlier one.
+ */
+async function userPatchRoute(req: Request, res: Response, next: NextFunction): Promise<void> {
+  const ctx = res.locals.scimContext as ScimContext;
+  const User = SCIMMY.Resources.declared("User") as typeof SCIMMY.Resources.User;
+  for (let attempt = 1; ; attempt++) {
+    res.locals.scimFailure = undefined;
+    try {
+      const value = await new User(req.params.id, req.query as never).patch(req.body, ctx as never);
+      res.status(value ? 200 : 204).type("application/scim+json").send(value);
+      return;
+    } catch (err) {
+      const parked = res.locals.scimFailure as ScimFailure | undefined;
+      if (parked?.concurrent && attempt < PATCH_ATTEMPTS) {
+        ctx.logger.debug("user changed concurrently; re-applying the PATCH", { userId: req.params.id, attempt });
+        continue;
+      }
+      next(err);
+      return;
+    }
   }
 }
 
@@ -144,7 +173,7 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
   router.get("/Roles/:id", roles.get);
   router.get("/ResourceTypes/Role", roles.resourceType);
   router.get("/ResourceTypes", roles.appendToResourceTypes);
-  router.patch("/Users/:id", normaliseUserPatchRoute);
+  router.patch("/Users/:id", normaliseUserPatchRoute, userPatchRoute);
   router.patch("/Groups/:id", groupPatchRoute);
   router.use(idempotentCreates(opts.idempotency, opts.logger));
   router.use(locationOnCreate);

@@ -50,13 +50,19 @@ export function declareUserResource(): void {
     egress: (resource: SCIMMY.Resources.User, ctx: ScimContext) =>
       guarded(ctx, async () => {
         if (!resource.id) return [];
-        // A PATCH is applied by SCIMMY to what egress returns: give it the IdP's own role assignments.
-        return userWithExtras(ctx, await ctx.users.get(resource.id), ctx.method === "PATCH" ? "assigned" : "effective");
+        const row = await ctx.users.get(resource.id);
+        if (ctx.method !== "PATCH") return userWithExtras(ctx, row);
+        // A PATCH is applied by SCIMMY to what egress returns: give it the IdP's own role assignments, and remember
+        // which version that was, so a change that lands in between is not silently undone.
+        ctx.patchBaseVersion = row.version;
+        return userWithExtras(ctx, row, "assigned");
       }),
     ingress: (resource: SCIMMY.Resources.User, instance: SCIMMY.Schemas.User, ctx: ScimContext) =>
       guarded(ctx, async () => {
         const draft = draftFromScim(JSON.parse(JSON.stringify(instance)));
-        const row = resource.id ? await ctx.users.replace(resource.id, draft) : await ctx.users.create(draft);
+        const row = resource.id
+          ? await ctx.users.replace(resource.id, draft, ctx.method === "PATCH" ? ctx.patchBaseVersion : undefined)
+          : await ctx.users.create(draft);
         return userWithExtras(ctx, row);
       }),
     degress: (resource: SCIMMY.Resources.User, ctx: ScimContext) =>
