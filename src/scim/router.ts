@@ -69,7 +69,7 @@ async function normaliseUserPatchRoute(req: Request, res: Response, next: NextFu
 }
 
 /** Tries of a user PATCH that keeps meeting concurrent changes of the same user before it answers 409. */
-const PATCH_ATTEMPTS = 5;
+const PATCH_ATTEMPTS = 10;
 
 /**
  * User PATCH through SCIMMY's read-apply-write, re-run on a fresh read when another change of the same user (from
@@ -89,6 +89,8 @@ async function userPatchRoute(req: Request, res: Response, next: NextFunction): 
       const parked = res.locals.scimFailure as ScimFailure | undefined;
       if (parked?.concurrent && attempt < PATCH_ATTEMPTS) {
         ctx.logger.debug("user changed concurrently; re-applying the PATCH", { userId: req.params.id, attempt });
+        // A little jitter, so PATCHes that keep colliding spread out instead of colliding again in lockstep.
+        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
         continue;
       }
       next(err);
