@@ -55,9 +55,8 @@ async function startCluster(tag: string, count: number, opts: { rateLimit?: stri
     OUTBOX_RETRY_BASE_MS: "200",
     ...opts.env,
   };
-  // The first replica migrates the schema; the rest start together (the advisory lock serialises them anyway).
-  const replicas: Replica[] = [await startReplica(`${tag}-1`, env)];
-  replicas.push(...(await Promise.all(Array.from({ length: count - 1 }, (_, i) => startReplica(`${tag}-${i + 2}`, env)))));
+  // All start at once on an empty schema, as after a deployment: the migration advisory lock lets one migrate.
+  const replicas: Replica[] = await Promise.all(Array.from({ length: count }, (_, i) => startReplica(`${tag}-${i + 1}`, env)));
   const store = await openStore(schema.databaseUrl);
   return {
     sim,
@@ -242,7 +241,9 @@ describeReplicas("several replicas on PostgreSQL and Redis", () => {
 });
 
 describeReplicas("several replicas under a tight DigiCert limit", () => {
-  const LIMIT = { count: 30, windowMs: 2000 };
+  // Spacing keeps a 3 % margin of each window for network jitter: on this busy 2-core machine (three replicas,
+  // PostgreSQL, Redis and the simulator) a 2 s window leaves too little of it; CertCentral's shortest is 5 s.
+  const LIMIT = { count: 60, windowMs: 4000 };
   let c: Cluster;
   beforeAll(async () => {
     c = await startCluster("paced", 3, { rateLimit: `${LIMIT.count}/${LIMIT.windowMs}ms`, env: { SYNC_WAIT_MS: "0" } });
