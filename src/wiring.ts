@@ -160,6 +160,23 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
         },
         describe: (err) => describeDigiCertFailure(err, digicert),
       },
+      // The shared rate budget (REDIS_URL): degraded, still ready, while Redis is unreachable and this replica
+      // paces alone at its share. Local state, read on every request.
+      ...(config.digicert.redisUrl
+        ? [
+            {
+              name: "ratelimit",
+              cacheMs: 0,
+              check: async () => {
+                const p = digicert.pacing();
+                if (p.mode === "fallback") {
+                  return { degraded: `Redis unreachable: this replica paces DigiCert calls alone at 1/${p.replicas ?? 1} of the rate limit` };
+                }
+              },
+              describe: () => "the rate limiter state is unknown",
+            },
+          ]
+        : []),
     ],
   });
   return {

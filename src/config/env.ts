@@ -86,6 +86,7 @@ export const envSchema = z.object({
   REDIS_URL: optionalString.refine((s) => s === undefined || /^rediss?:\/\//.test(s), {
     message: "must be a redis:// or rediss:// URL",
   }),
+  BRIDGE_REPLICAS: int(1, 100),
   ROLE_MAPPING_FILE: optionalString,
   DRY_RUN: bool("DRY_RUN"),
   LOG_LEVEL: z.preprocess(

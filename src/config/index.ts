@@ -63,6 +63,8 @@ export interface AppConfig {
   /** The client's own settings (REDIS_URL included, for the shared rate budget) plus provisioning policy. */
   digicert: DigiCertClientConfig & {
     rateLimit: RateWindow[];
+    /** BRIDGE_REPLICAS: the share of the budget each replica takes alone while Redis is unreachable is 1/replicas. */
+    replicas: number;
     maxRetries: number;
     retryBudgetMs: number;
     circuitThreshold: number;
@@ -304,6 +306,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
       circuitCooldownMs: e.DIGICERT_CIRCUIT_COOLDOWN_MS ?? DEFAULT_CIRCUIT_COOLDOWN_MS,
       certcentralDeactivation,
       redisUrl: e.REDIS_URL,
+      replicas: e.BRIDGE_REPLICAS ?? 1,
     },
     outbox: {
       syncWaitMs: e.SYNC_WAIT_MS ?? 5000,

@@ -3,14 +3,14 @@ import type { Logger } from "../log/logger";
 import { CertCentralClient, classifyCertCentral, CERTCENTRAL_AUTH_HEADER } from "./certcentral/client";
 import { DigiCertHttp } from "./http";
 import { OneClient, classifyOne, ONE_AUTH_HEADER } from "./one/client";
-import { createPacer, RateWindow } from "./pacing";
+import { createPacer, type PacingMode, RateWindow } from "./pacing";
 import type { CircuitSnapshot } from "./circuit";
 import type { DigiCertClient, Platform } from "./types";
 
 export * from "./types";
 export * from "./errors";
 export { parseRateLimit, DEFAULT_WINDOWS } from "./pacing";
-export type { RateWindow } from "./pacing";
+export type { RateWindow, PacingMode } from "./pacing";
 export type { CircuitSnapshot, CircuitState } from "./circuit";
 export { DEFAULT_CIRCUIT_COOLDOWN_MS, DEFAULT_CIRCUIT_THRESHOLD } from "./circuit";
 export { DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BUDGET_MS } from "./retry";
@@ -25,6 +25,11 @@ export interface DigiCertClientConfig {
   rateLimit?: RateWindow[];
   maxConcurrent?: number;
   redisUrl?: string;
+  /**
+   * BRIDGE_REPLICAS: replicas sharing the API key. With redisUrl, while Redis is unreachable this replica paces
+   * alone at 1/replicas of every window; unset = no fallback (calls wait for Redis, bounded).
+   */
+  replicas?: number;
   /** Retries of one idempotent call (GET, PUT, DELETE; POST never); default 3. */
   maxRetries?: number;
   /** Most time one call spends waiting between attempts (backoff, Retry-After); default 8000 ms. */
@@ -39,14 +44,20 @@ export interface DigiCertClientConfig {
   rateLimitBackoffMs?: number;
 }
 
-export type ClosableDigiCertClient = DigiCertClient & { close(): Promise<void>; circuit(): CircuitSnapshot };
+export type ClosableDigiCertClient = DigiCertClient & {
+  close(): Promise<void>;
+  circuit(): CircuitSnapshot;
+  pacing(): { mode: PacingMode; replicas?: number };
+};
 
 export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger): ClosableDigiCertClient {
   const pacer = createPacer({
     windows: cfg.rateLimit,
     maxConcurrent: cfg.maxConcurrent,
     redisUrl: cfg.redisUrl,
+    replicas: cfg.replicas,
     keyId: `${cfg.platform}:${cfg.apiKey}`,
+    logger,
   });
   const cc = cfg.platform === "certcentral";
   const http = new DigiCertHttp({
@@ -89,6 +100,7 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger):
     listRoles: () => client.listRoles(),
     ping: () => client.ping(),
     circuit: () => http.circuit(),
+    pacing: () => (pacer.replicas !== undefined ? { mode: pacer.mode(), replicas: pacer.replicas } : { mode: pacer.mode() }),
     close,
   };
 }

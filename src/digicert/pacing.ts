@@ -1,9 +1,12 @@
 // Keeps every DigiCert call inside the published per-key budget (rolling windows, all of which must hold) so the
 // bridge is never the reason DigiCert blocks the key. One Bottleneck limiter runs a token bucket that satisfies
-// every window at once (strict spacing); with Redis the spacing is shared by all replicas.
+// every window at once (strict spacing); with Redis the spacing is shared by all replicas. While Redis is
+// unreachable, each replica falls back to pacing itself alone at 1/N of the budget (N = BRIDGE_REPLICAS).
 import { createHash } from "node:crypto";
 import { DigiCertError } from "./errors";
 import Bottleneck from "bottleneck";
+import Redis from "ioredis";
+import type { Logger } from "../log/logger";
 
 export interface RateWindow {
   count: number;
@@ -56,6 +59,18 @@ export function planBucket(windows: RateWindow[]): BucketPlan {
   return { intervalMs: Math.max(1, Math.ceil(interval * JITTER_FACTOR)), burst: 0 };
 }
 
+/**
+ * One replica's share of the budget when N replicas pace alone: every window's count divided by N (rounded
+ * down, at least 1), so N replicas together stay within each window.
+ */
+export function shareWindows(windows: RateWindow[], replicas: number): RateWindow[] {
+  const n = Math.max(1, Math.floor(replicas));
+  return windows.map((w) => ({ count: Math.max(1, Math.floor(w.count / n)), windowMs: w.windowMs }));
+}
+
+/** local: no Redis configured; shared: the budget is shared through Redis; fallback: Redis unreachable, 1/N alone. */
+export type PacingMode = "local" | "shared" | "fallback";
+
 export interface PacerOptions {
   windows?: RateWindow[];
   maxConcurrent?: number;
@@ -67,40 +82,182 @@ export interface PacerOptions {
    * the queue is long or Redis is unreachable; a call that gave up never runs later.
    */
   maxWaitMs?: number;
+  /**
+   * How many replicas share the key (BRIDGE_REPLICAS). With `redisUrl` it turns the fallback on: Redis is
+   * watched, and while it is unreachable (also at start, until it first answers) calls are paced on a local
+   * limiter at 1/replicas of every window. Without it, calls wait for Redis (bounded by maxWaitMs).
+   */
+  replicas?: number;
+  /** Where the switches between the shared budget and the fallback are reported. */
+  logger?: Logger;
+  /** Redis health probe: PING period (default 2000 ms) and timeout (default 1000 ms); tests shorten them. */
+  probeIntervalMs?: number;
+  probeTimeoutMs?: number;
 }
 
 export interface Pacer {
   schedule<T>(fn: () => Promise<T>): Promise<T>;
   stop(): Promise<void>;
   readonly clustered: boolean;
+  /** Where new calls are paced right now. */
+  mode(): PacingMode;
+  /** BRIDGE_REPLICAS, when the Redis fallback is on. */
+  readonly replicas?: number;
 }
 
 const DEFAULT_MAX_WAIT_MS = 30_000;
+const DEFAULT_PROBE_INTERVAL_MS = 2000;
+const DEFAULT_PROBE_TIMEOUT_MS = 1000;
+/** How long ioredis waits for a closing socket to close before destroying it (its default is 2 s). */
+const DISCONNECT_TIMEOUT_MS = 200;
 
-function scheduleWithin<T>(limiter: Bottleneck, fn: () => Promise<T>, maxWaitMs: number, clustered: boolean): Promise<T> {
-  let state: "waiting" | "started" | "abandoned" = "waiting";
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      if (state !== "waiting") return;
-      state = "abandoned";
-      const why = clustered ? "the shared rate limiter (Redis) did not grant a slot" : "the DigiCert rate budget is exhausted";
-      reject(new DigiCertError("unavailable", `DigiCert call not sent: ${why} within ${Math.round(maxWaitMs / 1000)} s`, { retryAfterSeconds: 10 }));
-    }, maxWaitMs);
+interface Waiter {
+  fn: () => Promise<unknown>;
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+  /** waiting for a slot; started (fn called); done (timed out or failed before starting). */
+  state: "waiting" | "started" | "done";
+  /** Which placement is live: a call moved to another limiter leaves a no-op behind on the first one. */
+  attempt: number;
+  clustered: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+/**
+ * Schedules calls on whichever limiter is current, with the bounded wait. Calls still waiting for a slot when
+ * the current limiter changes are moved onto the new one (`moveWaiting`), keeping their deadline; what they
+ * leave behind on the old limiter does nothing when its turn comes.
+ */
+class Dispatcher {
+  private readonly waiting = new Set<Waiter>();
+
+  constructor(
+    private readonly current: () => { limiter: Bottleneck; clustered: boolean },
+    private readonly maxWaitMs: number,
+  ) {}
+
+  schedule<T>(fn: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const w: Waiter = { fn, resolve: resolve as (v: unknown) => void, reject, state: "waiting", attempt: 0, clustered: false };
+      w.timer = setTimeout(() => {
+        if (w.state !== "waiting") return;
+        w.state = "done";
+        this.waiting.delete(w);
+        const why = w.clustered ? "the shared rate limiter (Redis) did not grant a slot" : "the DigiCert rate budget is exhausted";
+        reject(new DigiCertError("unavailable", `DigiCert call not sent: ${why} within ${Math.round(this.maxWaitMs / 1000)} s`, { retryAfterSeconds: 10 }));
+      }, this.maxWaitMs);
+      this.waiting.add(w);
+      this.place(w, 5);
+    });
+  }
+
+  moveWaiting(): void {
+    // Slightly ahead of new calls (priority 4 < 5), so moved calls keep roughly their turn.
+    for (const w of [...this.waiting]) if (w.state === "waiting") this.place(w, 4);
+  }
+
+  /** At stop: calls still waiting fail now rather than when their deadline or a lost Redis connection says so. */
+  dropWaiting(): void {
+    for (const w of [...this.waiting]) {
+      if (w.state !== "waiting") continue;
+      w.state = "done";
+      this.waiting.delete(w);
+      clearTimeout(w.timer);
+      w.reject(new DigiCertError("unavailable", "DigiCert call not sent: the bridge is stopping", { retryAfterSeconds: 10 }));
+    }
+  }
+
+  private place(w: Waiter, priority: number): void {
+    const attempt = ++w.attempt;
+    const { limiter, clustered } = this.current();
+    w.clustered = clustered;
     limiter
-      .schedule(() => {
-        if (state === "abandoned") return Promise.resolve(undefined as T);
-        state = "started";
-        clearTimeout(timer);
-        return fn();
+      .schedule({ priority }, () => {
+        if (w.state !== "waiting" || w.attempt !== attempt) return Promise.resolve(undefined);
+        w.state = "started";
+        this.waiting.delete(w);
+        clearTimeout(w.timer);
+        return w.fn();
       })
       .then(
-        (v) => state === "started" && resolve(v),
+        (v) => {
+          if (w.state === "started" && w.attempt === attempt) w.resolve(v);
+        },
         (e) => {
-          clearTimeout(timer);
-          if (state !== "abandoned") reject(e);
+          // A placement that was moved away, or a call that already timed out, has nobody left to tell.
+          if (w.attempt !== attempt || w.state === "done") return;
+          w.state = "done";
+          this.waiting.delete(w);
+          clearTimeout(w.timer);
+          w.reject(e);
         },
       );
+  }
+}
+
+/**
+ * Watches Redis with a small client of its own: PING every intervalMs with a short timeout. No offline queue
+ * (a PING while disconnected fails at once) and no retried commands; the connection itself is re-tried in the
+ * background (capped at intervalMs) so recovery is seen. Errors are swallowed here: the caller logs transitions.
+ */
+function watchRedis(url: string, intervalMs: number, timeoutMs: number, onResult: (ok: boolean) => void): { stop(): void } {
+  const client = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    connectTimeout: timeoutMs,
+    commandTimeout: timeoutMs,
+    retryStrategy: (times) => Math.min(100 * times, intervalMs),
+    connectionName: "digicert-scim-pacing-probe",
+    disconnectTimeout: DISCONNECT_TIMEOUT_MS,
   });
+  client.on("error", () => undefined);
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const untilReady = () =>
+    client.status === "ready"
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          const t = setTimeout(done, timeoutMs);
+          t.unref();
+          function done() {
+            clearTimeout(t);
+            client.off("ready", done);
+            resolve();
+          }
+          client.once("ready", done);
+        });
+  const tick = async () => {
+    let ok = false;
+    try {
+      await untilReady();
+      ok = (await client.ping()) === "PONG";
+    } catch {
+      ok = false;
+    }
+    if (stopped) return;
+    onResult(ok);
+    timer = setTimeout(() => void tick(), intervalMs);
+    timer.unref();
+  };
+  void tick();
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+      client.disconnect();
+    },
+  };
+}
+
+/**
+ * ioredis as Bottleneck's datastore client (its subscriber is a duplicate with the same options). Disconnecting
+ * while ioredis is between reconnection attempts (Redis unreachable) leaves a timer waiting for a socket that is
+ * already closed, 2 s by default, which holds the process up after stop(); a short one does not.
+ */
+class QuickDisconnectRedis extends Redis {
+  constructor(url: string) {
+    super(url, { disconnectTimeout: DISCONNECT_TIMEOUT_MS });
+  }
 }
 
 export function limiterId(keyId: string): string {
@@ -110,10 +267,8 @@ export function limiterId(keyId: string): string {
 export function createPacer(opts: PacerOptions): Pacer {
   const windows = opts.windows && opts.windows.length > 0 ? opts.windows : DEFAULT_WINDOWS;
   const plan = planBucket(windows);
-  const base: Bottleneck.ConstructorOptions = {
-    maxConcurrent: opts.maxConcurrent ?? 4,
-    minTime: plan.intervalMs,
-  };
+  const maxConcurrent = opts.maxConcurrent ?? 4;
+  const base: Bottleneck.ConstructorOptions = { maxConcurrent, minTime: plan.intervalMs };
   const clustered = !!opts.redisUrl;
   const limiter = new Bottleneck(
     clustered
@@ -123,23 +278,63 @@ export function createPacer(opts: PacerOptions): Pacer {
           datastore: "ioredis",
           clearDatastore: false,
           clientOptions: opts.redisUrl,
+          Redis: QuickDisconnectRedis,
           // Stale state of a crashed replica must not hold the budget forever.
           timeout: 10 * 60_000,
         }
       : base,
   );
   if (clustered) {
-    // Bottleneck passes clientOptions to `new Redis(options)`; ioredis accepts a URL string there. Errors are
-    // emitted on the limiter; without a listener they would crash the process.
+    // Bottleneck passes clientOptions to `new Redis(options)` (here QuickDisconnectRedis); ioredis accepts a URL
+    // string there. Errors are emitted on the limiter; without a listener they would crash the process.
     limiter.on("error", () => undefined);
   }
+
+  // The fallback: this replica's share of every window (and of the concurrency), paced in-process.
+  const replicas = clustered && opts.replicas !== undefined ? Math.max(1, Math.floor(opts.replicas)) : undefined;
+  const fallback =
+    replicas !== undefined
+      ? new Bottleneck({
+          maxConcurrent: Math.max(1, Math.floor(maxConcurrent / replicas)),
+          minTime: planBucket(shareWindows(windows, replicas)).intervalMs,
+        })
+      : undefined;
+  // undefined until the first probe answers: calls meanwhile go to the fallback rather than wait for Redis.
+  let healthy: boolean | undefined;
+  const useFallback = () => fallback !== undefined && healthy !== true;
+  const dispatcher = new Dispatcher(
+    () => (useFallback() ? { limiter: fallback!, clustered: false } : { limiter, clustered }),
+    opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+  );
+  const probe =
+    fallback !== undefined
+      ? watchRedis(opts.redisUrl!, opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS, opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, (ok) => {
+          if (ok === healthy) return;
+          const before = healthy;
+          healthy = ok;
+          if (!ok) {
+            opts.logger?.warn(`DigiCert rate budget: Redis unreachable; pacing this replica alone at 1/${replicas} of the limit`, { replicas });
+          } else if (before === false) {
+            opts.logger?.info("DigiCert rate budget: Redis reachable again; the budget is shared with the other replicas", { replicas });
+          } else {
+            opts.logger?.debug("DigiCert rate budget shared through Redis", { replicas });
+          }
+          dispatcher.moveWaiting();
+        })
+      : undefined;
+
   return {
     clustered,
-    schedule: <T>(fn: () => Promise<T>) => scheduleWithin(limiter, fn, opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS, clustered),
+    replicas,
+    mode: () => (!clustered ? "local" : useFallback() ? "fallback" : "shared"),
+    schedule: <T>(fn: () => Promise<T>) => dispatcher.schedule(fn),
     stop: async () => {
+      probe?.stop();
+      dispatcher.dropWaiting();
       // With Redis unreachable, stop() waits for a connection that never comes: bound it, then drop the sockets.
       const grace = new Promise<void>((r) => setTimeout(r, 1000).unref());
-      await Promise.race([limiter.stop({ dropWaitingJobs: true }).catch(() => undefined), grace]);
+      const stopping = [limiter, ...(fallback ? [fallback] : [])].map((l) => l.stop({ dropWaitingJobs: true }).catch(() => undefined));
+      await Promise.race([Promise.all(stopping), grace]);
       if (clustered) await Promise.resolve(limiter.disconnect(false)).catch(() => undefined);
     },
   };

@@ -73,4 +73,9 @@ export interface DigiCertClient {
    * outages (until `openUntil`), "half-open" when the next call is the trial. Optional so test doubles may omit it.
    */
   circuit?(): { state: "closed" | "open" | "half-open"; openUntil?: string; consecutiveFailures: number };
+  /**
+   * Where calls are paced, for readiness: "local" (no Redis), "shared" (the budget shared through Redis) or
+   * "fallback" (Redis unreachable: this replica alone at 1/`replicas` of the budget). Optional like circuit().
+   */
+  pacing?(): { mode: "local" | "shared" | "fallback"; replicas?: number };
 }

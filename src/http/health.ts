@@ -1,40 +1,54 @@
 import type { Request, Response } from "express";
 import type { Logger } from "../log/logger";
 
+/** What a check found when it did not throw: nothing (ok), or a reduced mode the bridge stays ready in. */
+export type CheckResult = void | { degraded: string };
+
 export interface ReadinessCheck {
   name: string;
-  check(): Promise<void>;
+  /**
+   * Throws when the component is not ready. May resolve to `{ degraded }` when it works in a reduced mode: the
+   * bridge stays ready (200) and the component says so; the message is shown as is (no hostnames, no configuration).
+   */
+  check(): Promise<CheckResult>;
   /** What an unauthenticated caller may see about a failure: no hostnames, no configuration. */
   describe(err: unknown): string;
+  /** How long a result is reused, default 30 s; 0 for checks that only read local state (run on every request). */
+  cacheMs?: number;
 }
 
 const CACHE_MS = 30_000;
 
+type Component = { status: "ok" } | { status: "degraded"; detail: string } | { status: "failed"; error: string };
+
 /**
- * /readyz runs each check at most every 30 s (DigiCert's rate budget is precious) and answers 503 when any fails.
- * Details say only ok/failed and a safe message; the full error goes to the log.
+ * /readyz runs each check at most every 30 s (DigiCert's rate budget is precious; a check may ask for less) and
+ * answers 503 when any fails; a degraded component is reported but leaves the bridge ready. Details say only
+ * ok/degraded/failed and a safe message; the full error goes to the log.
  */
 export function readiness(checks: ReadinessCheck[], logger: Logger, now: () => number = Date.now) {
-  const cache = new Map<string, { at: number; ok: boolean; error?: string }>();
+  const cache = new Map<string, { at: number; component: Component }>();
   return async (_req: Request, res: Response): Promise<void> => {
-    const components: Record<string, { status: string; error?: string }> = {};
+    const components: Record<string, Component> = {};
     await Promise.all(
       checks.map(async (c) => {
         let entry = cache.get(c.name);
-        if (!entry || now() - entry.at >= CACHE_MS) {
+        if (!entry || now() - entry.at >= (c.cacheMs ?? CACHE_MS)) {
+          let component: Component;
           try {
-            await c.check();
-            entry = { at: now(), ok: true };
+            const result = await c.check();
+            component = result && typeof result.degraded === "string" ? { status: "degraded", detail: result.degraded } : { status: "ok" };
           } catch (err) {
             logger.warn("readiness check failed", { component: c.name, error: (err as Error)?.message });
-            entry = { at: now(), ok: false, error: c.describe(err) };
+            component = { status: "failed", error: c.describe(err) };
           }
+          entry = { at: now(), component };
           cache.set(c.name, entry);
         }
-        components[c.name] = entry.ok ? { status: "ok" } : { status: "failed", error: entry.error };
+        components[c.name] = entry.component;
       }),
     );
-    const ready = Object.values(components).every((c) => c.status === "ok");
+    const ready = Object.values(components).every((c) => c.status !== "failed");
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", components });
   };
 }
