@@ -1,7 +1,7 @@
 import type { Express } from "express";
 import type { AppConfig } from "./config";
 import { createDigiCertClient, type ClosableDigiCertClient } from "./digicert";
-import { DigiCertError, isDigiCertError } from "./digicert/errors";
+import { isDigiCertError } from "./digicert/errors";
 import { createApp } from "./http/app";
 import { createMetrics } from "./http/metrics";
 import type { Logger } from "./log/logger";
@@ -153,12 +153,34 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
       { name: "store", check: () => store.ping(), describe: () => "the store does not answer" },
       {
         name: "digicert",
+        // DigiCert down is degraded, not unready: writes still go into the outbox and drain when it is back, so a
+        // load balancer must keep sending them. A refused API key is unready: nothing the bridge does can land.
         check: async () => {
-          // An open circuit means DigiCert failed repeatedly just now: say so without adding to its load.
-          if (digicert.circuit?.().state === "open") throw new DigiCertError("unavailable", "circuit open");
-          await digicert.ping();
+          const circuit = digicert.circuit?.();
+          if (circuit?.state === "open") return { degraded: `${describeDigiCertFailure(null, digicert)}; changes are queued` };
+          try {
+            await digicert.ping();
+          } catch (err) {
+            if (isDigiCertError(err) && (err.kind === "auth" || err.kind === "forbidden")) throw err;
+            return { degraded: `${describeDigiCertFailure(err, digicert)}; changes are queued` };
+          }
         },
         describe: (err) => describeDigiCertFailure(err, digicert),
+      },
+      {
+        name: "outbox",
+        cacheMs: 0,
+        check: async () => {
+          const s = await store.outbox.stats();
+          const waiting = s.pending + s.running;
+          const age = s.oldestUnfinished ? Math.round((Date.now() - Date.parse(s.oldestUnfinished)) / 1000) : 0;
+          const problems = [
+            ...(s.failed ? [`${s.failed} failed job${s.failed > 1 ? "s" : ""} (digicert-scim outbox list --status failed)`] : []),
+            ...(config.outbox.maxPending > 0 && waiting >= config.outbox.maxPending ? [`${waiting} jobs waiting: writes get 429`] : []),
+          ];
+          if (problems.length) return { degraded: `${problems.join("; ")}; oldest unfinished ${age} s` };
+        },
+        describe: () => "the outbox cannot be read",
       },
       // The shared rate budget (REDIS_URL): degraded, still ready, while Redis is unreachable and this replica
       // paces alone at its share. Local state, read on every request.

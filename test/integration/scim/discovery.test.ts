@@ -71,13 +71,13 @@ describe("discovery and service limits", () => {
     expect(without.body.Resources[0].userName).toBeDefined();
   });
 
-  test("healthz is open; readyz checks store and DigiCert", async () => {
+  test("healthz is open; readyz checks store, DigiCert and the outbox", async () => {
     const request = (await import("supertest")).default;
     const live = await request(h.app).get("/healthz");
     expect(live.status).toBe(200);
     const ready = await request(h.app).get("/readyz");
     expect(ready.status).toBe(200);
-    expect(ready.body.components).toEqual({ store: { status: "ok" }, digicert: { status: "ok" } });
+    expect(ready.body.components).toEqual({ store: { status: "ok" }, digicert: { status: "ok" }, outbox: { status: "ok" } });
     const metrics = await request(h.app).get("/metrics");
     expect(metrics.status).toBe(200);
     expect(metrics.text).toContain("scim_requests_total");
@@ -102,7 +102,7 @@ describe("readiness when DigiCert refuses the key", () => {
 });
 
 describe("readiness while the DigiCert circuit is open", () => {
-  test("readyz is 503 naming the open circuit, without calling DigiCert", async () => {
+  test("readyz stays 200 (writes are queued) but says the circuit is open, without calling DigiCert", async () => {
     const request = (await import("supertest")).default;
     const h = await startHarness({ platform: "certcentral", env: { DIGICERT_CIRCUIT_THRESHOLD: "2", DIGICERT_MAX_RETRIES: "0" } });
     try {
@@ -113,8 +113,9 @@ describe("readiness while the DigiCert circuit is open", () => {
       }
       h.sim.clearCalls();
       const res = await request(h.app).get("/readyz");
-      expect(res.status).toBe(503);
-      expect(res.body.components.digicert.error).toMatch(/circuit open/);
+      expect(res.status).toBe(200);
+      expect(res.body.components.digicert.status).toBe("degraded");
+      expect(res.body.components.digicert.detail).toMatch(/circuit open.*changes are queued/);
       expect(h.sim.calls).toHaveLength(0);
     } finally {
       await h.close();

@@ -140,6 +140,10 @@ describe.each(["certcentral", "one"] as const)("outbox on %s", (platform) => {
       expect(metrics).toMatch(/^outbox_jobs_total\{kind="create",outcome="failed"\} 1$/m);
       expect(metrics).toMatch(/^outbox_jobs\{state="failed"\} 1$/m);
       expect(metrics).toMatch(/^outbox_jobs\{state="pending"\} 0$/m);
+      const ready = await request(h.app).get("/readyz");
+      expect(ready.status).toBe(200);
+      expect(ready.body.components.outbox.status).toBe("degraded");
+      expect(ready.body.components.outbox.detail).toMatch(/^1 failed job \(digicert-scim outbox list --status failed\)/);
       expect(await h.bridge.store.outbox.retryFailed()).toBe(1);
       await h.drain();
       const synced = await h.get(`/scim/v2/Users/${res.body.id}`);
