@@ -42,6 +42,13 @@ export interface UserRow {
 
 export type SyncState = "synced" | "pending" | "failed";
 
+export interface UserStateCounts {
+  total: number;
+  active: number;
+  inactive: number;
+  sync: Record<SyncState, number>;
+}
+
 /** The bridge's knowledge of the DigiCert side of one user, as the outbox worker leaves it. */
 export type UserLink = Pick<UserRow, "digicertId" | "adopted" | "digicertEnabled" | "digicertRoleIds">;
 
@@ -89,6 +96,8 @@ export interface UserRepository {
   /** Returns false when there was nothing to delete. */
   delete(id: string): Promise<boolean>;
   count(): Promise<number>;
+  /** Users by SCIM active flag and by sync state, for metrics and the status page. */
+  countByState(): Promise<UserStateCounts>;
   /** The subset of `ids` that exist, in any order. */
   existingIds(ids: string[]): Promise<string[]>;
 }

@@ -14,6 +14,7 @@ import {
   StoreVersionConflictError,
   SyncState,
   UserChanges,
+  UserStateCounts,
   UserLink,
   UserQuery,
   UserRepository,
@@ -188,6 +189,24 @@ export class SqlUserRepository implements UserRepository {
       .select((eb) => eb.fn.countAll<number | string | bigint>().as("n"))
       .executeTakeFirst();
     return Number(r?.n ?? 0);
+  }
+
+  async countByState(): Promise<UserStateCounts> {
+    const rows = await this.db
+      .selectFrom("scim_users")
+      .select(["active", "sync_state", (eb) => eb.fn.countAll<number | string | bigint>().as("n")])
+      .groupBy(["active", "sync_state"])
+      .execute();
+    const out: UserStateCounts = { total: 0, active: 0, inactive: 0, sync: { synced: 0, pending: 0, failed: 0 } };
+    for (const r of rows) {
+      const n = Number(r.n);
+      out.total += n;
+      if (this.codec.readBool(r.active)) out.active += n;
+      else out.inactive += n;
+      const state = r.sync_state as SyncState;
+      if (state in out.sync) out.sync[state] += n;
+    }
+    return out;
   }
 
   private toInsertable(row: NewUserRow, now: string): Insertable<UsersTable> {
