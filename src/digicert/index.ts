@@ -92,6 +92,7 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger):
     createUser: (i, r) => client.createUser(i, r),
     getUser: (id) => client.getUser(id),
     findUserByUsername: (u) => client.findUserByUsername(u),
+    listUsers: (o) => client.listUsers(o),
     updateUser: (id, i) => client.updateUser(id, i),
     setRoles: (id, r) => client.setRoles(id, r),
     disableUser: (id) => client.disableUser(id),

@@ -34,6 +34,20 @@ export interface DigiCertRole {
   name: string;
 }
 
+export interface ListUsersOptions {
+  /** Users asked for per call (CertCentral `limit`, ONE `limit`); default 500. Each page is one paced call. */
+  pageSize?: number;
+}
+
+/** One page of `listUsers`. */
+export interface DigiCertUserPage {
+  users: DigiCertUser[];
+  /** 0-based index of the page's first user in DigiCert's list. */
+  offset: number;
+  /** Users in the whole list when DigiCert says (CertCentral always; ONE only with the `{items,total}` shape). */
+  total?: number;
+}
+
 /** A field DigiCert would refuse, found before any call is made. `field` is the neutral input field name. */
 export interface FieldProblem {
   field: keyof DigiCertUserInput;
@@ -51,6 +65,13 @@ export interface DigiCertClient {
   getUser(id: string): Promise<DigiCertUser | null>;
   /** Exact, case-insensitive username match; null when there is none. */
   findUserByUsername(username: string): Promise<DigiCertUser | null>;
+  /**
+   * Every user DigiCert's list-users call shows, page by page (one paced call each): CertCentral `GET /user` in the
+   * configured container (every user the key sees without one), ONE `GET /user` (standard users of the key's
+   * accounts; `inScope` says whether a user is in the configured account). Users appear once even if DigiCert's
+   * paging shifts under concurrent changes; ONE users listed as deleted are included with status "deleted".
+   */
+  listUsers(opts?: ListUsersOptions): AsyncIterable<DigiCertUserPage>;
   /**
    * Makes the profile equal to `input`. Platform quirks are handled inside (CertCentral erases job title and
    * telephone that are not re-sent, so the client always sends them; an absent value clears the field).

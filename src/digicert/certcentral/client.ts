@@ -1,11 +1,21 @@
 // DigiCertClient for CertCentral Services API v2 (doc §A).
 import { DigiCertError } from "../errors";
 import { type CircuitSnapshot, DigiCertHttp, joinMessages, WireProblem } from "../http";
-import type { DigiCertClient, DigiCertRole, DigiCertUser, DigiCertUserInput, FieldProblem } from "../types";
+import type {
+  DigiCertClient,
+  DigiCertRole,
+  DigiCertUser,
+  DigiCertUserInput,
+  DigiCertUserPage,
+  FieldProblem,
+  ListUsersOptions,
+} from "../types";
 import * as map from "./mapping";
 
 export const CERTCENTRAL_AUTH_HEADER = "X-DC-DEVKEY";
 const PAGE_SIZE = 100;
+/** Users per list call when listing everyone (§A.3: the public client reads 500 at a time; max undocumented). */
+export const LIST_PAGE_SIZE = 500;
 
 export function classifyCertCentral(status: number, problems: WireProblem[]): DigiCertError {
   const code = problems.map((p) => p.code ?? "").join(",");
@@ -91,6 +101,30 @@ export class CertCentralClient implements DigiCertClient {
     }
   }
 
+  /** §A.3: `GET /user?container_id=…&offset=…&limit=…`, `offset += users.length` until `page.total`. */
+  async *listUsers(opts: ListUsersOptions = {}): AsyncIterable<DigiCertUserPage> {
+    const limit = pageSize(opts.pageSize);
+    const seen = new Set<string>();
+    for (let offset = 0; ; ) {
+      const query: Record<string, number> = { offset, limit };
+      if (this.containerId !== undefined) query.container_id = this.containerId;
+      const res = await this.http.request("GET", "/user", { query });
+      const data = res.data as { users?: unknown; page?: { total?: unknown } } | undefined;
+      if (!data || !Array.isArray(data.users)) throw unexpected("user list answer carries no users array");
+      const total = typeof data.page?.total === "number" ? data.page.total : undefined;
+      const users: DigiCertUser[] = [];
+      for (const raw of data.users) {
+        const u = this.toUser(raw);
+        if (seen.has(u.id)) continue;
+        seen.add(u.id);
+        users.push(u);
+      }
+      yield total === undefined ? { users, offset } : { users, offset, total };
+      offset += data.users.length;
+      if (data.users.length === 0 || offset >= (total ?? offset)) return;
+    }
+  }
+
   async updateUser(id: string, input: DigiCertUserInput): Promise<void> {
     await this.http.request("PUT", `/user/${this.wireId(id)}`, { body: map.toUpdateBody(input) });
   }
@@ -166,6 +200,10 @@ export class CertCentralClient implements DigiCertClient {
     if (numeric === undefined) throw new DigiCertError("not_found", `CertCentral user id "${id}" is not a CertCentral id`);
     return numeric;
   }
+}
+
+function pageSize(n: number | undefined): number {
+  return n !== undefined && Number.isInteger(n) && n > 0 ? Math.min(n, 1000) : LIST_PAGE_SIZE;
 }
 
 function intRoleIds(roleIds: string[]): number[] {

@@ -1,11 +1,21 @@
 // DigiCertClient for DigiCert ONE Account Manager (doc §B).
 import { DigiCertError } from "../errors";
 import { type CircuitSnapshot, DigiCertHttp, joinMessages, WireProblem } from "../http";
-import type { DigiCertClient, DigiCertRole, DigiCertUser, DigiCertUserInput, FieldProblem } from "../types";
+import type {
+  DigiCertClient,
+  DigiCertRole,
+  DigiCertUser,
+  DigiCertUserInput,
+  DigiCertUserPage,
+  FieldProblem,
+  ListUsersOptions,
+} from "../types";
 import * as map from "./mapping";
 
 export const ONE_AUTH_HEADER = "x-api-key";
 const PAGE_SIZE = 100;
+/** Users per list call when listing everyone (§B.3: paging is an ASSUMPTION, offset/limit). */
+export const LIST_PAGE_SIZE = 500;
 
 export function classifyOne(status: number, problems: WireProblem[]): DigiCertError {
   const codes = problems.map((p) => p.code ?? "");
@@ -85,6 +95,39 @@ export class OneClient implements DigiCertClient {
       // Paging is an ASSUMPTION (§B.3): a server that ignores offset repeats itself, which `fresh` catches.
       const more = page.total !== undefined ? offset < page.total : page.items.length >= PAGE_SIZE;
       if (!more || fresh === 0) return null;
+    }
+  }
+
+  /**
+   * §B.3: `GET /user?offset=…&limit=…` (standard users; deleted ones are not listed without `status`). The answer is
+   * a bare array (then a short page ends the list) or `{items,total}`. A server that ignores `offset` repeats
+   * itself, which ends the loop instead of looping forever.
+   */
+  async *listUsers(opts: ListUsersOptions = {}): AsyncIterable<DigiCertUserPage> {
+    const limit = opts.pageSize !== undefined && Number.isInteger(opts.pageSize) && opts.pageSize > 0 ? Math.min(opts.pageSize, 1000) : LIST_PAGE_SIZE;
+    const seen = new Set<string>();
+    for (let offset = 0; ; ) {
+      const res = await this.http.request("GET", "/user", { query: { offset, limit } });
+      let page: { items: unknown[]; total?: number };
+      try {
+        page = map.listItems(res.data);
+      } catch {
+        throw unexpected("user list answer is neither an array nor {items}");
+      }
+      const users: DigiCertUser[] = [];
+      let fresh = 0;
+      for (const raw of page.items) {
+        const u = this.toUser(raw);
+        if (seen.has(u.id)) continue;
+        seen.add(u.id);
+        fresh++;
+        users.push(u);
+      }
+      if (fresh === 0 && offset > 0) return;
+      yield page.total === undefined ? { users, offset } : { users, offset, total: page.total };
+      offset += page.items.length;
+      const more = page.total !== undefined ? offset < page.total : page.items.length >= limit;
+      if (!more || page.items.length === 0) return;
     }
   }
 
