@@ -18,6 +18,7 @@ import {
   type RetryTiming,
 } from "./retry";
 import type { Platform } from "./types";
+import { type DigiCertCallObserver, type DigiCertCallStatus, routeTemplate, safely } from "./observer";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 
@@ -56,6 +57,8 @@ export interface DigiCertHttpOptions {
   circuitThreshold?: number;
   /** How long an open circuit fails calls fast; default 30000. */
   circuitCooldownMs?: number;
+  /** Told about every attempt (retries included) and every call the open circuit refused; for metrics. */
+  onCall?: DigiCertCallObserver;
   /** Tests only. */
   random?: () => number;
   now?: () => number;
@@ -135,7 +138,13 @@ export class DigiCertHttp {
    * and reports the final outcome to the circuit breaker.
    */
   async request(method: HttpMethod, path: string, call: CallOptions = {}): Promise<HttpResult> {
-    const trial = this.breaker.admit();
+    let trial: boolean;
+    try {
+      trial = this.breaker.admit();
+    } catch (e) {
+      this.observe(method, path, "circuit_open", 0);
+      throw e;
+    }
     let outcome: CallOutcome = "neutral";
     try {
       const res = await this.withRetries(method, path, call);
@@ -208,12 +217,14 @@ export class DigiCertHttp {
     } catch (e) {
       const reason = transportReason(e);
       this.log(method, path, undefined, started, reason);
+      this.observe(method, path, reason === "timeout" ? "timeout" : "network", (Date.now() - started) / 1000);
       const err = new DigiCertError("unavailable", `DigiCert ${this.label()} is unreachable (${reason})`);
       transportFailures.set(err, reason);
       wireErrors.add(err);
       throw err;
     }
     this.log(method, path, res.status, started);
+    this.observe(method, path, res.status, (Date.now() - started) / 1000);
     try {
       return this.interpret(res);
     } catch (e) {
@@ -272,6 +283,10 @@ export class DigiCertHttp {
     };
     if (error) entry.error = error;
     this.opts.logger.info("digicert call", entry);
+  }
+
+  private observe(method: string, path: string, status: DigiCertCallStatus, seconds: number): void {
+    safely(this.opts.onCall, { platform: this.opts.platform, method, endpoint: routeTemplate(path), status, seconds });
   }
 
   private label(): string {

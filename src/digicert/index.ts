@@ -5,6 +5,7 @@ import { DigiCertHttp } from "./http";
 import { OneClient, classifyOne, ONE_AUTH_HEADER } from "./one/client";
 import { createPacer, type PacingMode, RateWindow } from "./pacing";
 import type { CircuitSnapshot } from "./circuit";
+import type { DigiCertObservers } from "./observer";
 import type { DigiCertClient, Platform } from "./types";
 
 export * from "./types";
@@ -12,6 +13,8 @@ export * from "./errors";
 export { parseRateLimit, DEFAULT_WINDOWS } from "./pacing";
 export type { RateWindow, PacingMode } from "./pacing";
 export type { CircuitSnapshot, CircuitState } from "./circuit";
+export type { DigiCertCallObservation, DigiCertCallObserver, DigiCertCallStatus, DigiCertObservers, PacingObserver } from "./observer";
+export { routeTemplate } from "./observer";
 export { DEFAULT_CIRCUIT_COOLDOWN_MS, DEFAULT_CIRCUIT_THRESHOLD } from "./circuit";
 export { DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BUDGET_MS } from "./retry";
 
@@ -47,10 +50,12 @@ export interface DigiCertClientConfig {
 export type ClosableDigiCertClient = DigiCertClient & {
   close(): Promise<void>;
   circuit(): CircuitSnapshot;
-  pacing(): { mode: PacingMode; replicas?: number };
+  /** Where calls are paced now, and how many wait for their slot. */
+  pacing(): { mode: PacingMode; replicas?: number; queued: number };
 };
 
-export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger): ClosableDigiCertClient {
+/** `observers` report calls and pacing waits (metrics); the DigiCert layer does not know who listens. */
+export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger, observers: DigiCertObservers = {}): ClosableDigiCertClient {
   const pacer = createPacer({
     windows: cfg.rateLimit,
     maxConcurrent: cfg.maxConcurrent,
@@ -58,6 +63,7 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger):
     replicas: cfg.replicas,
     keyId: `${cfg.platform}:${cfg.apiKey}`,
     logger,
+    observer: observers.pacing,
   });
   const cc = cfg.platform === "certcentral";
   const http = new DigiCertHttp({
@@ -75,6 +81,7 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger):
     circuitCooldownMs: cfg.circuitCooldownMs,
     retryBaseDelayMs: cfg.retryBaseDelayMs,
     rateLimitBackoffMs: cfg.rateLimitBackoffMs,
+    onCall: observers.call,
   });
   const client: DigiCertClient = cc
     ? new CertCentralClient(http, { containerId: cfg.certcentralContainerId })
@@ -101,7 +108,10 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger):
     listRoles: () => client.listRoles(),
     ping: () => client.ping(),
     circuit: () => http.circuit(),
-    pacing: () => (pacer.replicas !== undefined ? { mode: pacer.mode(), replicas: pacer.replicas } : { mode: pacer.mode() }),
+    pacing: () =>
+      pacer.replicas !== undefined
+        ? { mode: pacer.mode(), replicas: pacer.replicas, queued: pacer.queued() }
+        : { mode: pacer.mode(), queued: pacer.queued() },
     close,
   };
 }

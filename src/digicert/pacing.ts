@@ -7,6 +7,7 @@ import { DigiCertError } from "./errors";
 import Bottleneck from "bottleneck";
 import Redis from "ioredis";
 import type { Logger } from "../log/logger";
+import { type PacingObserver, safely } from "./observer";
 
 export interface RateWindow {
   count: number;
@@ -93,6 +94,8 @@ export interface PacerOptions {
   /** Redis health probe: PING period (default 2000 ms) and timeout (default 1000 ms); tests shorten them. */
   probeIntervalMs?: number;
   probeTimeoutMs?: number;
+  /** Told how long each call waited for its slot (metrics). */
+  observer?: PacingObserver;
 }
 
 export interface Pacer {
@@ -103,6 +106,8 @@ export interface Pacer {
   mode(): PacingMode;
   /** BRIDGE_REPLICAS, when the Redis fallback is on. */
   readonly replicas?: number;
+  /** Calls waiting for their slot right now. */
+  queued(): number;
 }
 
 const DEFAULT_MAX_WAIT_MS = 30_000;
@@ -121,6 +126,8 @@ interface Waiter {
   attempt: number;
   clustered: boolean;
   timer?: NodeJS.Timeout;
+  /** When schedule() was called (Date.now()), for the wait time. */
+  queuedAt: number;
 }
 
 /**
@@ -134,11 +141,16 @@ class Dispatcher {
   constructor(
     private readonly current: () => { limiter: Bottleneck; clustered: boolean },
     private readonly maxWaitMs: number,
+    private readonly observer?: PacingObserver,
   ) {}
+
+  get queued(): number {
+    return this.waiting.size;
+  }
 
   schedule<T>(fn: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const w: Waiter = { fn, resolve: resolve as (v: unknown) => void, reject, state: "waiting", attempt: 0, clustered: false };
+      const w: Waiter = { fn, resolve: resolve as (v: unknown) => void, reject, state: "waiting", attempt: 0, clustered: false, queuedAt: Date.now() };
       w.timer = setTimeout(() => {
         if (w.state !== "waiting") return;
         w.state = "done";
@@ -175,6 +187,7 @@ class Dispatcher {
       .schedule({ priority }, () => {
         if (w.state !== "waiting" || w.attempt !== attempt) return Promise.resolve(undefined);
         w.state = "started";
+        if (this.observer) safely((s: number) => this.observer!.waited(s), (Date.now() - w.queuedAt) / 1000);
         this.waiting.delete(w);
         clearTimeout(w.timer);
         return w.fn();
@@ -305,6 +318,7 @@ export function createPacer(opts: PacerOptions): Pacer {
   const dispatcher = new Dispatcher(
     () => (useFallback() ? { limiter: fallback!, clustered: false } : { limiter, clustered }),
     opts.maxWaitMs ?? DEFAULT_MAX_WAIT_MS,
+    opts.observer,
   );
   const probe =
     fallback !== undefined
@@ -327,6 +341,7 @@ export function createPacer(opts: PacerOptions): Pacer {
     clustered,
     replicas,
     mode: () => (!clustered ? "local" : useFallback() ? "fallback" : "shared"),
+    queued: () => dispatcher.queued,
     schedule: <T>(fn: () => Promise<T>) => dispatcher.schedule(fn),
     stop: async () => {
       probe?.stop();
