@@ -14,7 +14,8 @@ export interface RunningBridge {
 /** Registers every secret of the environment with the log redactor before anything can log. */
 export function registerSecretsFromEnv(env: NodeJS.ProcessEnv): void {
   registerSecret(env.DIGICERT_API_KEY);
-  for (const t of (env.SCIM_BEARER_TOKENS ?? "").split(",")) {
+  // ADMIN_TOKENS (the status page's) take the same forms as SCIM_BEARER_TOKENS.
+  for (const t of `${env.SCIM_BEARER_TOKENS ?? ""},${env.ADMIN_TOKENS ?? ""}`.split(",")) {
     const entry = t.trim();
     registerSecret(entry);
     // name=token: the token alone is the secret (the name is what the logs show). "=" may also be base64 padding.
@@ -23,7 +24,7 @@ export function registerSecretsFromEnv(env: NodeJS.ProcessEnv): void {
   }
   // SCIM_BASIC_USERS and OAUTH_CLIENTS hold only digests (the raw passwords and secrets are never known here);
   // the digests, of these and of hashed tokens, are masked too, as they would allow an offline guess.
-  for (const list of [env.SCIM_BEARER_TOKENS, env.SCIM_BASIC_USERS, env.OAUTH_CLIENTS]) {
+  for (const list of [env.SCIM_BEARER_TOKENS, env.SCIM_BASIC_USERS, env.OAUTH_CLIENTS, env.ADMIN_TOKENS, env.ADMIN_BASIC_USERS]) {
     for (const m of (list ?? "").matchAll(/sha256:([0-9a-f]{64})/gi)) registerSecret(m[1]);
   }
   registerSecret(env.OAUTH_SIGNING_KEY?.trim());
@@ -57,11 +58,15 @@ export async function startBridge(config: AppConfig, logger: Logger): Promise<Ru
   };
 }
 
-async function main(): Promise<void> {
-  registerSecretsFromEnv(process.env);
+/**
+ * Runs the server until SIGTERM/SIGINT (then exits 0 after draining) with config from `env`; exits 1 on a bad
+ * configuration or a failed start. `npm start` and `digicert-scim serve` both land here.
+ */
+export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
+  registerSecretsFromEnv(env);
   let config: AppConfig;
   try {
-    config = loadConfig(process.env);
+    config = loadConfig(env);
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\nSee README.md, section Configuration.\n`);
@@ -98,4 +103,4 @@ async function main(): Promise<void> {
   process.once("SIGINT", () => shutdown("SIGINT"));
 }
 
-if (require.main === module) void main();
+if (require.main === module) void serve();

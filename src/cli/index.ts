@@ -1,55 +1,100 @@
 #!/usr/bin/env node
 // `digicert-scim`: admin commands next to the server. Each command takes its env and output streams so tests
 // drive it in-process; only the bottom of this file touches the real process.
+import type { Command } from "commander";
 import type { AppConfig } from "../config";
 import { loadRoleMappingFile, RoleMappingError, type RoleMappingSpec, type RuleMatch } from "../config/role-mapping";
 import { createDigiCertClient, type DigiCertRole } from "../digicert";
 import { redact, registerSecret, silentLogger } from "../log/logger";
 import { compileRoleMapping, type CompiledRoleMapping, type ResolvedRole } from "../provisioning/role-policy";
+import { checkCommand } from "./check";
 import { configOrReport, line, type CliIo, type Output } from "./common";
+import { migrateCommand } from "./migrate";
 import { outboxCommand, parseOutboxArgs } from "./outbox";
+import { jsonOption, runProgram, usage, type CommandSet } from "./program";
 
 export type { CliIo, Output } from "./common";
 
-const USAGE = `Usage: digicert-scim <command>
-
+const OUTBOX_HELP = `
 Commands:
-  roles              List DigiCert's roles and show the role mapping in force (ROLE_MAPPING_FILE)
-  roles check FILE   Check FILE as a role mapping against DigiCert's roles; changes nothing
-  outbox [status] [--json]
-                     Count the DigiCert jobs waiting (pending, running) and failed; age of the oldest waiting one
+  outbox [status] [--json]       count the DigiCert jobs waiting (pending, running) and failed; age of the oldest
   outbox list [--status S[,S...]] [--user USER_ID] [--limit N] [--json]
-                     List outbox jobs, newest first (default limit 50). S: pending, running, done, failed,
-                     superseded, cancelled
-  outbox retry --all | outbox retry JOB_ID...
-                     Put failed jobs back to pending with a fresh attempt count; the running bridge's worker
-                     picks them up on its next poll
-  help               Show this help
-
-Reads the same environment as the server (DIGICERT_PLATFORM, DIGICERT_API_KEY, DIGICERT_BASE_URL, DATABASE_URL, ...).
-Exit status: 0 success, 1 invalid configuration or mapping, DigiCert or the database unreachable, or an unknown
-job id given to outbox retry, 2 usage error.
+                                 list jobs, newest first (default limit 50); S: pending, running, done, failed,
+                                 superseded, cancelled
+  outbox retry --all | JOB_ID... put failed jobs back to pending with a fresh attempt count; the running bridge's
+                                 worker picks them up on its next poll
 `;
 
-export async function runCli(argv: string[], io: CliIo): Promise<number> {
-  const [cmd, sub, ...rest] = argv;
-  if (cmd === "help" || cmd === "--help" || cmd === "-h") {
-    io.stdout.write(USAGE);
-    return 0;
-  }
-  if (cmd === "roles" && sub === undefined) return rolesCommand(io.env, io.stdout, io.stderr);
-  if (cmd === "roles" && sub === "check" && rest.length === 1) return rolesCheckCommand(rest[0], io.env, io.stdout, io.stderr);
-  if (cmd === "outbox") {
-    const parsed = parseOutboxArgs(argv.slice(1));
-    if ("usage" in parsed) return usageError(io.stderr, parsed.usage);
-    return outboxCommand(parsed, io.env, io.stdout, io.stderr);
-  }
-  return usageError(io.stderr, cmd === undefined ? "no command given" : `unknown command: ${argv.join(" ")}`);
+/** serve, migrate, check, roles, outbox. */
+const coreCommands: CommandSet = (program: Command, io: CliIo, run) => {
+  const { env, stdout, stderr } = io;
+  program
+    .command("serve")
+    .description("run the bridge with the configuration from the environment (what npm start does)")
+    .action(() =>
+      run(async () => {
+        // Imported here: the server's modules are heavy and no other command needs them.
+        const { serve } = await import("../main");
+        await serve(env);
+        return new Promise<number>(() => undefined); // runs until a signal ends the process
+      }),
+    );
+  program
+    .command("migrate")
+    .description("bring the database schema up to date (the server also does it at start)")
+    .addOption(jsonOption())
+    .action((opts: { json?: boolean }) => run(() => migrateCommand(opts, env, stdout, stderr)));
+  program
+    .command("check")
+    .description("validate the configuration and reach the database, Redis and DigiCert; changes nothing")
+    .addOption(jsonOption())
+    .action((opts: { json?: boolean }) => run(() => checkCommand(opts, env, stdout, stderr)));
+  program
+    .command("roles")
+    .description("list DigiCert's roles and the role mapping in force; `roles check FILE` checks a mapping file")
+    .argument("[check]", "check a mapping file instead")
+    .argument("[FILE]", "the role mapping file to check")
+    .action((sub: string | undefined, file: string | undefined) =>
+      run(async () => {
+        if (sub === undefined) return rolesCommand(env, stdout, stderr);
+        if (sub !== "check") usage(`unknown roles command: ${sub} (use roles, or roles check FILE)`);
+        if (!file) usage("roles check needs the FILE to check");
+        return rolesCheckCommand(file, env, stdout, stderr);
+      }),
+    );
+  program
+    .command("outbox")
+    .description("look at the DigiCert jobs the bridge queued, and retry failed ones")
+    .usage("[status|list|retry] [options]")
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument("[args...]")
+    .addHelpText("after", OUTBOX_HELP)
+    .action((args: string[], _opts: unknown, cmd: Command) =>
+      run(async () => {
+        if (args.includes("--help") || args.includes("-h")) {
+          stdout.write(cmd.helpInformation());
+          stdout.write(OUTBOX_HELP);
+          return 0;
+        }
+        const parsed = parseOutboxArgs(args);
+        if ("usage" in parsed) usage(parsed.usage);
+        return outboxCommand(parsed, env, stdout, stderr);
+      }),
+    );
+};
+
+const commandSets: CommandSet[] = [coreCommands];
+
+/** Lets other modules add commands (audit, plan, reconcile) before `runCli` is called. */
+export function addCommands(set: CommandSet): void {
+  commandSets.push(set);
 }
 
-function usageError(stderr: Output, problem: string): number {
-  stderr.write(`digicert-scim: ${problem}\n\n${USAGE}`);
-  return 2;
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  // `help` alone prints the program's help; `help CMD` is commander's own.
+  return runProgram(argv, io, commandSets);
 }
 
 /** `roles`: DigiCert's roles, then the mapping from ROLE_MAPPING_FILE (or the default role when there is none). */

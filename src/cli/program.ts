@@ -1,0 +1,93 @@
+// The `digicert-scim` command line, parsed by commander. Every command writes to the streams it is given and
+// returns its exit status, so tests drive the whole program in-process. Exit status: 0 success, 1 a problem with
+// the configuration, the database or DigiCert, 2 a usage error, 3 drift found (reconcile).
+import { Command, CommanderError, Option } from "commander";
+import type { CliIo } from "./common";
+
+/** A command body: resolves to the exit status. */
+type Run = () => Promise<number>;
+
+class UsageProblem extends Error {}
+
+export const ROOT_HELP_AFTER = `
+In detail:
+  serve                    run the bridge (what npm start does)
+  migrate [--json]         bring the database schema up to date
+  check [--json]           validate the configuration and reach DigiCert, the database and Redis; changes nothing
+  roles                    DigiCert's roles and the role mapping in force
+  roles check FILE         check FILE as a role mapping against DigiCert; changes nothing
+  outbox [status] [--json] count the DigiCert jobs waiting and failed; age of the oldest waiting one
+  outbox list [--status S[,S...]] [--user USER_ID] [--limit N] [--json]
+                           list outbox jobs, newest first (default limit 50)
+  outbox retry --all | outbox retry JOB_ID...
+                           put failed jobs back to pending; the running bridge picks them up
+  help [command]           this help, or a command's
+
+Every command reads the same environment as the server (DIGICERT_PLATFORM, DIGICERT_API_KEY, DATABASE_URL, ...).
+Exit status: 0 success, 1 invalid configuration or mapping, DigiCert or the database unreachable, or an unknown job
+id given to outbox retry, 2 usage error, 3 reconcile found drift.
+`;
+
+export interface CommandSet {
+  /** Adds commands to the program; `run` records the body of the command that was chosen. */
+  (program: Command, io: CliIo, run: (body: Run) => void): void;
+}
+
+/**
+ * Builds the program with the given command sets. The chosen command's body runs after parsing, so a usage error
+ * found by commander or by a command's own checks (UsageProblem) never half-runs a command.
+ */
+export async function runProgram(argv: string[], io: CliIo, sets: CommandSet[]): Promise<number> {
+  const program = new Command("digicert-scim");
+  let body: Run | null = null;
+  program
+    .description("DigiCert SCIM Bridge: run the server and look after it")
+    .exitOverride()
+    .showSuggestionAfterError(true)
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .addHelpText("after", ROOT_HELP_AFTER);
+  for (const add of sets) add(program, io, (b) => (body = b));
+  for (const c of program.commands) inheritBehaviour(c, io);
+
+  try {
+    await program.parseAsync(argv, { from: "user" });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === "commander.helpDisplayed" || err.code === "commander.version" || err.exitCode === 0) return 0;
+      // Commander printed its message (or, with no command, the help); the usage follows, as for any usage error.
+      if (err.code !== "commander.help") io.stderr.write(`\n${program.helpInformation()}`);
+      return 2;
+    }
+    if (err instanceof UsageProblem) return usageError(io, program, err.message);
+    throw err;
+  }
+  if (!body) return usageError(io, program, argv.length ? `unknown command: ${argv.join(" ")}` : "no command given");
+  try {
+    return await (body as Run)();
+  } catch (err) {
+    if (err instanceof UsageProblem) return usageError(io, program, err.message);
+    throw err;
+  }
+}
+
+/** For a command's own argument checks: reported like commander's, with the usage, exit 2. */
+export function usage(message: string): never {
+  throw new UsageProblem(message);
+}
+
+function usageError(io: CliIo, program: Command, problem: string): number {
+  io.stderr.write(`digicert-scim: ${problem}\n\n${program.helpInformation()}`);
+  return 2;
+}
+
+/** Subcommands do not inherit exitOverride or output settings from their parent: copy them down. */
+function inheritBehaviour(c: Command, io: CliIo): void {
+  c.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+  for (const sub of c.commands) inheritBehaviour(sub, io);
+}
+
+/** `--json` on every command whose output is tabular. */
+export const jsonOption = () => new Option("--json", "print JSON instead of a table");
