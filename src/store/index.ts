@@ -11,10 +11,12 @@ import { migrateToLatest } from "./migrate";
 import { SqlIdempotencyRepository } from "./idempotency-repository";
 import { SqlGroupRepository } from "./group-repository";
 import { SqlOutboxRepository } from "./outbox-repository";
+import { SqlReconcileRepository, type ReconcileRepository } from "./reconcile-repository";
 import type { GroupRepository, IdempotencyRepository, OutboxRepository, Store, StoreTransaction, UserRepository } from "./types";
 import { SqlUserRepository } from "./user-repository";
 
 export * from "./types";
+export * from "./reconcile-repository";
 export { parseDatabaseUrl } from "./database-url";
 
 export interface OpenStoreOptions {
@@ -71,6 +73,7 @@ class SqlStore implements Store {
   readonly groups: GroupRepository;
   readonly outbox: OutboxRepository;
   readonly idempotency: IdempotencyRepository;
+  readonly reconcile: ReconcileRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -80,6 +83,7 @@ class SqlStore implements Store {
     this.groups = new SqlGroupRepository(db, dialect);
     this.outbox = new SqlOutboxRepository(db, dialect);
     this.idempotency = new SqlIdempotencyRepository(db);
+    this.reconcile = new SqlReconcileRepository(db, dialect);
   }
 
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {

@@ -1,4 +1,5 @@
 // The store's public shapes. Callers see rows and a neutral query; only src/store knows SQL.
+import type { ReconcileRepository } from "./reconcile-repository";
 
 export interface StoredEmail {
   value: string;
@@ -223,6 +224,8 @@ export interface OutboxPayload {
   version?: number;
   /** The user before the change (absent for a create). */
   before?: UserSnapshot;
+  /** The SCIM request that caused the job (absent for jobs the bridge made itself): links its DigiCert calls in the audit trail. */
+  requestId?: string;
 }
 
 /** Why a job failed, in a form any replica can turn back into the error the waiting request answers with. */
@@ -294,11 +297,101 @@ export interface OutboxRepository {
   purgeFinishedBefore(before: string): Promise<number>;
 }
 
+// --- Audit trail ---------------------------------------------------------------------------------------------
+
+/**
+ * scim: a SCIM write (accepted or refused); digicert: a DigiCert write call an outbox job made (or, in dry-run,
+ * would have made); bridge: a change the bridge made on its own (a rollback after a DigiCert refusal, a mapping reload).
+ */
+export type AuditKind = "scim" | "digicert" | "bridge";
+/** ok: done; refused: a SCIM write answered >= 400; error: a DigiCert call that failed. */
+export type AuditOutcome = "ok" | "refused" | "error";
+
+/** One changed attribute, secrets masked. `op` for memberships and PATCH operations; an absent before/after = none. */
+export interface AuditChange {
+  path: string;
+  op?: "add" | "remove" | "replace";
+  before?: unknown;
+  after?: unknown;
+}
+
+/** What a DigiCert call entry says beyond the common fields. */
+export interface AuditDigiCertCall {
+  /** createUser, updateUser, setRoles, disableUser, enableUser, deleteUser. */
+  operation: string;
+  /** The DigiCert user the call was about (createUser: the id it got). */
+  digicertId: string | null;
+  /** The DigiCert error kind when the call failed (validation, duplicate, unavailable, …). */
+  errorKind: string | null;
+}
+
+export interface AuditEntry {
+  id: number;
+  /** ISO-8601 with milliseconds. */
+  at: string;
+  kind: AuditKind;
+  /**
+   * user.create, user.replace (PUT), user.patch, user.delete, user.rollback, group.create, group.replace,
+   * group.patch, group.delete, group.member.add, group.member.remove (on the member), mapping.reload,
+   * digicert.<operation>.
+   */
+  action: string;
+  /** Name of the credential that made the request, never the secret; null for what the bridge did on its own. */
+  actor: string | null;
+  /** The IdP detected for the request (okta, entra, onelogin, jumpcloud, other). */
+  idp: string | null;
+  requestId: string | null;
+  resourceType: "User" | "Group" | null;
+  resourceId: string | null;
+  /** The user's userName at the time (User entries); null for groups. */
+  userName: string | null;
+  changes: AuditChange[];
+  outcome: AuditOutcome;
+  /** refused: the HTTP status the request was answered with. */
+  status: number | null;
+  /** refused: the SCIM error detail; error: the DigiCert error message; otherwise a note or null. */
+  detail: string | null;
+  /** The outbox job the entry queued (SCIM) or ran in (DigiCert). */
+  jobId: number | null;
+  /** A DigiCert call a dry-run bridge did not make. */
+  dryRun: boolean;
+  digicert: AuditDigiCertCall | null;
+}
+
+/** What append takes: kind, action and outcome; everything else defaults to null/empty (`at` to now). */
+export type NewAuditEntry = Pick<AuditEntry, "kind" | "action" | "outcome"> & Partial<Omit<AuditEntry, "id" | "kind" | "action" | "outcome">>;
+
+export interface AuditQuery {
+  /** Entries about this resource (or these) … */
+  resourceId?: string | string[];
+  /** … or about this userName (any case). Both given: entries matching either; neither: every entry. */
+  userName?: string;
+  /** At or after this time (ISO). */
+  since?: string;
+  kind?: AuditKind[];
+  dryRun?: boolean;
+  /** The newest `limit` matches (default 1000). */
+  limit?: number;
+}
+
+/** The audit trail: append-only, forgotten by age (AUDIT_RETENTION_DAYS). */
+export interface AuditRepository {
+  append(entry: NewAuditEntry): Promise<AuditEntry>;
+  appendMany(entries: NewAuditEntry[]): Promise<void>;
+  /** Matching entries, oldest first (the newest `limit` of them). */
+  query(q: AuditQuery): Promise<AuditEntry[]>;
+  /** The newest `limit` entries, newest first. */
+  recent(limit: number): Promise<AuditEntry[]>;
+  /** Forgets entries older than `before` (ISO); returns how many. */
+  purgeBefore(before: string): Promise<number>;
+}
+
 /** Repositories bound to one transaction: what they write commits or rolls back together. */
 export interface StoreTransaction {
   readonly users: UserRepository;
   readonly groups: GroupRepository;
   readonly outbox: OutboxRepository;
+  readonly audit: AuditRepository;
 }
 
 export interface Store {
@@ -307,6 +400,10 @@ export interface Store {
   readonly groups: GroupRepository;
   readonly outbox: OutboxRepository;
   readonly idempotency: IdempotencyRepository;
+  /** The audit trail (src/store/audit-repository.ts). */
+  readonly audit: AuditRepository;
+  /** Reconciliation reports and the schedule's lease (src/store/reconcile-repository.ts). */
+  readonly reconcile: ReconcileRepository;
   /** Runs `fn` in one database transaction. Use only `tx`'s repositories inside (SQLite has one connection). */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** Cheap round trip for readiness. */
