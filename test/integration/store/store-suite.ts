@@ -385,6 +385,22 @@ export function describeStoreSuite(label: string, open: () => Promise<Store>): v
         expect(back).toMatchObject({ version: 1, digicertEnabled: true, emails: [{ value: "m@example.com", type: "work", primary: true }] });
         expect(back!.created < (await store.users.getById(good[1]!.id))!.created).toBe(true);
       });
+
+      it("countByState counts users by active flag and by sync state (what the metrics report)", async () => {
+        expect(await store.users.countByState()).toEqual({ total: 0, active: 0, inactive: 0, sync: { synced: 0, pending: 0, failed: 0 } });
+        await store.users.insert(newUser());
+        await store.users.insert(newUser({ syncState: "pending" }));
+        await store.users.insert(newUser({ syncState: "pending" }));
+        await store.users.insert(newUser({ active: false, syncState: "failed" }));
+        const inactive = await store.users.insert(newUser({ active: false }));
+        expect(await store.users.countByState()).toEqual({ total: 5, active: 3, inactive: 2, sync: { synced: 2, pending: 2, failed: 1 } });
+        // Updates move users between the counts; a deleted user leaves them.
+        await store.users.update(inactive.id, { active: true, syncState: "pending" });
+        const failed = (await all()).rows.find((r) => r.syncState === "failed")!;
+        await store.users.delete(failed.id);
+        expect(await store.users.countByState()).toEqual({ total: 4, active: 4, inactive: 0, sync: { synced: 1, pending: 3, failed: 0 } });
+        expect(await store.users.count()).toBe(4);
+      });
     });
 
     describe("groups", () => {
