@@ -14,8 +14,8 @@ export interface RunningBridge {
 /** Registers every secret of the environment with the log redactor before anything can log. */
 export function registerSecretsFromEnv(env: NodeJS.ProcessEnv): void {
   registerSecret(env.DIGICERT_API_KEY);
-  // ADMIN_TOKENS (the status page's) take the same forms as SCIM_BEARER_TOKENS.
-  for (const t of `${env.SCIM_BEARER_TOKENS ?? ""},${env.ADMIN_TOKENS ?? ""}`.split(",")) {
+  // ADMIN_TOKENS (the status page's) and METRICS_TOKEN take the same forms as SCIM_BEARER_TOKENS.
+  for (const t of `${env.SCIM_BEARER_TOKENS ?? ""},${env.ADMIN_TOKENS ?? ""},${env.METRICS_TOKEN ?? ""}`.split(",")) {
     const entry = t.trim();
     registerSecret(entry);
     // name=token: the token alone is the secret (the name is what the logs show). "=" may also be base64 padding.
@@ -24,7 +24,7 @@ export function registerSecretsFromEnv(env: NodeJS.ProcessEnv): void {
   }
   // SCIM_BASIC_USERS and OAUTH_CLIENTS hold only digests (the raw passwords and secrets are never known here);
   // the digests, of these and of hashed tokens, are masked too, as they would allow an offline guess.
-  for (const list of [env.SCIM_BEARER_TOKENS, env.SCIM_BASIC_USERS, env.OAUTH_CLIENTS, env.ADMIN_TOKENS, env.ADMIN_BASIC_USERS]) {
+  for (const list of [env.SCIM_BEARER_TOKENS, env.SCIM_BASIC_USERS, env.OAUTH_CLIENTS, env.ADMIN_TOKENS, env.ADMIN_BASIC_USERS, env.METRICS_TOKEN]) {
     for (const m of (list ?? "").matchAll(/sha256:([0-9a-f]{64})/gi)) registerSecret(m[1]);
   }
   registerSecret(env.OAUTH_SIGNING_KEY?.trim());

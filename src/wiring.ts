@@ -149,6 +149,14 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     admitWrite: writeAdmission(worker, config.outbox.maxPending),
     metrics,
     logger,
+    // The status page (/admin, with ADMIN_TOKENS or ADMIN_BASIC_USERS). Add `audit: store.audit` and
+    // `reconcile: store.reconcile` (optional StatusSource members) once the store has them.
+    status: {
+      users: store.users,
+      groups: store.groups,
+      outbox: { stats: () => worker.stats(), list: (filter) => store.outbox.list(filter) },
+      access,
+    },
     readinessChecks: [
       { name: "store", check: () => store.ping(), describe: () => "the store does not answer" },
       {

@@ -35,6 +35,12 @@ export interface OAuthConfig {
   tokenTtlSeconds: number;
 }
 
+/** The status page's own credentials (ADMIN_TOKENS, ADMIN_BASIC_USERS), never valid on /scim/v2 and vice versa. */
+export interface AdminConfig {
+  tokens: BearerCredential[];
+  basicUsers: BasicCredential[];
+}
+
 export type CertCentralDeactivation = { mode: "delete" } | { mode: "demote"; role: string };
 
 export interface OutboxConfig {
@@ -60,6 +66,8 @@ export interface AppConfig {
     oauth?: OAuthConfig;
     maxResults: number;
   };
+  /** Set when ADMIN_TOKENS or ADMIN_BASIC_USERS is: the read-only status page at /admin (404 otherwise). */
+  admin?: AdminConfig;
   /** The client's own settings (REDIS_URL included, for the shared rate budget) plus provisioning policy. */
   digicert: DigiCertClientConfig & {
     rateLimit: RateWindow[];
@@ -210,6 +218,30 @@ function duplicates(names: string[], what: string): string[] {
   return [...dup].map((n) => `${what} "${n}" is used more than once`);
 }
 
+/**
+ * The status page must have credentials of its own: an admin token that is also a SCIM token, or an admin Basic
+ * user with the username and password of a SCIM one, is refused (named, never quoted).
+ */
+function sharedAdminCredentials(
+  adminTokens: BearerCredential[],
+  adminUsers: BasicCredential[],
+  scimTokens: BearerCredential[],
+  scimUsers: BasicCredential[],
+): string[] {
+  const problems: string[] = [];
+  for (const t of adminTokens) {
+    if (scimTokens.some((s) => s.sha256.equals(t.sha256))) {
+      problems.push(`ADMIN_TOKENS: token "${t.name}" is also in SCIM_BEARER_TOKENS; give the status page a token of its own`);
+    }
+  }
+  for (const u of adminUsers) {
+    if (scimUsers.some((s) => s.username === u.username && s.passwordSha256.equals(u.passwordSha256))) {
+      problems.push(`ADMIN_BASIC_USERS: user "${u.username}" has the same password in SCIM_BASIC_USERS; give the status page credentials of its own`);
+    }
+  }
+  return problems;
+}
+
 const AUTH_VARIABLES = ["SCIM_BEARER_TOKENS", "SCIM_BASIC_USERS", "OAUTH_CLIENTS"] as const;
 const NO_AUTH_PROBLEM =
   "SCIM_BEARER_TOKENS: required: configure at least one of SCIM_BEARER_TOKENS (bearer tokens), SCIM_BASIC_USERS " +
@@ -249,6 +281,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const oauth: OAuthConfig | undefined = e.OAUTH_CLIENTS
     ? { clients, signingKey: e.OAUTH_SIGNING_KEY!, tokenTtlSeconds: e.OAUTH_TOKEN_TTL_SECONDS ?? 3600 }
     : undefined;
+
+  const { tokens: adminTokens, problems: adminTokenProblems } = parseTokens(e.ADMIN_TOKENS);
+  for (const p of adminTokenProblems) problems.push(`ADMIN_TOKENS: ${p}`);
+  const { users: adminUsers, problems: adminUserProblems } = parseBasicUsers(e.ADMIN_BASIC_USERS);
+  for (const p of adminUserProblems) problems.push(`ADMIN_BASIC_USERS: ${p}`);
+  problems.push(...sharedAdminCredentials(adminTokens, adminUsers, tokens, basicUsers));
+  const admin: AdminConfig | undefined = adminTokens.length || adminUsers.length ? { tokens: adminTokens, basicUsers: adminUsers } : undefined;
 
   let rateLimit: RateWindow[] = parseRateLimit("1000/180s,100/5s");
   if (e.DIGICERT_RATE_LIMIT) {
@@ -290,6 +329,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     host,
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://${publicHost}:${port}`).replace(/\/+$/, ""),
     scim: { bearerTokens: tokens, basicUsers, oauth, maxResults: e.SCIM_MAX_RESULTS ?? 200 },
+    admin,
     digicert: {
       platform,
       apiKey: e.DIGICERT_API_KEY!,

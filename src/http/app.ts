@@ -11,13 +11,14 @@ import type { Platform } from "../digicert/types";
 import type { IdempotencyRepository } from "../store/types";
 import { scimAuth } from "./auth";
 import { errorHandler, notFound } from "./errors";
-import { liveness, readiness, type ReadinessCheck } from "./health";
+import { adminRouter, type StatusSource } from "./admin";
+import { liveness, readinessProbe, serveReadiness, type ReadinessCheck } from "./health";
 import { createMetrics, type HttpMetrics } from "./metrics";
 import { oauthTokenRouter } from "./oauth";
 import { requestLog } from "./request-log";
 
 export interface AppDeps {
-  config: Pick<AppConfig, "publicBaseUrl" | "scim">;
+  config: Pick<AppConfig, "publicBaseUrl" | "scim" | "admin">;
   platform: Platform;
   users: UserService;
   groups: GroupService;
@@ -29,6 +30,8 @@ export interface AppDeps {
   admitWrite?: WriteAdmission;
   /** The registry /metrics serves; built here when not given. */
   metrics?: HttpMetrics;
+  /** What the status page shows; /admin is served when this is given and config.admin has credentials (else 404). */
+  status?: StatusSource;
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -43,10 +46,14 @@ export function createApp(deps: AppDeps): express.Express {
 
   app.use(requestLog(logger, metrics));
   app.get("/healthz", liveness);
-  app.get("/readyz", readiness(deps.readinessChecks, logger));
+  // One readiness probe (one check cache) for /readyz and the status page.
+  const health = readinessProbe(deps.readinessChecks, logger);
+  app.get("/readyz", serveReadiness(health));
   app.get("/metrics", async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
+  // The read-only status page, with credentials of its own (ADMIN_TOKENS, ADMIN_BASIC_USERS); 404 without them.
+  if (config.admin && deps.status) app.use("/admin", adminRouter({ credentials: config.admin, source: deps.status, health, logger }));
 
   // OAuth 2.0 client credentials token endpoint: only when OAUTH_CLIENTS is set (else a 404 like any unknown path).
   if (config.scim.oauth) app.use("/oauth/token", oauthTokenRouter(config.scim.oauth));

@@ -19,16 +19,23 @@ export interface ReadinessCheck {
 
 const CACHE_MS = 30_000;
 
-type Component = { status: "ok" } | { status: "degraded"; detail: string } | { status: "failed"; error: string };
+export type Component = { status: "ok" } | { status: "degraded"; detail: string } | { status: "failed"; error: string };
+
+/** What /readyz answers (and the status page shows): the bridge is ready unless a component failed. */
+export interface ReadinessReport {
+  status: "ready" | "not ready";
+  components: Record<string, Component>;
+}
 
 /**
- * /readyz runs each check at most every 30 s (DigiCert's rate budget is precious; a check may ask for less) and
- * answers 503 when any fails; a degraded component is reported but leaves the bridge ready. Details say only
- * ok/degraded/failed and a safe message; the full error goes to the log.
+ * Runs the readiness checks, each at most every 30 s (DigiCert's rate budget is precious; a check may ask for
+ * less), and reports every component; a degraded component is reported but leaves the bridge ready. Details say
+ * only ok/degraded/failed and a safe message; the full error goes to the log. One probe (one cache) serves both
+ * /readyz and the status page, so showing the page never costs an extra DigiCert call.
  */
-export function readiness(checks: ReadinessCheck[], logger: Logger, now: () => number = Date.now) {
+export function readinessProbe(checks: ReadinessCheck[], logger: Logger, now: () => number = Date.now): () => Promise<ReadinessReport> {
   const cache = new Map<string, { at: number; component: Component }>();
-  return async (_req: Request, res: Response): Promise<void> => {
+  return async () => {
     const components: Record<string, Component> = {};
     await Promise.all(
       checks.map(async (c) => {
@@ -48,9 +55,23 @@ export function readiness(checks: ReadinessCheck[], logger: Logger, now: () => n
         components[c.name] = entry.component;
       }),
     );
-    const ready = Object.values(components).every((c) => c.status !== "failed");
-    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", components });
+    // Components in the order the checks are listed, whichever finished first.
+    const ordered = Object.fromEntries(checks.filter((c) => c.name in components).map((c) => [c.name, components[c.name]]));
+    const ready = Object.values(ordered).every((c) => c.status !== "failed");
+    return { status: ready ? "ready" : "not ready", components: ordered };
   };
+}
+
+/** /readyz: 503 when any component failed, else 200. */
+export function serveReadiness(probe: () => Promise<ReadinessReport>) {
+  return async (_req: Request, res: Response): Promise<void> => {
+    const report = await probe();
+    res.status(report.status === "ready" ? 200 : 503).json(report);
+  };
+}
+
+export function readiness(checks: ReadinessCheck[], logger: Logger, now: () => number = Date.now) {
+  return serveReadiness(readinessProbe(checks, logger, now));
 }
 
 export function liveness(_req: Request, res: Response): void {

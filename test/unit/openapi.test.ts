@@ -14,6 +14,8 @@ const ROUTES: Array<[string, string]> = [
   ["get", "/healthz"],
   ["get", "/readyz"],
   ["get", "/metrics"],
+  ["get", "/admin"],
+  ["get", "/admin/api/status"],
   ["get", "/scim/v2/ServiceProviderConfig"],
   ["get", "/scim/v2/Schemas"],
   ["get", "/scim/v2/Schemas/{id}"],
@@ -107,6 +109,10 @@ describe("openapi/openapi.yaml", () => {
       const security = op.security ?? api.security;
       if (path.startsWith(SCIM_PREFIX)) {
         expect(security).toEqual(expect.arrayContaining([expect.objectContaining({ bearerAuth: [] })]));
+      } else if (path === "/admin" || path.startsWith("/admin/")) {
+        // The status page has credentials of its own, never the SCIM ones.
+        expect(security).toEqual([{ adminBasicAuth: [] }, { adminBearerAuth: [] }]);
+        expect(op.responses["401"]?.headers?.["WWW-Authenticate"]).toBeDefined();
       } else {
         expect(security).toEqual([]);
       }

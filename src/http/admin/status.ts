@@ -1,0 +1,181 @@
+// What the status page (/admin) shows, gathered from the running bridge. Every section is read on its own: one
+// that cannot be read (the store down, DigiCert's role list unreachable) shows its error and the others still show.
+import type { Logger } from "../../log/logger";
+import type { AccessPolicy } from "../../provisioning/access-policy";
+import type { RuleMatch } from "../../config/role-mapping";
+import type { GroupRepository, JobError, OutboxKind, OutboxRepository, OutboxStats, UserRepository, UserStateCounts } from "../../store/types";
+import type { ReadinessReport } from "../health";
+
+/** The audit trail, when there is one: its newest events first. Rows are shown as they come (see page.ts). */
+export interface AuditSource {
+  recent(limit: number): Promise<readonly object[]>;
+}
+
+/** Reconciliation reports, when there are any: the last one, or null before the first run. */
+export interface ReconcileSource {
+  latest(): Promise<object | null | undefined>;
+}
+
+/**
+ * Everything the status page reads. The store's repositories, the outbox worker and the AccessPolicy fit these
+ * shapes as they are; `audit` and `reconcile` are optional: absent, their sections say "not available yet".
+ */
+export interface StatusSource {
+  users: Pick<UserRepository, "countByState">;
+  groups: Pick<GroupRepository, "count">;
+  /** stats() of the OutboxWorker (which adds the drain rate) or of the repository; list() of the repository. */
+  outbox: {
+    stats(): Promise<OutboxStats & { drainPerSecond?: number }>;
+    list: OutboxRepository["list"];
+  };
+  /** The role mapping in force (AccessPolicy). */
+  access: Pick<AccessPolicy, "managed" | "current">;
+  audit?: AuditSource;
+  reconcile?: ReconcileSource;
+}
+
+/** A section that could not be read. */
+export interface SectionError {
+  error: string;
+}
+
+export interface FailedJobView {
+  id: number;
+  userId: string;
+  userName: string | null;
+  kind: OutboxKind;
+  attempts: number;
+  error: JobError | null;
+  /** When it was marked failed (the job's last update). */
+  failedAt: string;
+}
+
+export interface OutboxView {
+  pending: number;
+  running: number;
+  failed: number;
+  oldestUnfinished: string | null;
+  /** Age of the oldest pending or running job, in whole seconds; null when there is none. */
+  oldestUnfinishedAgeSeconds: number | null;
+  /** Jobs finished per second lately (or the nominal rate); absent when the source does not measure it. */
+  drainPerSecond?: number;
+  /** The latest failed jobs, newest first (at most FAILED_JOBS_SHOWN). */
+  failedJobs: FailedJobView[];
+}
+
+export interface RoleRuleView {
+  rule: number;
+  line: number;
+  match: string;
+  roles: string[];
+}
+
+export interface RoleMappingView {
+  /** False without ROLE_MAPPING_FILE: new users get the default role and roles are never changed afterwards. */
+  managed: boolean;
+  source: string;
+  default: string[];
+  unmapped: "default" | "deactivate";
+  rules: RoleRuleView[];
+  /** One sentence saying what the mapping does, as the page shows it. */
+  summary: string;
+}
+
+export type Optional<T> = { available: false } | ({ available: true } & T);
+
+export interface AdminStatus {
+  generatedAt: string;
+  health: ReadinessReport | SectionError;
+  users: UserStateCounts | SectionError;
+  groups: { total: number } | SectionError;
+  outbox: OutboxView | SectionError;
+  roleMapping: RoleMappingView | SectionError;
+  audit: Optional<{ events: object[] }> | SectionError;
+  reconcile: Optional<{ report: object | null }> | SectionError;
+}
+
+export const FAILED_JOBS_SHOWN = 10;
+export const AUDIT_EVENTS_SHOWN = 20;
+const MAX_ERROR_CHARS = 300;
+
+export function isSectionError(v: unknown): v is SectionError {
+  return typeof v === "object" && v !== null && typeof (v as SectionError).error === "string" && Object.keys(v).length === 1;
+}
+
+function matchText(m: RuleMatch): string {
+  if (m.kind === "displayName") return `group "${m.value}"`;
+  if (m.kind === "externalId") return `group externalId "${m.value}"`;
+  return `group name matching /${m.source}/`;
+}
+
+function roleMappingView(managed: boolean, mapping: Awaited<ReturnType<AccessPolicy["current"]>>): RoleMappingView {
+  const def = mapping.default.map((r) => r.name);
+  const defText = def.length ? def.join(", ") : "no role";
+  const summary = !managed
+    ? `No mapping file: new users get ${defText}; the bridge does not change roles afterwards.`
+    : `${mapping.rules.length} rule${mapping.rules.length === 1 ? "" : "s"} from ${mapping.source}; ` +
+      (mapping.unmapped === "deactivate" ? "users in no mapped group get no DigiCert access." : `users in no mapped group get ${defText}.`) +
+      (mapping.multipleRoles ? " A user gets the roles of every matching rule." : " The first matching rule decides a user's role.");
+  return {
+    managed,
+    source: mapping.source,
+    default: def,
+    unmapped: mapping.unmapped,
+    rules: mapping.rules.map(({ spec, roles }) => ({ rule: spec.index, line: spec.line, match: matchText(spec.match), roles: roles.map((r) => r.name) })),
+    summary,
+  };
+}
+
+async function section<T>(name: string, logger: Logger, read: () => Promise<T>): Promise<T | SectionError> {
+  try {
+    return await read();
+  } catch (err) {
+    logger.warn("status page: a section could not be read", { section: name, error: (err as Error)?.message });
+    const message = String((err as Error)?.message ?? err);
+    return { error: message.length > MAX_ERROR_CHARS ? `${message.slice(0, MAX_ERROR_CHARS)}…` : message };
+  }
+}
+
+/** Reads every section at once. `health` is the readiness probe /readyz uses (same cache). */
+export async function collectStatus(
+  source: StatusSource,
+  health: () => Promise<ReadinessReport>,
+  logger: Logger,
+  now: () => number = Date.now,
+): Promise<AdminStatus> {
+  const at = now();
+  const [h, users, groups, outbox, roleMapping, audit, reconcile] = await Promise.all([
+    section("health", logger, health),
+    section("users", logger, () => source.users.countByState()),
+    section("groups", logger, async () => ({ total: await source.groups.count() })),
+    section("outbox", logger, async (): Promise<OutboxView> => {
+      const [stats, failed] = await Promise.all([source.outbox.stats(), source.outbox.list({ status: ["failed"], limit: FAILED_JOBS_SHOWN })]);
+      const oldest = stats.oldestUnfinished ? Date.parse(stats.oldestUnfinished) : NaN;
+      return {
+        pending: stats.pending,
+        running: stats.running,
+        failed: stats.failed,
+        oldestUnfinished: stats.oldestUnfinished,
+        oldestUnfinishedAgeSeconds: Number.isFinite(oldest) ? Math.max(0, Math.round((at - oldest) / 1000)) : null,
+        ...(typeof stats.drainPerSecond === "number" ? { drainPerSecond: Math.round(stats.drainPerSecond * 100) / 100 } : {}),
+        failedJobs: failed.map((j) => ({
+          id: j.id,
+          userId: j.userId,
+          userName: j.payload.userName ?? null,
+          kind: j.kind,
+          attempts: j.attempts,
+          error: j.error,
+          failedAt: j.finished ?? j.updated,
+        })),
+      };
+    }),
+    section("roleMapping", logger, async () => roleMappingView(source.access.managed, await source.access.current())),
+    section("audit", logger, async (): Promise<Optional<{ events: object[] }>> =>
+      source.audit ? { available: true, events: [...(await source.audit.recent(AUDIT_EVENTS_SHOWN))] } : { available: false },
+    ),
+    section("reconcile", logger, async (): Promise<Optional<{ report: object | null }>> =>
+      source.reconcile ? { available: true, report: (await source.reconcile.latest()) ?? null } : { available: false },
+    ),
+  ]);
+  return { generatedAt: new Date(at).toISOString(), health: h, users, groups, outbox, roleMapping, audit, reconcile };
+}
