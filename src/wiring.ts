@@ -12,6 +12,9 @@ import { RoleResolver } from "./provisioning/role-resolver";
 import { UserService } from "./provisioning/user-service";
 import { DigiCertSync } from "./provisioning/digicert-sync";
 import { OutboxWorker } from "./provisioning/outbox-worker";
+import { reconcile, type ReconcileOptions, type ReconcileReport } from "./provisioning/reconcile";
+import { ReconcileSchedule } from "./provisioning/reconcile-schedule";
+import { registerReconcileMetrics } from "./http/reconcile-metrics";
 import type { WriteAdmission } from "./scim/back-pressure";
 import type { RateWindow } from "./digicert/pacing";
 import { draftFromRow } from "./scim/user-mapping";
@@ -28,6 +31,10 @@ export interface Bridge {
   outbox: OutboxWorker;
   /** Re-reads ROLE_MAPPING_FILE and applies it to every user; the old mapping stays if the new one is invalid. */
   reloadRoleMapping(): Promise<MappingReport>;
+  /** Compares the store with DigiCert now (see provisioning/reconcile.ts); with `fix`, queues the repairs. */
+  reconcile(opts?: ReconcileOptions): Promise<ReconcileReport>;
+  /** The RECONCILE_INTERVAL schedule; null when it is not set. */
+  reconcileSchedule: ReconcileSchedule | null;
   close(): Promise<void>;
 }
 
@@ -71,7 +78,13 @@ function describeDigiCertFailure(err: unknown, digicert: ClosableDigiCertClient)
  */
 export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgSchema?: string } = {}): Promise<Bridge> {
   const store = await openStore(config.databaseUrl, { logger, pgSchema: opts.pgSchema });
-  const digicert = createDigiCertClient(config.digicert, logger);
+  // Gauges read on scrape (store counts, the DigiCert client's pacing); DigiCert calls and waits reported through hooks.
+  const metrics = createMetrics(() => store.outbox.stats(), {
+    users: () => store.users.countByState(),
+    groups: () => store.groups.count(),
+    pacing: () => digicert.pacing(),
+  });
+  const digicert = createDigiCertClient(config.digicert, logger, metrics.digicert);
   const roles = new RoleResolver(digicert);
   const access = new AccessPolicy({
     platform: config.digicert.platform,
@@ -111,8 +124,8 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     certcentralDeactivation: config.digicert.certcentralDeactivation,
     draftOf: draftFromRow,
     logger,
+    onAdopted: () => metrics.adopted(),
   });
-  const metrics = createMetrics(() => store.outbox.stats());
   const worker: OutboxWorker = new OutboxWorker({
     outbox: store.outbox,
     run: (job, signal) => sync.run(job, signal),
@@ -138,6 +151,25 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
   const groups = new GroupService({ store, userService: users, access, logger });
   // Jobs a crash or a shutdown left behind are picked up here (leases that ran out) like any others.
   worker.start();
+  const runReconcile = (opts: ReconcileOptions = {}) =>
+    reconcile(
+      {
+        store,
+        digicert,
+        targetOf: (row, profileChanged) => sync.targetOf(row, profileChanged),
+        certcentralDeactivation: config.digicert.certcentralDeactivation,
+        logger,
+        kick: () => worker.kick(),
+      },
+      opts,
+    );
+  registerReconcileMetrics(metrics.registry, () => store.reconcile.latestSummary());
+  // RECONCILE_INTERVAL: report only, one replica at a time (a lease in the store).
+  const intervalMs = config.reconcile.intervalMs;
+  const reconcileSchedule = intervalMs
+    ? new ReconcileSchedule({ repo: store.reconcile, intervalMs, logger, run: (signal) => runReconcile({ trigger: "schedule", signal }) })
+    : null;
+  reconcileSchedule?.start();
   const app = createApp({
     config,
     platform: config.digicert.platform,
@@ -148,6 +180,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     idempotency: store.idempotency,
     admitWrite: writeAdmission(worker, config.outbox.maxPending),
     metrics,
+    metricsTokens: config.metricsTokens,
     logger,
     // The status page (/admin, with ADMIN_TOKENS or ADMIN_BASIC_USERS). Add `audit: store.audit` and
     // `reconcile: store.reconcile` (optional StatusSource members) once the store has them.
@@ -221,9 +254,12 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
       await access.load();
       return applyMappingToAllUsers({ users, store, access, logger, kick: () => worker.kick() });
     },
+    reconcile: runReconcile,
+    reconcileSchedule,
     async close() {
       access.stopRefresh();
       clearInterval(purge);
+      await reconcileSchedule?.stop();
       await worker.stop(SHUTDOWN_GRACE_MS);
       await digicert.close();
       await store.close();

@@ -92,6 +92,10 @@ export const envSchema = z.object({
   }),
   BRIDGE_REPLICAS: int(1, 100),
   ROLE_MAPPING_FILE: optionalString,
+  // Scheduled report-only reconciliation: a duration such as 6h or 30m; parsed in loadConfig. Unset = off.
+  RECONCILE_INTERVAL: optionalString,
+  // Bearer token(s) for GET /metrics, parsed in loadConfig like SCIM_BEARER_TOKENS; unset = /metrics is open.
+  METRICS_TOKEN: optionalString,
   DRY_RUN: bool("DRY_RUN"),
   LOG_LEVEL: z.preprocess(
     emptyAsUnset,

@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { DEFAULT_BASE_URLS, DEFAULT_ROLES, envSchema } from "./env";
 import type { DigiCertClientConfig } from "../digicert";
 import { parseRateLimit, type RateWindow } from "../digicert/pacing";
+import { parseDuration } from "./duration";
 import { DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BUDGET_MS } from "../digicert/retry";
 import { DEFAULT_CIRCUIT_COOLDOWN_MS, DEFAULT_CIRCUIT_THRESHOLD } from "../digicert/circuit";
 
@@ -85,6 +86,10 @@ export interface AppConfig {
   databaseUrl: string;
   /** YAML group → role mapping; validated against DigiCert's roles when the bridge starts. */
   roleMappingFile?: string;
+  /** RECONCILE_INTERVAL: the server compares the store with DigiCert this often (report only); unset = never. */
+  reconcile: { intervalMs?: number };
+  /** METRICS_TOKEN: set = GET /metrics needs one of these bearer tokens (never a SCIM credential); unset = open. */
+  metricsTokens?: BearerCredential[];
   logLevel: string;
 }
 
@@ -289,6 +294,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   problems.push(...sharedAdminCredentials(adminTokens, adminUsers, tokens, basicUsers));
   const admin: AdminConfig | undefined = adminTokens.length || adminUsers.length ? { tokens: adminTokens, basicUsers: adminUsers } : undefined;
 
+  const { tokens: metricsTokens, problems: metricsTokenProblems } = parseTokens(e.METRICS_TOKEN);
+  for (const p of metricsTokenProblems) problems.push(`METRICS_TOKEN: ${p}`);
+  for (const t of metricsTokens) {
+    if (tokens.some((s) => s.sha256.equals(t.sha256))) {
+      problems.push(`METRICS_TOKEN: token "${t.name}" is also in SCIM_BEARER_TOKENS; give /metrics a token of its own`);
+    }
+  }
+
   let rateLimit: RateWindow[] = parseRateLimit("1000/180s,100/5s");
   if (e.DIGICERT_RATE_LIMIT) {
     try {
@@ -318,6 +331,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   const retryBaseMs = e.OUTBOX_RETRY_BASE_MS ?? 1000;
   const retryMaxMs = e.OUTBOX_RETRY_MAX_MS ?? 300_000;
   if (retryMaxMs < retryBaseMs) problems.push("OUTBOX_RETRY_MAX_MS: must not be smaller than OUTBOX_RETRY_BASE_MS");
+
+  let reconcileIntervalMs: number | undefined;
+  if (e.RECONCILE_INTERVAL) {
+    try {
+      reconcileIntervalMs = parseDuration(e.RECONCILE_INTERVAL, { minMs: 1000, maxMs: 30 * 86_400_000 });
+    } catch (err) {
+      problems.push(`RECONCILE_INTERVAL: ${(err as Error).message}`);
+    }
+  }
 
   if (problems.length) throw new ConfigError(problems);
 
@@ -359,6 +381,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     databaseUrl,
     roleMappingFile: e.ROLE_MAPPING_FILE,
+    reconcile: reconcileIntervalMs === undefined ? {} : { intervalMs: reconcileIntervalMs },
+    metricsTokens: metricsTokens.length ? metricsTokens : undefined,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -52,11 +52,12 @@ export interface DriftEntry {
   /** profile_changed: each field that differs. */
   fields?: ProfileDifference[];
   /**
-   * queued: `--fix` recorded the truth in the link and queued an outbox job (`jobId`); reported: found, not fixed
-   * (no `--fix`, or not fixable: unmanaged users, a user outside the container/account); skipped: `--fix` left it
-   * because the user changed while reconcile ran (its own job will converge it).
+   * queued: `--fix` recorded the truth in the link and queued an outbox job (`jobId`); fixed: `--fix` only had to
+   * correct the link (DigiCert already matches the IdP); reported: found, not fixed (no `--fix`, or not fixable:
+   * unmanaged users, a user outside the container/account); skipped: `--fix` left it because the user changed
+   * while reconcile ran (its own job will converge it).
    */
-  action: "queued" | "reported" | "skipped";
+  action: "queued" | "fixed" | "reported" | "skipped";
   jobId?: number;
 }
 
