@@ -96,7 +96,8 @@ export interface DigiCertClient {
   circuit?(): { state: "closed" | "open" | "half-open"; openUntil?: string; consecutiveFailures: number };
   /**
    * Where calls are paced, for readiness: "local" (no Redis), "shared" (the budget shared through Redis) or
-   * "fallback" (Redis unreachable: this replica alone at 1/`replicas` of the budget). Optional like circuit().
+   * "fallback" (Redis unreachable: this replica alone at 1/`replicas` of the budget), and how many calls wait for
+   * their slot (`queued`, for metrics). Optional like circuit().
    */
-  pacing?(): { mode: "local" | "shared" | "fallback"; replicas?: number };
+  pacing?(): { mode: "local" | "shared" | "fallback"; replicas?: number; queued?: number };
 }

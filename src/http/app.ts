@@ -1,5 +1,5 @@
 import express from "express";
-import type { AppConfig } from "../config";
+import type { AppConfig, BearerCredential } from "../config";
 import type { Logger } from "../log/logger";
 import type { ScimContext } from "../scim/context";
 import { createScimRouter } from "../scim/router";
@@ -10,6 +10,7 @@ import type { UserService } from "../provisioning/user-service";
 import type { Platform } from "../digicert/types";
 import type { IdempotencyRepository } from "../store/types";
 import { scimAuth } from "./auth";
+import { metricsAuth } from "./metrics-auth";
 import { errorHandler, notFound } from "./errors";
 import { adminRouter, type StatusSource } from "./admin";
 import { liveness, readinessProbe, serveReadiness, type ReadinessCheck } from "./health";
@@ -30,6 +31,8 @@ export interface AppDeps {
   admitWrite?: WriteAdmission;
   /** The registry /metrics serves; built here when not given. */
   metrics?: HttpMetrics;
+  /** METRICS_TOKEN: bearer tokens /metrics requires (401 without one); unset = open. */
+  metricsTokens?: BearerCredential[];
   /** What the status page shows; /admin is served when this is given and config.admin has credentials (else 404). */
   status?: StatusSource;
 }
@@ -49,7 +52,7 @@ export function createApp(deps: AppDeps): express.Express {
   // One readiness probe (one check cache) for /readyz and the status page.
   const health = readinessProbe(deps.readinessChecks, logger);
   app.get("/readyz", serveReadiness(health));
-  app.get("/metrics", async (_req, res) => {
+  app.get("/metrics", metricsAuth(deps.metricsTokens), async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
   // The read-only status page, with credentials of its own (ADMIN_TOKENS, ADMIN_BASIC_USERS); 404 without them.

@@ -24,6 +24,8 @@ export function requestLog(logger: Logger, metrics: HttpMetrics) {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const path = req.originalUrl.split("?")[0];
       metrics.observe(resourceOf(path), req.method, res.statusCode, ms / 1000);
+      // Set by back-pressure.ts: this 429 was the outbox being full, not another reason.
+      if (res.locals.backPressured && res.statusCode === 429) metrics.backPressureRejected();
       logger.info("request", {
         requestId,
         method: req.method,

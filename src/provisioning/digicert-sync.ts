@@ -22,6 +22,8 @@ export interface DigiCertSyncDeps {
   certcentralDeactivation: CertCentralDeactivation;
   draftOf: (row: UserRow) => UserDraft;
   logger: Logger;
+  /** A DigiCert user made by hand before SSO was adopted (metrics). Not called when relinking the bridge's own create. */
+  onAdopted?: () => void;
 }
 
 /** What DigiCert should hold for a user: an account or none, its profile, and its roles (null = leave alone). */
@@ -152,6 +154,14 @@ export class DigiCertSync {
       );
     }
     await run.checkpoint({ digicertId: found.id, adopted: handMade, digicertEnabled: found.status !== "disabled", digicertRoleIds: found.roleIds });
+    // Counted once the link is saved: a retry of this job finds the user as its own (handMade false) and does not count again.
+    if (handMade) {
+      try {
+        this.deps.onAdopted?.();
+      } catch {
+        // A metrics hook must not fail the job.
+      }
+    }
     await digicert.updateUser(found.id, profile);
     // Without a mapping, roles a human gave by hand are kept: adoption must never demote an administrator.
     // With one, the mapping owns roles like for every other user.
