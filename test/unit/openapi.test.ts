@@ -113,6 +113,10 @@ describe("openapi/openapi.yaml", () => {
         // The status page has credentials of its own, never the SCIM ones.
         expect(security).toEqual([{ adminBasicAuth: [] }, { adminBearerAuth: [] }]);
         expect(op.responses["401"]?.headers?.["WWW-Authenticate"]).toBeDefined();
+      } else if (path === "/metrics") {
+        // Open, or a METRICS_TOKEN token when that is set; never the SCIM credentials.
+        expect(security).toEqual([{}, { metricsBearerAuth: [] }]);
+        expect(op.responses["401"]?.headers?.["WWW-Authenticate"]).toBeDefined();
       } else {
         expect(security).toEqual([]);
       }
