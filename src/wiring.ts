@@ -6,6 +6,9 @@ import { createApp } from "./http/app";
 import { createMetrics } from "./http/metrics";
 import type { Logger } from "./log/logger";
 import { AccessPolicy } from "./provisioning/access-policy";
+import { AuditTrail, purgeAudit } from "./provisioning/audit";
+import { auditedClient } from "./provisioning/call-audit";
+import { dryRunClient } from "./digicert/dry-run";
 import { GroupService } from "./provisioning/group-service";
 import { applyMappingToAllUsers, type MappingReport } from "./provisioning/mapping-rollout";
 import { RoleResolver } from "./provisioning/role-resolver";
@@ -85,6 +88,12 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     pacing: () => digicert.pacing(),
   });
   const digicert = createDigiCertClient(config.digicert, logger, metrics.digicert);
+  // DRY_RUN: the outbox's DigiCert writes are answered without being sent (reads still reach DigiCert).
+  const writer = config.dryRun ? dryRunClient(digicert) : digicert;
+  if (config.dryRun) {
+    logger.warn("DRY_RUN is on: nothing is written to DigiCert; each would-be call is recorded in the audit trail (digicert-scim plan)");
+  }
+  const trail = new AuditTrail(() => store.audit, logger);
   const roles = new RoleResolver(digicert);
   const access = new AccessPolicy({
     platform: config.digicert.platform,
@@ -112,19 +121,26 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     store.outbox
       .purgeFinishedBefore(new Date(Date.now() - FINISHED_JOB_TTL_MS).toISOString())
       .catch((err) => logger.warn("could not purge finished outbox jobs", { error: (err as Error).message }));
+    // AUDIT_RETENTION_DAYS (0 = keep forever).
+    purgeAudit(store.audit, config.audit.retentionDays, logger).catch((err) =>
+      logger.warn("could not purge old audit entries", { error: (err as Error).message }),
+    );
   }, 60 * 60 * 1000);
   purge.unref();
   const sync = new DigiCertSync({
     users: store.users,
     groups: store.groups,
     outbox: store.outbox,
-    digicert,
+    digicert: writer,
     roles,
     access,
     certcentralDeactivation: config.digicert.certcentralDeactivation,
     draftOf: draftFromRow,
     logger,
     onAdopted: () => metrics.adopted(),
+    // Every DigiCert write a job makes (or, dry-run, would make) goes to the audit trail.
+    clientForJob: (job) =>
+      auditedClient(writer, job, { trail, users: store.users, dryRun: config.dryRun, roleName: (id) => access.roleName(id) }),
   });
   const worker: OutboxWorker = new OutboxWorker({
     outbox: store.outbox,
@@ -179,19 +195,40 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     roleCatalogue: () => access.listRoles(),
     idempotency: store.idempotency,
     admitWrite: writeAdmission(worker, config.outbox.maxPending),
+    // Refused SCIM writes go to the audit trail (accepted ones are recorded by the services, with the change).
+    audit: {
+      record: (entries) => trail.record(entries),
+      userNameOf: async (id) => (await store.users.getById(id))?.userName ?? null,
+    },
     metrics,
     metricsTokens: config.metricsTokens,
     logger,
-    // The status page (/admin, with ADMIN_TOKENS or ADMIN_BASIC_USERS). Add `audit: store.audit` and
-    // `reconcile: store.reconcile` (optional StatusSource members) once the store has them.
+    // The status page (/admin, with ADMIN_TOKENS or ADMIN_BASIC_USERS). Add
+    // `reconcile: store.reconcile` (optional StatusSource member) once the store has it.
     status: {
+      audit: store.audit,
       users: store.users,
       groups: store.groups,
-      outbox: { stats: () => worker.stats(), list: (filter) => store.outbox.list(filter) },
+      // Counts read fresh (the worker caches its stats for a second); the drain rate is the worker's.
+      outbox: {
+        stats: async () => ({ ...(await store.outbox.stats()), drainPerSecond: (await worker.stats()).drainPerSecond }),
+        list: (filter) => store.outbox.list(filter),
+      },
       access,
     },
     readinessChecks: [
       { name: "store", check: () => store.ping(), describe: () => "the store does not answer" },
+      // DRY_RUN: said on every readiness answer (degraded, still ready), so nobody mistakes a dry run for the real thing.
+      ...(config.dryRun
+        ? [
+            {
+              name: "dryrun",
+              cacheMs: 0,
+              check: async () => ({ degraded: "DRY_RUN: nothing is written to DigiCert; would-be calls are in the audit trail (digicert-scim plan)" }),
+              describe: () => "dry-run",
+            },
+          ]
+        : []),
       {
         name: "digicert",
         // DigiCert down is degraded, not unready: writes still go into the outbox and drain when it is back, so a

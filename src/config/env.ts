@@ -97,6 +97,8 @@ export const envSchema = z.object({
   // Bearer token(s) for GET /metrics, parsed in loadConfig like SCIM_BEARER_TOKENS; unset = /metrics is open.
   METRICS_TOKEN: optionalString,
   DRY_RUN: bool("DRY_RUN"),
+  // Days the audit trail keeps an entry (0 = forever).
+  AUDIT_RETENTION_DAYS: int(0, 36500),
   LOG_LEVEL: z.preprocess(
     emptyAsUnset,
     z

@@ -90,6 +90,10 @@ export interface AppConfig {
   reconcile: { intervalMs?: number };
   /** METRICS_TOKEN: set = GET /metrics needs one of these bearer tokens (never a SCIM credential); unset = open. */
   metricsTokens?: BearerCredential[];
+  /** DRY_RUN: DigiCert is read but never written; each would-be write is recorded in the audit trail. */
+  dryRun: boolean;
+  /** AUDIT_RETENTION_DAYS: entries older than this are purged hourly; 0 = kept forever. */
+  audit: { retentionDays: number };
   logLevel: string;
 }
 
@@ -320,8 +324,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     problems.push("DATABASE_URL: must be sqlite:<file path>, sqlite::memory: or postgres://…");
   }
 
-  // Dry-run is a later capability; refusing it loudly beats silently ignoring it.
-  if (e.DRY_RUN) problems.push("DRY_RUN: dry-run is not available in this version; unset it or set false");
 
   const deact = e.CERTCENTRAL_DEACTIVATE ?? "delete";
   const certcentralDeactivation: CertCentralDeactivation = deact.startsWith("demote:")
@@ -383,6 +385,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     roleMappingFile: e.ROLE_MAPPING_FILE,
     reconcile: reconcileIntervalMs === undefined ? {} : { intervalMs: reconcileIntervalMs },
     metricsTokens: metricsTokens.length ? metricsTokens : undefined,
+    dryRun: e.DRY_RUN,
+    audit: { retentionDays: e.AUDIT_RETENTION_DAYS ?? 90 },
     logLevel: e.LOG_LEVEL,
   };
 }

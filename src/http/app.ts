@@ -5,6 +5,7 @@ import type { ScimContext } from "../scim/context";
 import { createScimRouter } from "../scim/router";
 import type { ScimFailure } from "../scim/errors";
 import type { WriteAdmission } from "../scim/back-pressure";
+import type { RefusalAudit } from "../scim/audit-refusals";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
 import type { Platform } from "../digicert/types";
@@ -29,6 +30,8 @@ export interface AppDeps {
   logger: Logger;
   readinessChecks: ReadinessCheck[];
   admitWrite?: WriteAdmission;
+  /** The audit trail of refused SCIM writes (accepted ones are recorded by the services). */
+  audit?: RefusalAudit;
   /** The registry /metrics serves; built here when not given. */
   metrics?: HttpMetrics;
   /** METRICS_TOKEN: bearer tokens /metrics requires (401 without one); unset = open. */
@@ -69,12 +72,14 @@ export function createApp(deps: AppDeps): express.Express {
       maxBodyBytes: MAX_BODY_BYTES,
       idempotency: deps.idempotency,
       admitWrite: deps.admitWrite,
+      audit: deps.audit,
       logger,
       auth: { bearer: config.scim.bearerTokens.length > 0, basic: config.scim.basicUsers.length > 0, oauth: !!config.scim.oauth },
       contextFor: (req, res): ScimContext => ({
         requestId: res.locals.requestId,
         method: req.method,
         credential: res.locals.credential,
+        idp: res.locals.idp,
         logger: logger.child({ requestId: res.locals.requestId, idp: res.locals.idp }),
         users: deps.users,
         groups: deps.groups,

@@ -24,6 +24,8 @@ export interface DigiCertSyncDeps {
   logger: Logger;
   /** A DigiCert user made by hand before SSO was adopted (metrics). Not called when relinking the bridge's own create. */
   onAdopted?: () => void;
+  /** The client one job uses, built around `digicert` (the audit trail's call recorder); `digicert` itself without it. */
+  clientForJob?: (job: OutboxJob) => DigiCertClient;
 }
 
 /** What DigiCert should hold for a user: an account or none, its profile, and its roles (null = leave alone). */
@@ -58,6 +60,11 @@ export class DigiCertSync {
 
   /** `signal` aborted: the worker was killed; record nothing more (DigiCert calls in flight still land). */
   async run(job: OutboxJob, signal?: AbortSignal): Promise<void> {
+    if (this.deps.clientForJob) {
+      // Jobs run concurrently: each gets its own client, through a sync of its own.
+      const { clientForJob, ...deps } = this.deps;
+      return new DigiCertSync({ ...deps, digicert: clientForJob(job) }).run(job, signal);
+    }
     if (job.kind === "delete") return this.remove(job);
     const { users, logger } = this.deps;
     const row = await users.getById(job.userId);

@@ -9,12 +9,15 @@ import {
   type GroupRef,
   type GroupRepository,
   type GroupRow,
+  type MembershipChange,
+  type NewAuditEntry,
   type Page,
   type Store,
   type StoreTransaction,
   type UserRepository,
 } from "../store/types";
 import type { AccessPolicy } from "./access-policy";
+import { diffResources, logAudit, requestFields, safeChanges, type AuditActor } from "./audit";
 import { ConflictError, InvalidInputError, NotFoundError } from "./errors";
 import type { UserService } from "./user-service";
 
@@ -77,8 +80,9 @@ export class GroupService {
     return (await this.deps.store.groups.members(id)).rows;
   }
 
-  async create(draft: GroupDraft): Promise<GroupRow> {
-    const { row, jobIds } = await this.inTransaction(async (tx) => {
+  /** `actor`: who asked (recorded in the audit trail with the change, in the same transaction). */
+  async create(draft: GroupDraft, actor?: AuditActor): Promise<GroupRow> {
+    const { row, jobIds, audit } = await this.inTransaction(async (tx) => {
       const memberIds = await this.requireUsers(tx.users, draft.memberIds);
       let row: GroupRow;
       try {
@@ -89,22 +93,30 @@ export class GroupService {
       } catch (err) {
         throw this.mapStoreError(err, draft.displayName);
       }
-      return { row, jobIds: await this.enqueueAccess(tx, memberIds) };
+      const jobIds = await this.enqueueAccess(tx, memberIds, actor);
+      const audit = await this.recordChange(tx, actor, "group.create", null, row, { added: memberIds, removed: [] }, memberIds, jobIds);
+      return { row, jobIds, audit };
     });
+    logAudit(this.deps.logger, audit);
     await this.settle(jobIds, `group ${row.id} created`);
     return row;
   }
 
   /** PUT: the group becomes exactly the draft, members included. */
-  async replace(id: string, draft: GroupDraft): Promise<GroupRow> {
-    const { row, jobIds } = await this.inTransaction(async (tx) => {
+  async replace(id: string, draft: GroupDraft, actor?: AuditActor): Promise<GroupRow> {
+    const { row, jobIds, audit } = await this.inTransaction(async (tx) => {
       const before = await this.get(id, tx.groups);
       const memberIds = await this.requireUsers(tx.users, draft.memberIds);
       const renamed = await this.rename(tx.groups, before, { displayName: draft.displayName, externalId: draft.externalId, resource: draft.resource });
       const change = await tx.groups.replaceMembers(id, memberIds);
       const affected = renamed ? await this.allMemberIds(tx.groups, id) : [...change.added, ...change.removed];
-      return { row: await this.get(id, tx.groups), jobIds: await this.enqueueAccess(tx, [...affected, ...change.removed]) };
+      const queuedFor = [...affected, ...change.removed];
+      const jobIds = await this.enqueueAccess(tx, queuedFor, actor);
+      const row = await this.get(id, tx.groups);
+      const audit = await this.recordChange(tx, actor, "group.replace", before, row, change, queuedFor, jobIds);
+      return { row, jobIds, audit };
     });
+    logAudit(this.deps.logger, audit);
     await this.settle(jobIds, `group ${id} replaced`);
     return row;
   }
@@ -113,8 +125,8 @@ export class GroupService {
    * PATCH without SCIMMY's read-apply-write: membership deltas go straight to the store, so the work follows the
    * size of the change, not of the group. Unknown member ids fail the whole request before anything changes.
    */
-  async patch(id: string, plan: GroupPatchPlan): Promise<void> {
-    const jobIds = await this.inTransaction(async (tx) => {
+  async patch(id: string, plan: GroupPatchPlan, actor?: AuditActor): Promise<void> {
+    const { jobIds, audit } = await this.inTransaction(async (tx) => {
       const group = await this.get(id, tx.groups);
       const adding = [...plan.add, ...(plan.replaceWith ?? [])];
       await this.requireUsers(tx.users, adding);
@@ -135,28 +147,39 @@ export class GroupService {
       // Members named by the request are re-checked even when their membership did not change: a job is cheap
       // when nothing differs, and it repairs a member whose earlier role change failed.
       const touched = new Set<string>([...plan.add, ...plan.remove]);
+      const change: MembershipChange = { added: [], removed: [] };
       if (plan.replaceWith) {
         const target = new Set([...plan.replaceWith, ...plan.add].filter((u) => !plan.remove.has(u)));
-        const change = await tx.groups.replaceMembers(id, [...target]);
-        for (const u of [...change.added, ...change.removed]) touched.add(u);
+        const replaced = await tx.groups.replaceMembers(id, [...target]);
+        for (const u of [...replaced.added, ...replaced.removed]) touched.add(u);
+        Object.assign(change, replaced);
       } else {
-        if (plan.remove.size) await tx.groups.removeMembers(id, [...plan.remove]);
-        if (plan.add.size) await tx.groups.addMembers(id, [...plan.add]);
+        if (plan.remove.size) change.removed = (await tx.groups.removeMembers(id, [...plan.remove])).removed;
+        if (plan.add.size) change.added = (await tx.groups.addMembers(id, [...plan.add])).added;
       }
       const affected = renamed ? [...touched, ...(await this.allMemberIds(tx.groups, id))] : [...touched];
       // Ids named for removal that are not users have nothing in DigiCert to change.
-      return this.enqueueAccess(tx, await tx.users.existingIds(affected));
+      const queuedFor = await tx.users.existingIds(affected);
+      const jobIds = await this.enqueueAccess(tx, queuedFor, actor);
+      const after = await this.get(id, tx.groups);
+      const audit = await this.recordChange(tx, actor, "group.patch", group, after, change, queuedFor, jobIds);
+      return { jobIds, audit };
     });
+    logAudit(this.deps.logger, audit);
     await this.settle(jobIds, `group ${id} patched`);
   }
 
   /** Deleting a group takes away what it granted; former members fall back to what their other groups give. */
-  async delete(id: string): Promise<void> {
-    const jobIds = await this.inTransaction(async (tx) => {
+  async delete(id: string, actor?: AuditActor): Promise<void> {
+    const { jobIds, audit } = await this.inTransaction(async (tx) => {
+      const before = await tx.groups.getById(id);
       const former = await tx.groups.delete(id);
-      if (former === null) throw new NotFoundError(`Group ${id} not found`);
-      return this.enqueueAccess(tx, former);
+      if (former === null || !before) throw new NotFoundError(`Group ${id} not found`);
+      const jobIds = await this.enqueueAccess(tx, former, actor);
+      const audit = await this.recordChange(tx, actor, "group.delete", before, null, { added: [], removed: former }, former, jobIds);
+      return { jobIds, audit };
     });
+    logAudit(this.deps.logger, audit);
     await this.settle(jobIds, `group ${id} deleted`);
   }
 
@@ -167,9 +190,76 @@ export class GroupService {
   }
 
   /** Without a mapping file, groups grant nothing: no job. */
-  private async enqueueAccess(tx: StoreTransaction, userIds: string[]): Promise<number[]> {
+  private async enqueueAccess(tx: StoreTransaction, userIds: string[], actor?: AuditActor): Promise<number[]> {
     if (!this.deps.access.managed || !userIds.length) return [];
-    return tx.outbox.enqueue(this.deps.userService.accessJobs(userIds));
+    return tx.outbox.enqueue(this.deps.userService.accessJobs(userIds, actor?.requestId));
+  }
+
+  /**
+   * The audit entries of a group change, appended in its transaction: one for the group (name changes, members
+   * added and removed), and one per member added or removed, on that user, with the role job queued for them.
+   * Nothing is recorded when nothing changed and no job was queued.
+   */
+  private async recordChange(
+    tx: StoreTransaction,
+    actor: AuditActor | undefined,
+    action: string,
+    before: GroupRow | null,
+    after: GroupRow | null,
+    change: MembershipChange,
+    queuedFor: string[],
+    jobIds: number[],
+  ): Promise<NewAuditEntry[]> {
+    const group = (after ?? before)!;
+    const view = (g: GroupRow | null) => (g ? { ...g.resource, displayName: g.displayName, externalId: g.externalId ?? undefined } : null);
+    const names = await this.userNames(tx.users, [...change.added, ...change.removed]);
+    const member = (userId: string) => ({ value: userId, ...(names.get(userId) ? { display: names.get(userId) } : {}) });
+    const changes = [
+      ...diffResources(view(before), view(after), ["schemas", "meta", "id", "members"]),
+      ...safeChanges([
+        ...(change.added.length ? [{ path: "members", op: "add" as const, after: change.added.map(member) }] : []),
+        ...(change.removed.length ? [{ path: "members", op: "remove" as const, before: change.removed.map(member) }] : []),
+      ]),
+    ];
+    if (!changes.length && !jobIds.length) return [];
+    const jobOf = new Map([...new Set(queuedFor)].map((u, i) => [u, jobIds[i]]));
+    const common = { kind: "scim" as const, outcome: "ok" as const, ...requestFields(actor) };
+    const ref = { value: group.id, display: group.displayName };
+    const entries: NewAuditEntry[] = [
+      { ...common, action, resourceType: "Group", resourceId: group.id, changes, detail: `group '${group.displayName}'` },
+      ...change.added.map((u): NewAuditEntry => ({
+        ...common,
+        action: "group.member.add",
+        resourceType: "User",
+        resourceId: u,
+        userName: names.get(u) ?? null,
+        changes: safeChanges([{ path: "groups", op: "add", after: ref }]),
+        jobId: jobOf.get(u) ?? null,
+      })),
+      ...change.removed.map((u): NewAuditEntry => ({
+        ...common,
+        action: "group.member.remove",
+        resourceType: "User",
+        resourceId: u,
+        userName: names.get(u) ?? null,
+        changes: safeChanges([{ path: "groups", op: "remove", before: ref }]),
+        jobId: jobOf.get(u) ?? null,
+      })),
+    ];
+    await tx.audit.appendMany(entries);
+    return entries;
+  }
+
+  /** userNames of the given users (those that exist), a few hundred per query. */
+  private async userNames(users: UserRepository, ids: string[]): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const unique = [...new Set(ids)];
+    for (let i = 0; i < unique.length; i += 200) {
+      const chunk = unique.slice(i, i + 200);
+      const { rows } = await users.list({ anyOf: chunk.map((value) => [{ attr: "id" as const, value }]) }, { offset: 0, limit: chunk.length });
+      for (const r of rows) out.set(r.id, r.userName);
+    }
+    return out;
   }
 
   private async settle(jobIds: number[], reason: string): Promise<void> {

@@ -1,6 +1,7 @@
 import type { Logger } from "../log/logger";
 import type { Store } from "../store/types";
 import type { AccessPolicy } from "./access-policy";
+import { logAudit, safeChanges } from "./audit";
 import type { UserService } from "./user-service";
 
 export interface RoleChange {
@@ -33,8 +34,22 @@ export async function applyMappingToAllUsers(deps: { users: UserService; store: 
     report.usersChecked += rows.length;
     try {
       const changes = await users.accessChanges(rows.map((r) => r.id));
-      await store.outbox.enqueue(users.accessJobs(changes.map((c) => c.userId)));
+      const jobIds = await store.outbox.enqueue(users.accessJobs(changes.map((c) => c.userId)));
       deps.kick?.();
+      // The audit trail: the bridge changes these users' roles on its own (no SCIM request asked).
+      const audit = changes.map((c, i) => ({
+        kind: "bridge" as const,
+        action: "mapping.reload",
+        outcome: "ok" as const,
+        resourceType: "User" as const,
+        resourceId: c.userId,
+        userName: c.userName,
+        changes: safeChanges([{ path: "roles", before: (c.before ?? []).map(name), after: (c.after ?? []).map(name) }]),
+        jobId: jobIds[i] ?? null,
+        detail: "the role mapping was reloaded",
+      }));
+      await store.audit.appendMany(audit);
+      logAudit(logger, audit);
       for (const c of changes) {
         const before = new Set(c.before ?? []);
         const after = new Set(c.after ?? []);

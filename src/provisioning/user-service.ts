@@ -5,6 +5,8 @@ import {
   StoreConflictError,
   StoreVersionConflictError,
   type GroupRepository,
+  type JobError,
+  type NewAuditEntry,
   type NewOutboxJob,
   type OutboxKind,
   type Page,
@@ -14,6 +16,7 @@ import {
   type UserSnapshot,
 } from "../store/types";
 import type { AccessPolicy } from "./access-policy";
+import { diffUsers, logAudit, requestFields, type AuditActor } from "./audit";
 import { linkOf, sameRoles } from "./digicert-sync";
 import { ConcurrentChangeError, ConflictError, InvalidInputError, NotFoundError } from "./errors";
 import { errorOfJob } from "./job-errors";
@@ -55,6 +58,34 @@ function fieldsOf(draft: UserDraft, active: boolean): UserSnapshot {
   return { userName: draft.userName, externalId: draft.externalId, active, resource: draft.resource, emails: draft.emails };
 }
 
+/** The request id a job carries, so the audit trail links its DigiCert calls to the SCIM request. */
+function requestOf(actor: AuditActor | undefined): { requestId?: string } {
+  return actor?.requestId ? { requestId: actor.requestId } : {};
+}
+
+function userEntry(actor: AuditActor | undefined, action: string, row: Pick<UserRow, "id" | "userName">, changes: NewAuditEntry["changes"], jobId?: number): NewAuditEntry {
+  return {
+    kind: "scim",
+    action,
+    outcome: "ok",
+    ...requestFields(actor),
+    resourceType: "User",
+    resourceId: row.id,
+    userName: row.userName,
+    changes,
+    jobId: jobId ?? null,
+  };
+}
+
+/** The bridge undoing a change DigiCert refused, on behalf of the request that made it. */
+function rollbackEntry(actor: AuditActor | undefined, row: Pick<UserRow, "id" | "userName">, changes: NewAuditEntry["changes"], error: JobError, jobId?: number): NewAuditEntry {
+  return {
+    ...userEntry(actor, "user.rollback", row, changes, jobId),
+    kind: "bridge",
+    detail: `DigiCert refused the change (${error.kind}): ${error.message}`,
+  };
+}
+
 /**
  * The use cases on a SCIM User. A change is stored together with an outbox job for DigiCert in one transaction;
  * the request then waits (up to syncWaitMs) for the job. Finished: the answer shows DigiCert's result, and a change
@@ -78,13 +109,14 @@ export class UserService {
     return this.deps.store.users.list(query, page);
   }
 
-  async create(draft: UserDraft): Promise<UserRow> {
+  /** `actor`: who asked (recorded in the audit trail with the change, in the same transaction). */
+  async create(draft: UserDraft, actor?: AuditActor): Promise<UserRow> {
     const { store } = this.deps;
     await this.assertUserNameFree(draft.userName);
     this.checkProfile(draft);
     await this.assertRolesKnown(draft);
     const id = this.newId();
-    let created: { row: UserRow; jobId: number };
+    let created: { row: UserRow; jobId: number; audit: NewAuditEntry[] };
     try {
       created = await store.transaction(async (tx) => {
         const row = await tx.users.insert({
@@ -95,9 +127,11 @@ export class UserService {
           syncState: "pending",
         });
         const [jobId] = await tx.outbox.enqueue([
-          { userId: id, kind: "create", payload: { userName: row.userName, profileChanged: true, version: row.version } },
+          { userId: id, kind: "create", payload: { userName: row.userName, profileChanged: true, version: row.version, ...requestOf(actor) } },
         ]);
-        return { row, jobId: jobId! };
+        const audit = [userEntry(actor, "user.create", row, diffUsers(null, snapshotOf(row)), jobId!)];
+        await tx.audit.appendMany(audit);
+        return { row, jobId: jobId!, audit };
       });
     } catch (err) {
       // Lost a race with a concurrent create of the same userName: nothing of ours was stored.
@@ -107,7 +141,8 @@ export class UserService {
       }
       throw err;
     }
-    return this.settle(created.row, [created.jobId], () => this.undoCreate(created.row));
+    logAudit(this.deps.logger, created.audit);
+    return this.settle(created.row, [created.jobId], (error) => this.undoCreate(created.row, error, actor));
   }
 
   /**
@@ -115,7 +150,7 @@ export class UserService {
    * draft was computed from (a PATCH applies its operations to a read); a newer stored version means another
    * change came in between, and this one must be recomputed (ConcurrentChangeError) rather than undo it.
    */
-  async replace(id: string, draft: UserDraft, basedOnVersion?: number): Promise<UserRow> {
+  async replace(id: string, draft: UserDraft, basedOnVersion?: number, actor?: AuditActor): Promise<UserRow> {
     const { store, logger } = this.deps;
     const row = await this.get(id);
     if (basedOnVersion !== undefined && row.version !== basedOnVersion) throw this.concurrentChange(id);
@@ -129,36 +164,51 @@ export class UserService {
     const kind: OutboxKind = row.active === active ? "update" : active ? "reactivate" : "deactivate";
     // A change DigiCert holds nothing of (say, a nickName) needs no job, unless the user is out of step already.
     const needsJob = profileChanged || rolesChanged || kind !== "update" || row.syncState !== "synced";
-    let saved: { row: UserRow; jobIds: number[] };
+    let saved: { row: UserRow; jobIds: number[]; audit: NewAuditEntry[] };
     try {
       saved = await store.transaction(async (tx) => {
         const updated = await tx.users.update(id, fieldsOf(draft, active), row.version);
         if (!updated) throw new NotFoundError(`User ${id} not found`);
         const jobIds = needsJob
           ? await tx.outbox.enqueue([
-              { userId: id, kind, payload: { userName: updated.userName, profileChanged, version: updated.version, before: snapshotOf(row) } },
+              {
+                userId: id,
+                kind,
+                payload: { userName: updated.userName, profileChanged, version: updated.version, before: snapshotOf(row), ...requestOf(actor) },
+              },
             ])
           : [];
-        return { row: updated, jobIds };
+        // A write that changed nothing and queued nothing is not a change: no entry.
+        const changes = diffUsers(snapshotOf(row), snapshotOf(updated));
+        const audit = changes.length || jobIds.length ? [userEntry(actor, actor?.method === "PATCH" ? "user.patch" : "user.replace", updated, changes, jobIds[0])] : [];
+        await tx.audit.appendMany(audit);
+        return { row: updated, jobIds, audit };
       });
     } catch (err) {
       if (err instanceof StoreConflictError) throw new ConflictError(`userName '${draft.userName}' is already taken`);
       if (err instanceof StoreVersionConflictError) throw this.concurrentChange(id);
       throw err;
     }
+    logAudit(logger, saved.audit);
     if (kind !== "update") logger.info(active ? "user reactivated" : "user deactivated", { userId: id, userName: draft.userName });
-    return this.settle(saved.row, saved.jobIds, () => this.undoReplace(saved.row, snapshotOf(row)));
+    return this.settle(saved.row, saved.jobIds, (error) => this.undoReplace(saved.row, snapshotOf(row), error, actor));
   }
 
-  async delete(id: string): Promise<void> {
+  async delete(id: string, actor?: AuditActor): Promise<void> {
     const { store, logger } = this.deps;
-    const jobIds = await store.transaction(async (tx) => {
+    const { jobIds, audit, row } = await store.transaction(async (tx) => {
       const row = await tx.users.getById(id);
       if (!row) throw new NotFoundError(`User ${id} not found`);
       await tx.users.delete(id);
-      logger.info("user deleted", { userId: id, userName: row.userName, digicertId: row.digicertId });
-      return tx.outbox.enqueue([{ userId: id, kind: "delete", payload: { userName: row.userName, digicertId: row.digicertId } }]);
+      const jobIds = await tx.outbox.enqueue([
+        { userId: id, kind: "delete", payload: { userName: row.userName, digicertId: row.digicertId, ...requestOf(actor) } },
+      ]);
+      const audit = [userEntry(actor, "user.delete", row, diffUsers(snapshotOf(row), null), jobIds[0])];
+      await tx.audit.appendMany(audit);
+      return { jobIds, audit, row };
     });
+    logger.info("user deleted", { userId: id, userName: row.userName, digicertId: row.digicertId });
+    logAudit(logger, audit);
     // The SCIM user is gone whatever DigiCert says; a refused delete stays visible as a failed job.
     this.deps.dispatcher.kick();
     await this.deps.dispatcher.waitFor(jobIds, this.deps.syncWaitMs);
@@ -168,8 +218,9 @@ export class UserService {
    * Outbox jobs that bring the given users' DigiCert roles and access in line with their groups, after
    * memberships or the mapping changed; for the caller to enqueue in its own transaction.
    */
-  accessJobs(userIds: string[]): NewOutboxJob[] {
-    return [...new Set(userIds)].map((userId) => ({ userId, kind: "roles" as const, payload: {} }));
+  accessJobs(userIds: string[], requestId?: string | null): NewOutboxJob[] {
+    const payload = requestId ? { requestId } : {};
+    return [...new Set(userIds)].map((userId) => ({ userId, kind: "roles" as const, payload: { ...payload } }));
   }
 
   /**
@@ -212,40 +263,51 @@ export class UserService {
   // ---------------------------------------------------------------------------------------------------------
 
   /** Waits for the request's jobs; on a refusal undoes the change and throws what DigiCert said. */
-  private async settle(row: UserRow, jobIds: number[], undo: () => Promise<void>): Promise<UserRow> {
+  private async settle(row: UserRow, jobIds: number[], undo: (error: JobError) => Promise<void>): Promise<UserRow> {
     const outcome = await this.settleJobs(jobIds);
     if (outcome.status === "failed") {
-      await undo();
+      await undo(outcome.error);
       throw errorOfJob(outcome.error);
     }
     return (await this.deps.store.users.getById(row.id)) ?? row;
   }
 
   /** A create DigiCert refused leaves nothing behind, so the IdP's corrected retry is not a 409. */
-  private async undoCreate(created: UserRow): Promise<void> {
-    await this.deps.store.transaction(async (tx) => {
+  private async undoCreate(created: UserRow, error: JobError, actor?: AuditActor): Promise<void> {
+    const audit = await this.deps.store.transaction(async (tx) => {
       const current = await tx.users.getById(created.id);
-      if (!current || current.version !== created.version) return;
+      if (!current || current.version !== created.version) return [];
       await tx.outbox.cancelUnfinished(created.id);
       await tx.users.delete(created.id);
       // The refusal may have come after DigiCert made the user (say, on its roles): that user goes too.
-      if (current.digicertId) {
-        await tx.outbox.enqueue([{ userId: created.id, kind: "delete", payload: { userName: current.userName, digicertId: current.digicertId } }]);
-      }
+      const jobIds = current.digicertId
+        ? await tx.outbox.enqueue([
+            { userId: created.id, kind: "delete", payload: { userName: current.userName, digicertId: current.digicertId, ...requestOf(actor) } },
+          ])
+        : [];
+      const audit = [rollbackEntry(actor, current, diffUsers(snapshotOf(current), null), error, jobIds[0])];
+      await tx.audit.appendMany(audit);
+      return audit;
     });
+    logAudit(this.deps.logger, audit);
     this.deps.logger.info("create rolled back after DigiCert refused it", { userId: created.id, userName: created.userName });
   }
 
   /** Puts the user back as it was and lets a job bring DigiCert back too (the refused job may have half-applied). */
-  private async undoReplace(saved: UserRow, previous: UserSnapshot): Promise<void> {
+  private async undoReplace(saved: UserRow, previous: UserSnapshot, error: JobError, actor?: AuditActor): Promise<void> {
     const restored = await this.deps.store.transaction(async (tx) => {
       const current = await tx.users.getById(saved.id);
-      if (!current || current.version !== saved.version) return false;
+      if (!current || current.version !== saved.version) return null;
       const back = await tx.users.update(saved.id, previous, current.version);
-      await tx.outbox.enqueue([{ userId: saved.id, kind: "update", payload: { userName: previous.userName, profileChanged: true, version: back?.version } }]);
-      return true;
+      const [jobId] = await tx.outbox.enqueue([
+        { userId: saved.id, kind: "update", payload: { userName: previous.userName, profileChanged: true, version: back?.version, ...requestOf(actor) } },
+      ]);
+      const audit = [rollbackEntry(actor, back ?? current, diffUsers(snapshotOf(current), previous), error, jobId)];
+      await tx.audit.appendMany(audit);
+      return audit;
     });
     if (restored) {
+      logAudit(this.deps.logger, restored);
       this.deps.dispatcher.kick();
       this.deps.logger.info("change rolled back after DigiCert refused it", { userId: saved.id, userName: previous.userName });
     }

@@ -1,5 +1,6 @@
 import type { Platform } from "../digicert/types";
 import type { Logger } from "../log/logger";
+import type { AuditActor } from "../provisioning/audit";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
 import type { ScimFailure } from "./errors";
@@ -13,6 +14,8 @@ export interface ScimContext {
   method: string;
   /** Name of the credential that authenticated the request; never the secret. */
   credential: string;
+  /** The IdP detected for the request (src/scim/idp.ts), for the audit trail. */
+  idp?: string;
   logger: Logger;
   users: UserService;
   groups: GroupService;
@@ -26,4 +29,9 @@ export interface ScimContext {
   patchBaseVersion?: number;
   /** Parks a failure SCIMMY cannot render (429/502/503) for the app error handler. */
   park(failure: ScimFailure): void;
+}
+
+/** Who a change recorded in the audit trail came from. */
+export function actorOf(ctx: ScimContext): AuditActor {
+  return { credential: ctx.credential ?? null, idp: ctx.idp ?? null, requestId: ctx.requestId ?? null, method: ctx.method };
 }

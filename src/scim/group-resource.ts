@@ -1,17 +1,38 @@
 import { SCIMMY } from "scimmy-routers";
-import type { ScimContext } from "./context";
+import { actorOf, type ScimContext } from "./context";
 import { groupQueryFromFilter } from "./filter";
 import { groupDraftFromScim, scimFromGroup } from "./group-mapping";
-import { guarded, listResponse, pageOf, wantsAttribute } from "./handler-support";
+import { asScimInputError, guarded, hardened, listResponse, pageOf, wantsAttribute } from "./handler-support";
 
 /**
  * Group lists come from the store with the true total, and skip loading members when the read excludes them
  * (Entra's `excludedAttributes=members` on every group lookup): membership can be large.
  */
 class GroupResource extends SCIMMY.Resources.Group {
+  // Parsing the query (filter, attributes) happens here, outside any handler: see asScimInputError.
+  constructor(...args: any[]) {
+    try {
+      super(...(args as []));
+    } catch (err) {
+      throw asScimInputError(err);
+    }
+  }
+
+  override write<T = ScimContext>(instance: any, ctx?: T): Promise<any> {
+    return hardened(() => super.write(instance, ctx));
+  }
+
+  override patch<T = ScimContext>(message: any, ctx?: T): Promise<any> {
+    return hardened(() => super.patch(message, ctx));
+  }
+
+  override dispose<T = ScimContext>(ctx?: T): Promise<any> {
+    return hardened(() => super.dispose(ctx));
+  }
+
   override async read<T = ScimContext>(ctx?: T): Promise<any> {
     const c = ctx as unknown as ScimContext;
-    if (this.id) return super.read(ctx);
+    if (this.id) return hardened(() => super.read(ctx));
     return guarded(c, async () => {
       const query = groupQueryFromFilter(this.filter);
       const page = pageOf(this.constraints, c.maxResults);
@@ -45,12 +66,12 @@ export function declareGroupResource(): void {
     ingress: (resource: SCIMMY.Resources.Group, instance: SCIMMY.Schemas.Group, ctx: ScimContext) =>
       guarded(ctx, async () => {
         const draft = groupDraftFromScim(JSON.parse(JSON.stringify(instance)));
-        const row = resource.id ? await ctx.groups.replace(resource.id, draft) : await ctx.groups.create(draft);
+        const row = resource.id ? await ctx.groups.replace(resource.id, draft, actorOf(ctx)) : await ctx.groups.create(draft, actorOf(ctx));
         return scimFromGroup(row, await ctx.groups.members(row.id));
       }),
     degress: (resource: SCIMMY.Resources.Group, ctx: ScimContext) =>
       guarded(ctx, async () => {
-        await ctx.groups.delete(resource.id!);
+        await ctx.groups.delete(resource.id!, actorOf(ctx));
       }),
   });
 }

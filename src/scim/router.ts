@@ -8,6 +8,8 @@ import { roleRoutes } from "./role-catalogue";
 import { rejectNul } from "./nul-guard";
 import { idempotentCreates } from "./idempotency";
 import { backPressure, type WriteAdmission } from "./back-pressure";
+import { auditRefusals, type RefusalAudit } from "./audit-refusals";
+import { actorOf } from "./context";
 import type { IdempotencyRepository } from "../store/types";
 import type { Logger } from "../log/logger";
 import { normaliseUserBody, normaliseUserPatch } from "./patch-normaliser";
@@ -27,6 +29,8 @@ export interface ScimRouterOptions {
   auth: { bearer: boolean; basic: boolean; oauth: boolean };
   /** Back-pressure: whether a write may enter now (see back-pressure.ts). */
   admitWrite?: WriteAdmission;
+  /** The audit trail: writes answered >= 400 are recorded there (see audit-refusals.ts). */
+  audit?: RefusalAudit;
   /** Builds the context for one request; called after authentication. */
   contextFor(req: Request, res: Response): ScimContext;
 }
@@ -106,7 +110,7 @@ async function userPatchRoute(req: Request, res: Response, next: NextFunction): 
 async function groupPatchRoute(req: Request, res: Response): Promise<void> {
   const ctx = res.locals.scimContext as ScimContext;
   try {
-    await ctx.groups.patch(req.params.id, planGroupPatch(req.body));
+    await ctx.groups.patch(req.params.id, planGroupPatch(req.body), actorOf(ctx));
     res.status(204).end();
   } catch (err) {
     const failure = failureOf(err);
@@ -150,6 +154,8 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
   declareUserResource();
   declareGroupResource();
   const router = express.Router();
+  // First, so that any refused write (a body that does not parse included) reaches the audit trail.
+  if (opts.audit) router.use(auditRefusals(opts.audit));
   // Parsed here (not by scimmy-routers) so the PATCH normaliser can rewrite the body; the router then skips parsing.
   router.use(express.json({ type: SCIM_CONTENT_TYPES, limit: opts.maxBodyBytes, strict: false }));
   router.use((req, res, next) => {

@@ -1,15 +1,36 @@
 import { SCIMMY } from "scimmy-routers";
 import type { UserRow } from "../store/types";
-import type { ScimContext } from "./context";
+import { actorOf, type ScimContext } from "./context";
 import { userQueryFromFilter } from "./filter";
-import { guarded, listResponse, pageOf, wantsAttribute } from "./handler-support";
+import { asScimInputError, guarded, hardened, listResponse, pageOf, wantsAttribute } from "./handler-support";
 import { DigiCertUserExtension } from "./schemas";
 import { draftFromScim, scimFromRow } from "./user-mapping";
 
 /** Lists are read from the store with the true total (see handler-support.listResponse). */
 class UserResource extends SCIMMY.Resources.User {
+  // Parsing the query (filter, attributes) happens here, outside any handler: see asScimInputError.
+  constructor(...args: any[]) {
+    try {
+      super(...(args as []));
+    } catch (err) {
+      throw asScimInputError(err);
+    }
+  }
+
+  override write<T = ScimContext>(instance: any, ctx?: T): Promise<any> {
+    return hardened(() => super.write(instance, ctx));
+  }
+
+  override patch<T = ScimContext>(message: any, ctx?: T): Promise<any> {
+    return hardened(() => super.patch(message, ctx));
+  }
+
+  override dispose<T = ScimContext>(ctx?: T): Promise<any> {
+    return hardened(() => super.dispose(ctx));
+  }
+
   override async read<T = ScimContext>(ctx?: T): Promise<any> {
-    if (this.id) return super.read(ctx);
+    if (this.id) return hardened(() => super.read(ctx));
     const c = ctx as unknown as ScimContext;
     return guarded(c, async () => {
       const query = userQueryFromFilter(this.filter);
@@ -61,13 +82,13 @@ export function declareUserResource(): void {
       guarded(ctx, async () => {
         const draft = draftFromScim(JSON.parse(JSON.stringify(instance)));
         const row = resource.id
-          ? await ctx.users.replace(resource.id, draft, ctx.method === "PATCH" ? ctx.patchBaseVersion : undefined)
-          : await ctx.users.create(draft);
+          ? await ctx.users.replace(resource.id, draft, ctx.method === "PATCH" ? ctx.patchBaseVersion : undefined, actorOf(ctx))
+          : await ctx.users.create(draft, actorOf(ctx));
         return userWithExtras(ctx, row);
       }),
     degress: (resource: SCIMMY.Resources.User, ctx: ScimContext) =>
       guarded(ctx, async () => {
-        await ctx.users.delete(resource.id!);
+        await ctx.users.delete(resource.id!, actorOf(ctx));
       }),
   });
 }

@@ -85,7 +85,35 @@ export interface OutboxTable {
   finished: string | null;
 }
 
+/** Added by 0005: the audit trail. */
+export interface AuditTable {
+  /** bigserial on PostgreSQL (read back as a string), integer on SQLite. */
+  id: Generated<number | string>;
+  at: string;
+  kind: string;
+  action: string;
+  actor: string | null;
+  idp: string | null;
+  request_id: string | null;
+  resource_type: string | null;
+  resource_id: string | null;
+  user_name: string | null;
+  user_name_lower: string | null;
+  /** JSON text on SQLite, jsonb on PostgreSQL; an array. */
+  changes: unknown;
+  outcome: string;
+  status: number | null;
+  detail: string | null;
+  /** bigint: pg reads it back as a string. */
+  job_id: number | string | null;
+  dry_run: DbBool;
+  dc_operation: string | null;
+  dc_id: string | null;
+  dc_error_kind: string | null;
+}
+
 export interface Database {
+  scim_audit: AuditTable;
   scim_outbox: OutboxTable;
   scim_idempotency_keys: IdempotencyKeysTable;
   scim_users: UsersTable;

@@ -9,10 +9,11 @@ import { DatabaseTarget, describeTarget, parseDatabaseUrl } from "./database-url
 import type { Database, Dialect } from "./db";
 import { migrateToLatest } from "./migrate";
 import { SqlIdempotencyRepository } from "./idempotency-repository";
+import { SqlAuditRepository } from "./audit-repository";
 import { SqlGroupRepository } from "./group-repository";
 import { SqlOutboxRepository } from "./outbox-repository";
 import { SqlReconcileRepository, type ReconcileRepository } from "./reconcile-repository";
-import type { GroupRepository, IdempotencyRepository, OutboxRepository, Store, StoreTransaction, UserRepository } from "./types";
+import type { AuditRepository, GroupRepository, IdempotencyRepository, OutboxRepository, Store, StoreTransaction, UserRepository } from "./types";
 import { SqlUserRepository } from "./user-repository";
 
 export * from "./types";
@@ -73,6 +74,7 @@ class SqlStore implements Store {
   readonly groups: GroupRepository;
   readonly outbox: OutboxRepository;
   readonly idempotency: IdempotencyRepository;
+  readonly audit: AuditRepository;
   readonly reconcile: ReconcileRepository;
 
   constructor(
@@ -83,6 +85,7 @@ class SqlStore implements Store {
     this.groups = new SqlGroupRepository(db, dialect);
     this.outbox = new SqlOutboxRepository(db, dialect);
     this.idempotency = new SqlIdempotencyRepository(db);
+    this.audit = new SqlAuditRepository(db, dialect);
     this.reconcile = new SqlReconcileRepository(db, dialect);
   }
 
@@ -92,6 +95,7 @@ class SqlStore implements Store {
         users: new SqlUserRepository(trx, this.dialect),
         groups: new SqlGroupRepository(trx, this.dialect),
         outbox: new SqlOutboxRepository(trx, this.dialect),
+        audit: new SqlAuditRepository(trx, this.dialect),
       }),
     );
   }

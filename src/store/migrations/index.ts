@@ -6,6 +6,7 @@ import { initialMigration } from "./0001-initial";
 import { groupsMigration } from "./0002-groups";
 import { idempotencyMigration } from "./0003-idempotency";
 import { outboxMigration } from "./0004-outbox";
+import { auditMigration } from "./0005-audit";
 import { reconcileMigration } from "./0006-reconcile";
 
 export function buildMigrations(dialect: Dialect): Record<string, Migration> {
@@ -14,6 +15,7 @@ export function buildMigrations(dialect: Dialect): Record<string, Migration> {
     "0002-groups": groupsMigration(dialect),
     "0003-idempotency": idempotencyMigration(dialect),
     "0004-outbox": outboxMigration(dialect),
+    "0005-audit": auditMigration(dialect),
     "0006-reconcile": reconcileMigration(dialect),
   };
 }

@@ -80,10 +80,16 @@ describe("loadConfig", () => {
     expect(problems({ ...base, [name]: value }).join("\n")).toContain(name);
   });
 
-  test("features of later versions are refused loudly rather than ignored", () => {
+  test("ROLE_MAPPING_FILE, DRY_RUN and AUDIT_RETENTION_DAYS", () => {
     expect(loadConfig({ ...base, ROLE_MAPPING_FILE: "roles.yaml" }).roleMappingFile).toBe("roles.yaml");
-    expect(problems({ ...base, DRY_RUN: "true" }).join()).toContain("DRY_RUN");
-    expect(loadConfig({ ...base, DRY_RUN: "false" })).toBeDefined();
+    expect(loadConfig(base).dryRun).toBe(false);
+    expect(loadConfig({ ...base, DRY_RUN: "true" }).dryRun).toBe(true);
+    expect(loadConfig({ ...base, DRY_RUN: "false" }).dryRun).toBe(false);
+    expect(loadConfig(base).audit.retentionDays).toBe(90);
+    expect(loadConfig({ ...base, AUDIT_RETENTION_DAYS: "0" }).audit.retentionDays).toBe(0);
+    expect(loadConfig({ ...base, AUDIT_RETENTION_DAYS: "365" }).audit.retentionDays).toBe(365);
+    expect(problems({ ...base, AUDIT_RETENTION_DAYS: "-1" }).join()).toContain("AUDIT_RETENTION_DAYS");
+    expect(problems({ ...base, AUDIT_RETENTION_DAYS: "ninety" }).join()).toContain("AUDIT_RETENTION_DAYS");
   });
 
   test("custom values", () => {
