@@ -31,9 +31,9 @@ section.wide{grid-column:1/-1}
 .numbers dt{color:var(--muted);font-size:12px}
 .numbers dd{margin:0;font-size:22px;font-variant-numeric:tabular-nums}
 table{border-collapse:collapse;width:100%;margin-top:8px}
-th,td{text-align:left;padding:4px 8px 4px 0;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:4px 8px 4px 0;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
 th{color:var(--muted);font-weight:600;font-size:12px}
-.badge{display:inline-block;padding:0 8px;border-radius:10px;font-size:12px;font-weight:600;border:1px solid currentColor}
+.badge{display:inline-block;white-space:nowrap;padding:0 8px;border-radius:10px;font-size:12px;font-weight:600;border:1px solid currentColor}
 .ok{color:var(--ok)}.degraded{color:var(--warn)}.failed,.error{color:var(--bad)}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace}
 a{color:inherit}
