@@ -2,6 +2,7 @@ import type { Server } from "node:http";
 import { ConfigError, loadConfig, type AppConfig } from "./config";
 import { RoleMappingError } from "./config/role-mapping";
 import { createLogger, registerSecret, type Logger } from "./log/logger";
+import { createHttpServer } from "./http/server";
 import { buildBridge, type Bridge } from "./wiring";
 
 export interface RunningBridge {
@@ -33,7 +34,8 @@ export function registerSecretsFromEnv(env: NodeJS.ProcessEnv): void {
 export async function startBridge(config: AppConfig, logger: Logger): Promise<RunningBridge> {
   const bridge = await buildBridge(config, logger);
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = bridge.app.listen(config.port, config.host, () => resolve(s));
+    const s = createHttpServer(bridge.app);
+    s.listen(config.port, config.host, () => resolve(s));
     s.once("error", reject);
   });
   const address = server.address();

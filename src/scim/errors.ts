@@ -77,6 +77,11 @@ export function failureOf(err: unknown): ScimFailure {
         return { status: 502, detail: `Unexpected answer from DigiCert: ${err.message}` };
     }
   }
+  // Express answers a route parameter that is not valid percent-encoding with a URIError marked 400.
+  // Checked by name: under test runners the URIError may come from another realm.
+  if ((err as { name?: unknown })?.name === "URIError" && (err as { status?: unknown }).status === 400) {
+    return { status: 400, scimType: "invalidValue", detail: "The request path is not valid percent-encoding" };
+  }
   if (isBodyParserError(err)) {
     if (err.type === "entity.too.large") return { status: 413, detail: "Request body is too large" };
     if (err.type === "entity.parse.failed") return { status: 400, scimType: "invalidSyntax", detail: "Request body is not valid JSON" };

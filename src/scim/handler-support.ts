@@ -15,6 +15,25 @@ export async function guarded<T>(ctx: ScimContext, fn: () => Promise<T>): Promis
   }
 }
 
+/**
+ * SCIMMY sometimes fails on input it did not foresee with an exception of its own (a TypeError deep in filter or
+ * schema coercion; the fuzz suite finds them). scimmy-routers would answer those 500 with the internal message.
+ * The input is what is wrong: answer 400, without SCIMMY's internals. Our handlers' failures are already SCIM errors.
+ */
+export function asScimInputError(err: unknown): unknown {
+  if (err instanceof SCIMMY.Types.Error) return err;
+  return new SCIMMY.Types.Error(400, "invalidValue", "The request could not be understood: a value, path or filter has an unexpected shape");
+}
+
+/** Runs one of SCIMMY's resource operations, turning its unforeseen exceptions into 400s (see asScimInputError). */
+export async function hardened<T>(op: () => Promise<T>): Promise<T> {
+  try {
+    return await op();
+  } catch (err) {
+    throw asScimInputError(err);
+  }
+}
+
 /** startIndex/count as the store pages them: startIndex below 1 counts as 1, count capped at maxResults. */
 export function pageOf(constraints: { startIndex?: unknown; count?: unknown } | undefined, maxResults: number): Page & { startIndex: number } {
   const { startIndex: rawStart, count: rawCount } = constraints ?? {};
