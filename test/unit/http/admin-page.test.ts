@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { collectStatus, type AdminStatus, type StatusSource } from "../../../src/http/admin/status";
 import { duration, escapeHtml, renderStatusPage, STYLE_HASH } from "../../../src/http/admin/page";
+import type { ReadinessReport } from "../../../src/http/health";
 import { silentLogger } from "../../../src/log/logger";
 import type { CompiledRoleMapping } from "../../../src/provisioning/role-policy";
 import type { OutboxJob } from "../../../src/store/types";
@@ -50,9 +51,9 @@ function source(over: Partial<StatusSource> = {}): StatusSource {
   };
 }
 
-const health = async () => ({
-  status: "ready" as const,
-  components: { store: { status: "ok" as const }, outbox: { status: "degraded" as const, detail: "1 failed job" } },
+const health = async (): Promise<ReadinessReport> => ({
+  status: "ready",
+  components: { store: { status: "ok" }, outbox: { status: "degraded", detail: "1 failed job" } },
 });
 
 const collect = (s: StatusSource, h = health) => collectStatus(s, h, silentLogger(), () => NOW);
