@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import { ConfigError, loadConfig, type AppConfig } from "./config";
+import { ConfigError, loadConfig, resolveFileSecrets, type AppConfig } from "./config";
 import { RoleMappingError } from "./config/role-mapping";
 import { createLogger, registerSecret, type Logger } from "./log/logger";
 import { createHttpServer } from "./http/server";
@@ -65,7 +65,8 @@ export async function startBridge(config: AppConfig, logger: Logger): Promise<Ru
  * configuration or a failed start. `npm start` and `digicert-scim serve` both land here.
  */
 export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void> {
-  registerSecretsFromEnv(env);
+  // Secrets given as NAME_FILE are masked too (a bad file is reported by loadConfig below).
+  registerSecretsFromEnv(resolveFileSecrets(env).env);
   let config: AppConfig;
   try {
     config = loadConfig(env);

@@ -261,7 +261,13 @@ function hasAuthMethod(env: NodeJS.ProcessEnv): boolean {
 }
 
 /** Reads and checks the whole configuration; throws ConfigError listing every problem at once. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+export { resolveFileSecrets } from "./file-secrets";
+import { resolveFileSecrets } from "./file-secrets";
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
+  const fromFiles = resolveFileSecrets(rawEnv);
+  if (fromFiles.problems.length) throw new ConfigError(fromFiles.problems);
+  const env = fromFiles.env;
   const parsed = envSchema.safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) {
