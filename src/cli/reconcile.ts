@@ -101,7 +101,7 @@ export async function reconcileCommand(
         certcentralDeactivation: config.digicert.certcentralDeactivation,
         logger,
       },
-      { fix: !!opts.fix, trigger: "cli", onProgress: (p) => line(stderr, progressLine(p)) },
+      { fix: !!opts.fix, trigger: "cli", onProgress: (p) => void line(stderr, progressLine(p)) },
     );
     if (opts.json) line(stdout, JSON.stringify(report, null, 2));
     else printReport(stdout, report);

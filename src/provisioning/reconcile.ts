@@ -55,7 +55,8 @@ export interface ReconcileOptions {
   pageSize?: number;
   /** onProgress is called after every DigiCert page and every `progressEvery` stored users (default 500). */
   progressEvery?: number;
-  onProgress?: (p: ReconcileProgress) => void;
+  /** Awaited when it returns a promise; its errors are ignored. */
+  onProgress?: (p: ReconcileProgress) => void | Promise<void>;
   /**
    * At most this many single-user look-ups (default 100) confirm that a linked user the list did not show is
    * really gone (the list may have shifted while it was paged). Beyond that the list is believed.
@@ -113,9 +114,9 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions = {}
   const { store, digicert, logger } = deps;
   const startedAt = new Date().toISOString();
   const progressEvery = Math.max(1, opts.progressEvery ?? DEFAULT_PROGRESS_EVERY);
-  const progress = (p: ReconcileProgress) => {
+  const progress = async (p: ReconcileProgress) => {
     try {
-      opts.onProgress?.(p);
+      await opts.onProgress?.(p);
     } catch {
       // progress output must never end the run
     }
@@ -150,7 +151,7 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions = {}
       }
       listed.set(u.id, u);
     }
-    progress({ phase: "digicert", done: listed.size + stats.outOfScope, ...(page.total !== undefined ? { total: page.total } : {}) });
+    await progress({ phase: "digicert", done: listed.size + stats.outOfScope, ...(page.total !== undefined ? { total: page.total } : {}) });
   }
   stats.digicertUsers = listed.size;
 
@@ -198,11 +199,11 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions = {}
         const findings = compare(row, target, dc ?? null, digicert.platform, deps.certcentralDeactivation);
         if (findings.length) drifts.push({ row, findings });
       }
-      if (stats.storeUsers % progressEvery === 0) progress({ phase: "store", done: stats.storeUsers, total: Math.max(storeTotal, stats.storeUsers) });
+      if (stats.storeUsers % progressEvery === 0) await progress({ phase: "store", done: stats.storeUsers, total: Math.max(storeTotal, stats.storeUsers) });
     }
     if (rows.length < STORE_PAGE) break;
   }
-  if (stats.storeUsers % progressEvery !== 0) progress({ phase: "store", done: stats.storeUsers, total: Math.max(storeTotal, stats.storeUsers) });
+  if (stats.storeUsers % progressEvery !== 0) await progress({ phase: "store", done: stats.storeUsers, total: Math.max(storeTotal, stats.storeUsers) });
 
   // 3. DigiCert users no stored user is linked to. Users the bridge itself is deleting right now are not drift.
   const beingDeleted = await digicertIdsBeingDeleted(store, startedAt);
@@ -228,9 +229,9 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions = {}
     for (const d of drifts) {
       checkAbort();
       await fixUser(deps, d, stats);
-      if (++done % progressEvery === 0) progress({ phase: "fix", done, total: drifts.length });
+      if (++done % progressEvery === 0) await progress({ phase: "fix", done, total: drifts.length });
     }
-    if (done % progressEvery !== 0) progress({ phase: "fix", done, total: drifts.length });
+    if (done % progressEvery !== 0) await progress({ phase: "fix", done, total: drifts.length });
     if (stats.queued) deps.kick?.();
   }
 

@@ -123,11 +123,10 @@ export class OneClient implements DigiCertClient {
         fresh++;
         users.push(u);
       }
-      if (fresh === 0 && offset > 0) return;
       yield page.total === undefined ? { users, offset } : { users, offset, total: page.total };
       offset += page.items.length;
       const more = page.total !== undefined ? offset < page.total : page.items.length >= limit;
-      if (!more || page.items.length === 0) return;
+      if (!more || page.items.length === 0 || fresh === 0) return;
     }
   }
 

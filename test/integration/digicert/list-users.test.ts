@@ -139,6 +139,7 @@ describe.each(["array", "envelope"] as const)("ONE listUsers (%s lists)", (listS
     const users = (await pages(client, 2)).flatMap((p) => p.users);
     expect(users.map((u) => u.username)).toEqual(["sim-admin", "a"]);
     expect(sim.callsTo("one", "GET", "/user")).toHaveLength(2);
+    expect((await pages(client, 2)).map((p) => p.users.length)).toEqual([2, 0]);
     await client.close();
   });
 });
