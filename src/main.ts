@@ -2,7 +2,7 @@ import type { Server } from "node:http";
 import { ConfigError, loadConfig, resolveFileSecrets, type AppConfig } from "./config";
 import { RoleMappingError } from "./config/role-mapping";
 import { createLogger, registerSecret, type Logger } from "./log/logger";
-import { createHttpServer } from "./http/server";
+import { createHttpServer, DEFAULT_LIMITS } from "./http/server";
 import { buildBridge, type Bridge } from "./wiring";
 
 export interface RunningBridge {
@@ -34,7 +34,7 @@ export function registerSecretsFromEnv(env: NodeJS.ProcessEnv): void {
 export async function startBridge(config: AppConfig, logger: Logger): Promise<RunningBridge> {
   const bridge = await buildBridge(config, logger);
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = createHttpServer(bridge.app);
+    const s = createHttpServer(bridge.app, DEFAULT_LIMITS, config.tls);
     s.listen(config.port, config.host, () => resolve(s));
     s.once("error", reject);
   });

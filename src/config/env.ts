@@ -45,6 +45,8 @@ const url = optionalString.refine((s) => s === undefined || /^https?:\/\/[^\s]+$
 export const envSchema = z.object({
   PORT: int(0, 65535),
   HOST: optionalString,
+  TLS_CERT_FILE: optionalString,
+  TLS_KEY_FILE: optionalString,
   PUBLIC_BASE_URL: url,
   // At least one of SCIM_BEARER_TOKENS, SCIM_BASIC_USERS and OAUTH_CLIENTS is required: checked in loadConfig,
   // which also parses the entries (their messages must never echo a secret).

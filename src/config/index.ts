@@ -1,3 +1,5 @@
+import fs from "node:fs";
+import tlsModule from "node:tls";
 import { createHash } from "node:crypto";
 import { DEFAULT_BASE_URLS, DEFAULT_ROLES, envSchema } from "./env";
 import type { DigiCertClientConfig } from "../digicert";
@@ -58,6 +60,8 @@ export interface OutboxConfig {
 
 export interface AppConfig {
   port: number;
+  /** TLS_CERT_FILE/TLS_KEY_FILE: serve HTTPS directly (PEM contents, read and checked at start). */
+  tls?: { cert: string; key: string };
   host: string;
   publicBaseUrl: string;
   scim: {
@@ -262,6 +266,36 @@ function hasAuthMethod(env: NodeJS.ProcessEnv): boolean {
 
 /** Reads and checks the whole configuration; throws ConfigError listing every problem at once. */
 export { resolveFileSecrets } from "./file-secrets";
+
+/** Both TLS files or neither; each must hold PEM, and the key must match the certificate. */
+function readTls(certFile: string | undefined, keyFile: string | undefined, problems: string[]): { cert: string; key: string } | undefined {
+  if (!certFile && !keyFile) return undefined;
+  if (!certFile || !keyFile) {
+    problems.push(`${certFile ? "TLS_KEY_FILE" : "TLS_CERT_FILE"}: required with ${certFile ? "TLS_CERT_FILE" : "TLS_KEY_FILE"} (set both to serve HTTPS, or neither)`);
+    return undefined;
+  }
+  const read = (name: string, file: string, marker: RegExp): string | undefined => {
+    try {
+      const text = fs.readFileSync(file, "utf8");
+      if (!marker.test(text)) throw new Error("no PEM block of the expected kind");
+      return text;
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      problems.push(`${name}: cannot use ${file} (${e.code === "ENOENT" ? "no such file" : e.message})`);
+      return undefined;
+    }
+  };
+  const cert = read("TLS_CERT_FILE", certFile, /-----BEGIN CERTIFICATE-----/);
+  const key = read("TLS_KEY_FILE", keyFile, /-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  if (!cert || !key) return undefined;
+  try {
+    tlsModule.createSecureContext({ cert, key });
+  } catch (err) {
+    problems.push(`TLS_KEY_FILE: the key does not fit TLS_CERT_FILE (${(err as Error).message})`);
+    return undefined;
+  }
+  return { cert, key };
+}
 import { resolveFileSecrets } from "./file-secrets";
 
 export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
@@ -349,6 +383,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     }
   }
 
+  const tls = readTls(e.TLS_CERT_FILE, e.TLS_KEY_FILE, problems);
+
   if (problems.length) throw new ConfigError(problems);
 
   const port = e.PORT ?? 8080;
@@ -357,7 +393,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
   return {
     port,
     host,
-    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `http://${publicHost}:${port}`).replace(/\/+$/, ""),
+    publicBaseUrl: (e.PUBLIC_BASE_URL ?? `${tls ? "https" : "http"}://${publicHost}:${port}`).replace(/\/+$/, ""),
+    ...(tls ? { tls } : {}),
     scim: { bearerTokens: tokens, basicUsers, oauth, maxResults: e.SCIM_MAX_RESULTS ?? 200 },
     admin,
     digicert: {

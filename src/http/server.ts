@@ -2,6 +2,7 @@
 // time for headers and for the whole request (slow-loris), and SCIM-shaped answers for requests Node's parser
 // refuses itself (oversize headers or URL, malformed request line), instead of Node's bare 400/431.
 import http from "node:http";
+import https from "node:https";
 import type { Duplex } from "node:stream";
 import type { Express } from "express";
 
@@ -42,8 +43,9 @@ function statusOf(err: NodeJS.ErrnoException): number {
   return 400;
 }
 
-export function createHttpServer(app: Express, limits: ServerLimits = DEFAULT_LIMITS): http.Server {
-  const server = http.createServer(app);
+/** HTTP, or HTTPS when `tls` holds a PEM certificate and key (TLS_CERT_FILE/TLS_KEY_FILE). */
+export function createHttpServer(app: Express, limits: ServerLimits = DEFAULT_LIMITS, tls?: { cert: string; key: string }): http.Server {
+  const server: http.Server = tls ? https.createServer({ cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" }, app) : http.createServer(app);
   server.headersTimeout = limits.headersTimeoutMs;
   server.requestTimeout = limits.requestTimeoutMs;
   server.keepAliveTimeout = limits.keepAliveTimeoutMs;
