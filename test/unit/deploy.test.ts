@@ -26,6 +26,15 @@ describe("docker-compose.yml", () => {
     expect(bridgeNames).toHaveLength(2);
   });
 
+  it("runs the bridges with a read-only root filesystem, no capabilities and no privilege escalation", () => {
+    for (const b of bridges) {
+      expect(b.read_only).toBe(true);
+      expect(b.tmpfs).toContain("/tmp");
+      expect(b.cap_drop).toEqual(["ALL"]);
+      expect(b.security_opt).toContain("no-new-privileges:true");
+    }
+  });
+
   it("checks postgres with pg_isready and redis with redis-cli ping", () => {
     expect(services.postgres.image).toMatch(/^postgres:/);
     expect(services.postgres.healthcheck.test.join(" ")).toContain("pg_isready");
