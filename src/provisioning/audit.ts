@@ -66,7 +66,8 @@ export function safeChanges(changes: AuditChange[]): AuditChange[] {
 /** Leaf paths of a SCIM resource: `name.givenName`, `urn:…:User:jobTitle`; lists are compared whole. */
 function flatten(value: Record<string, unknown>, prefix = "", sep = ".", out = new Map<string, unknown>()): Map<string, unknown> {
   for (const [k, v] of Object.entries(value)) {
-    if (v === undefined) continue;
+    // Absent, null and empty mean the same in SCIM ("unassigned"): none of them is a value to compare.
+    if (v === undefined || v === null || (Array.isArray(v) && !v.length)) continue;
     const path = prefix ? `${prefix}${sep}${k}` : k;
     if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length) {
       // An extension's attributes follow its schema URN after a colon, as SCIM paths write them.

@@ -198,7 +198,7 @@ export class GroupService {
   /**
    * The audit entries of a group change, appended in its transaction: one for the group (name changes, members
    * added and removed), and one per member added or removed, on that user, with the role job queued for them.
-   * Nothing is recorded when nothing changed and no job was queued.
+   * Nothing is recorded when nothing changed (the calls of role jobs queued to re-check members are, all the same).
    */
   private async recordChange(
     tx: StoreTransaction,
@@ -221,7 +221,7 @@ export class GroupService {
         ...(change.removed.length ? [{ path: "members", op: "remove" as const, before: change.removed.map(member) }] : []),
       ]),
     ];
-    if (!changes.length && !jobIds.length) return [];
+    if (!changes.length) return [];
     const jobOf = new Map([...new Set(queuedFor)].map((u, i) => [u, jobIds[i]]));
     const common = { kind: "scim" as const, outcome: "ok" as const, ...requestFields(actor) };
     const ref = { value: group.id, display: group.displayName };

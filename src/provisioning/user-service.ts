@@ -178,9 +178,10 @@ export class UserService {
               },
             ])
           : [];
-        // A write that changed nothing and queued nothing is not a change: no entry.
+        // A write that changed nothing is not a change: no entry (the calls of a job it queued to repair an
+        // earlier failure are recorded all the same).
         const changes = diffUsers(snapshotOf(row), snapshotOf(updated));
-        const audit = changes.length || jobIds.length ? [userEntry(actor, actor?.method === "PATCH" ? "user.patch" : "user.replace", updated, changes, jobIds[0])] : [];
+        const audit = changes.length ? [userEntry(actor, actor?.method === "PATCH" ? "user.patch" : "user.replace", updated, changes, jobIds[0])] : [];
         await tx.audit.appendMany(audit);
         return { row: updated, jobIds, audit };
       });
@@ -326,6 +327,11 @@ export class UserService {
   private async assertRolesKnown(draft: UserDraft): Promise<void> {
     const unknown = await this.deps.access.unknownRoleIds(draft.assignedRoleIds);
     if (unknown.length) throw new InvalidInputError(`roles: no DigiCert role with id ${unknown.join(", ")}`, "roles");
+    const forbidden = await this.deps.access.forbiddenRoles(draft.assignedRoleIds);
+    if (forbidden.length) {
+      const named = forbidden.map((r) => `${r.name} (${r.id})`).join(", ");
+      throw new InvalidInputError(`roles: ${named} may not be granted through SCIM (forbid in the role mapping file)`, "roles");
+    }
   }
 
   private async assertUserNameFree(userName: string, exceptId?: string): Promise<void> {
