@@ -29,6 +29,8 @@ export interface RoleMappingSpec {
   default: string[] | null;
   unmapped: "default" | "deactivate";
   rules: RoleRuleSpec[];
+  /** Roles the bridge must never grant (by a rule, the default, or a role the IdP assigns directly). */
+  forbid: string[];
 }
 
 export class RoleMappingError extends Error {
@@ -38,7 +40,7 @@ export class RoleMappingError extends Error {
   }
 }
 
-const TOP_KEYS = ["default", "unmapped", "rules"] as const;
+const TOP_KEYS = ["default", "unmapped", "rules", "forbid"] as const;
 const RULE_KEYS = ["group", "externalId", "pattern", "roles"] as const;
 const MATCH_KEYS = ["group", "externalId", "pattern"] as const;
 const PLATFORM_KEYS = ["certcentral", "one"] as const;
@@ -304,6 +306,10 @@ export function parseRoleMapping(text: string, platform: Platform, source: strin
     else c.problem(u.keyLine, "unmapped", `must be default or deactivate (got ${shown(u.value)})`);
   }
 
+  let forbid: string[] = [];
+  const f = top.get("forbid");
+  if (f && !(isScalar(f.value) && f.value.value === null)) forbid = platformRoles(c, f, "forbid", platform) ?? [];
+
   const rules: RoleRuleSpec[] = [];
   const r = top.get("rules");
   if (!r) {
@@ -320,7 +326,7 @@ export function parseRoleMapping(text: string, platform: Platform, source: strin
   }
 
   if (c.count) throw new RoleMappingError(c.problems);
-  return { source, default: def, unmapped, rules };
+  return { source, default: def, unmapped, rules, forbid };
 }
 
 /** Reads and parses a mapping file; a missing or unreadable file is a RoleMappingError naming the path. */

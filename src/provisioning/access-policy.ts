@@ -67,7 +67,9 @@ export class AccessPolicy {
    */
   async desired(groups: GroupRef[], assignedRoleIds: string[] = []): Promise<DesiredAccess> {
     const mapping = await this.current();
-    const assigned = [...new Set(assignedRoleIds)];
+    // A role the mapping forbids is never granted, even if an assignment made before the forbid is still stored.
+    const forbidden = new Set(mapping.forbidden.map((r) => r.id));
+    const assigned = [...new Set(assignedRoleIds)].filter((id) => !forbidden.has(id));
     if (!this.managed && !assigned.length) return { entitled: true, roleIds: null };
     const fromGroups = this.managed ? effectiveRoles(mapping, groups) : { entitled: true, roles: [] };
     if (!assigned.length) return { entitled: fromGroups.entitled, roleIds: fromGroups.roles.map((r) => r.id) };
@@ -82,9 +84,21 @@ export class AccessPolicy {
     return ids.filter((id) => !known.has(id));
   }
 
-  /** DigiCert's roles, for the Role catalogue (Okta entitlements); served from the cache while fresh. */
-  listRoles(): Promise<DigiCertRole[]> {
-    return this.deps.roles.roles();
+  /** The subset of role ids the mapping forbids granting (`forbid`), named, to refuse a direct assignment. */
+  async forbiddenRoles(ids: string[]): Promise<{ id: string; name: string }[]> {
+    if (!ids.length) return [];
+    const forbidden = (await this.current()).forbidden;
+    return forbidden.filter((r) => ids.includes(r.id));
+  }
+
+  /**
+   * DigiCert's roles that SCIM may grant, for the Role catalogue (Okta entitlements): forbidden ones are not
+   * offered. Served from the cache while fresh.
+   */
+  async listRoles(): Promise<DigiCertRole[]> {
+    const roles = await this.deps.roles.roles();
+    const forbidden = new Set((await this.current()).forbidden.map((r) => r.id));
+    return forbidden.size ? roles.filter((r) => !forbidden.has(r.id)) : roles;
   }
 
   /** Role ids given to a brand-new user when roles are not managed: the default. */

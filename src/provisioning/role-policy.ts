@@ -27,6 +27,8 @@ export interface CompiledRoleMapping {
   rules: { spec: RoleRuleSpec; roles: ResolvedRole[] }[];
   /** ONE: a user holds a list of roles. CertCentral: exactly one. */
   multipleRoles: boolean;
+  /** Roles never granted through SCIM (`forbid`): no rule or default may name them, and direct assignments are refused. */
+  forbidden: ResolvedRole[];
 }
 
 export interface EffectiveRoles {
@@ -71,7 +73,7 @@ export function compileRoleMapping(
   const source = spec?.source ?? NO_FILE_SOURCE;
   const multipleRoles = platform === "one";
 
-  const resolveList = (refs: string[], where: string): ResolvedRole[] => {
+  const resolveList = (refs: string[], where: string, anyNumber = false): ResolvedRole[] => {
     const out: ResolvedRole[] = [];
     for (const ref of refs) {
       const hit = resolveOne(ref, available);
@@ -82,7 +84,7 @@ export function compileRoleMapping(
       // "Manager" and 4 are the same role; listing both is not "several roles".
       if (!out.some((r) => r.id === hit.id)) out.push({ id: hit.id, name: hit.name });
     }
-    if (!multipleRoles && out.length > 1) {
+    if (!multipleRoles && !anyNumber && out.length > 1) {
       problems.push(
         `${where}: lists ${out.length} roles (${out.map((r) => r.name).join(", ")}), but CertCentral users hold one role; keep one`,
       );
@@ -100,8 +102,17 @@ export function compileRoleMapping(
     rules.push({ spec: rule, roles: resolveList(rule.roles, `${source}: ${rule.describe}`) });
   }
 
+  // forbid guards against a mistake in this same file as much as against a hostile IdP: a rule may not grant them.
+  const forbidden = spec?.forbid.length ? resolveList(spec.forbid, `${source}: forbid`, true) : [];
+  const forbiddenIds = new Set(forbidden.map((r) => r.id));
+  const grantsForbidden = (roles: ResolvedRole[], where: string) => {
+    for (const r of roles) if (forbiddenIds.has(r.id)) problems.push(`${where}: grants ${r.name} (${r.id}), which forbid says the bridge must never grant`);
+  };
+  grantsForbidden(def, defaultWhere);
+  for (const rule of rules) grantsForbidden(rule.roles, `${source}: ${rule.spec.describe}`);
+
   if (problems.length) throw new RoleMappingError(problems);
-  return { source, default: def, unmapped: spec?.unmapped ?? "default", rules, multipleRoles };
+  return { source, default: def, unmapped: spec?.unmapped ?? "default", rules, multipleRoles, forbidden };
 }
 
 type Matcher = (groups: PreparedGroup[]) => boolean;

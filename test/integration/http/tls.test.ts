@@ -43,7 +43,7 @@ describe("HTTPS with TLS_CERT_FILE and TLS_KEY_FILE", () => {
       const req = https.request(
         { host: "127.0.0.1", port, path: pathname, ca: require("node:fs").readFileSync(CERT), headers: { Authorization: `Bearer ${TOKEN}` } },
         (res) => {
-          const cert = (res.socket as import("node:tls").TLSSocket).getPeerCertificate().subject.CN;
+          const cert = String((res.socket as import("node:tls").TLSSocket).getPeerCertificate().subject.CN);
           let body = "";
           res.on("data", (d) => (body += d));
           res.on("end", () => resolve({ status: res.statusCode ?? 0, body, cert }));

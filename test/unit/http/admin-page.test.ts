@@ -12,6 +12,7 @@ const NOW = Date.parse("2026-01-02T03:04:05.000Z");
 const EVIL = `<script>alert("x")</script>&'`;
 
 const noMapping: CompiledRoleMapping = {
+  forbidden: [],
   source: "(no role mapping file)",
   default: [{ id: "5", name: "Standard User" }],
   unmapped: "default",
@@ -126,6 +127,7 @@ describe("status page data", () => {
 
   test("a mapping file: rules with their roles, the default and the unmapped policy", async () => {
     const mapping: CompiledRoleMapping = {
+      forbidden: [],
       source: "/etc/bridge/roles.yaml",
       default: [{ id: "AM_DEFAULT_USER", name: "Default User" }],
       unmapped: "deactivate",

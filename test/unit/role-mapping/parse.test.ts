@@ -53,8 +53,14 @@ describe("parseRoleMapping: valid files", () => {
 
   test("optional keys: no default is null, unmapped defaults to default, empty rule list allowed", () => {
     const spec = parseRoleMapping("rules: []\n", "certcentral", "r");
-    expect(spec).toEqual({ source: "r", default: null, unmapped: "default", rules: [] });
+    expect(spec).toEqual({ source: "r", default: null, unmapped: "default", rules: [], forbid: [] });
     expect(parseRoleMapping("default:\nrules: []\n", "one", "r").default).toBeNull();
+  });
+
+  test("forbid: one list or per platform, like default", () => {
+    expect(parseRoleMapping('forbid: ["Administrator", 1]\nrules: []\n', "certcentral", "r").forbid).toEqual(["Administrator", "1"]);
+    expect(parseRoleMapping('forbid:\n  one: ["Account Admin"]\nrules: []\n', "certcentral", "r").forbid).toEqual([]);
+    expect(() => parseRoleMapping("forbid: yes\nrules: []\n", "one", "r")).toThrow(/forbid/);
   });
 
   test("per-platform default; a default leaving this platform out means DIGICERT_DEFAULT_ROLE", () => {
@@ -152,7 +158,7 @@ describe("parseRoleMapping: problems name the file, the line and the field", () 
   test("unknown keys are errors, with a suggestion for typos", () => {
     const text = ["defualt: [x]", "rules:", "  - grup: Admins", "    roles: [a]", "    role: [b]", "  - group: x", "    roles:", "      oen: [a]", ""].join("\n");
     expect(problems(text)).toEqual([
-      "roles.yaml line 1: defualt: unknown key (did you mean default?); expected default, unmapped, rules",
+      "roles.yaml line 1: defualt: unknown key (did you mean default?); expected default, unmapped, rules, forbid",
       "roles.yaml line 3: rules[0].grup: unknown key (did you mean group?); expected group, externalId, pattern, roles",
       "roles.yaml line 5: rules[0].role: unknown key (did you mean roles?); expected group, externalId, pattern, roles",
       "roles.yaml line 8: rules[1].roles.oen: unknown key (did you mean one?); expected certcentral, one",

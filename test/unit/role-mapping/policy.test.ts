@@ -108,7 +108,7 @@ describe("compileRoleMapping", () => {
 
   test("no mapping file: the fallback default role, no rules", () => {
     const m = compileRoleMapping(null, CC, "certcentral", "standard user");
-    expect(m).toEqual({ source: "(no role mapping file)", default: [{ id: "5", name: "Standard User" }], unmapped: "default", rules: [], multipleRoles: false });
+    expect(m).toEqual({ source: "(no role mapping file)", default: [{ id: "5", name: "Standard User" }], unmapped: "default", rules: [], multipleRoles: false, forbidden: [] });
     expect(() => compileRoleMapping(null, CC, "certcentral", "Nobody")).toThrow(/DIGICERT_DEFAULT_ROLE: "Nobody" is not a DigiCert role/);
   });
 
