@@ -17,7 +17,7 @@ if (PG_URL) {
     "PostgreSQL",
     async () => {
       const schema = uniqueSchema("scim_audit_store");
-      return { store: await openStore(PG_URL, { pgSchema: schema }), cleanup: () => dropSchema(schema) };
+      return { store: await openStore(PG_URL!, { pgSchema: schema }), cleanup: () => dropSchema(schema) };
     },
   ]);
 }
