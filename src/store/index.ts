@@ -13,11 +13,13 @@ import { SqlAuditRepository } from "./audit-repository";
 import { SqlGroupRepository } from "./group-repository";
 import { SqlOutboxRepository } from "./outbox-repository";
 import { SqlReconcileRepository, type ReconcileRepository } from "./reconcile-repository";
+import { SqlTokenRepository, type TokenRepository } from "./token-repository";
 import type { AuditRepository, GroupRepository, IdempotencyRepository, OutboxRepository, Store, StoreTransaction, UserRepository } from "./types";
 import { SqlUserRepository } from "./user-repository";
 
 export * from "./types";
 export * from "./reconcile-repository";
+export * from "./token-repository";
 export { parseDatabaseUrl } from "./database-url";
 
 export interface OpenStoreOptions {
@@ -76,6 +78,7 @@ class SqlStore implements Store {
   readonly idempotency: IdempotencyRepository;
   readonly audit: AuditRepository;
   readonly reconcile: ReconcileRepository;
+  readonly tokens: TokenRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -87,6 +90,7 @@ class SqlStore implements Store {
     this.idempotency = new SqlIdempotencyRepository(db);
     this.audit = new SqlAuditRepository(db, dialect);
     this.reconcile = new SqlReconcileRepository(db, dialect);
+    this.tokens = new SqlTokenRepository(db, dialect);
   }
 
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {

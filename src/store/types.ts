@@ -1,5 +1,6 @@
 // The store's public shapes. Callers see rows and a neutral query; only src/store knows SQL.
 import type { ReconcileRepository } from "./reconcile-repository";
+import type { TokenRepository } from "./token-repository";
 
 export interface StoredEmail {
   value: string;
@@ -404,6 +405,8 @@ export interface Store {
   readonly audit: AuditRepository;
   /** Reconciliation reports and the schedule's lease (src/store/reconcile-repository.ts). */
   readonly reconcile: ReconcileRepository;
+  /** Bearer tokens of `digicert-scim tokens` (src/store/token-repository.ts). */
+  readonly tokens: TokenRepository;
   /** Runs `fn` in one database transaction. Use only `tx`'s repositories inside (SQLite has one connection). */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** Cheap round trip for readiness. */

@@ -8,6 +8,7 @@ import { idempotencyMigration } from "./0003-idempotency";
 import { outboxMigration } from "./0004-outbox";
 import { auditMigration } from "./0005-audit";
 import { reconcileMigration } from "./0006-reconcile";
+import { tokensMigration } from "./0007-tokens";
 
 export function buildMigrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -17,6 +18,7 @@ export function buildMigrations(dialect: Dialect): Record<string, Migration> {
     "0004-outbox": outboxMigration(dialect),
     "0005-audit": auditMigration(dialect),
     "0006-reconcile": reconcileMigration(dialect),
+    "0007-tokens": tokensMigration(dialect),
   };
 }
 
