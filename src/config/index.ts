@@ -70,6 +70,8 @@ export interface AppConfig {
     /** Set when OAUTH_CLIENTS is: POST /oauth/token issues access tokens the SCIM endpoint accepts. */
     oauth?: OAuthConfig;
     maxResults: number;
+    /** SCIM_MAX_BODY_BYTES: larger request bodies get 413. */
+    maxBodyBytes: number;
   };
   /** Set when ADMIN_TOKENS or ADMIN_BASIC_USERS is: the read-only status page at /admin (404 otherwise). */
   admin?: AdminConfig;
@@ -395,7 +397,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     host,
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `${tls ? "https" : "http"}://${publicHost}:${port}`).replace(/\/+$/, ""),
     ...(tls ? { tls } : {}),
-    scim: { bearerTokens: tokens, basicUsers, oauth, maxResults: e.SCIM_MAX_RESULTS ?? 200 },
+    scim: { bearerTokens: tokens, basicUsers, oauth, maxResults: e.SCIM_MAX_RESULTS ?? 200, maxBodyBytes: e.SCIM_MAX_BODY_BYTES ?? 1024 * 1024 },
     admin,
     digicert: {
       platform,

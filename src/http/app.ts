@@ -40,7 +40,6 @@ export interface AppDeps {
   status?: StatusSource;
 }
 
-const MAX_BODY_BYTES = 1024 * 1024;
 
 export function createApp(deps: AppDeps): express.Express {
   const { config, logger } = deps;
@@ -69,7 +68,7 @@ export function createApp(deps: AppDeps): express.Express {
     createScimRouter({
       publicBaseUrl: config.publicBaseUrl,
       maxResults: config.scim.maxResults,
-      maxBodyBytes: MAX_BODY_BYTES,
+      maxBodyBytes: config.scim.maxBodyBytes,
       idempotency: deps.idempotency,
       admitWrite: deps.admitWrite,
       audit: deps.audit,
