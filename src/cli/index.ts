@@ -12,6 +12,9 @@ import { configOrReport, line, type CliIo, type Output } from "./common";
 import { migrateCommand } from "./migrate";
 import { outboxCommand, parseOutboxArgs } from "./outbox";
 import { jsonOption, runProgram, usage, type CommandSet } from "./program";
+import { auditCommand, type AuditOptions } from "./audit";
+import { planCommand, type PlanOptions } from "./plan";
+import { addReconcileCommand } from "./reconcile";
 
 export type { CliIo, Output } from "./common";
 
@@ -85,7 +88,32 @@ const coreCommands: CommandSet = (program: Command, io: CliIo, run) => {
     );
 };
 
-const commandSets: CommandSet[] = [coreCommands];
+/** audit, plan (the audit trail and dry-run) and reconcile. */
+const operateCommands: CommandSet = (program: Command, io: CliIo, run) => {
+  const { env, stdout, stderr } = io;
+  const positive = (name: string) => (v: string) => {
+    if (!/^\d{1,9}$/.test(v) || Number(v) < 1) usage(`${name} must be a whole number of at least 1; got ${v}`);
+    return Number(v);
+  };
+  program
+    .command("audit")
+    .description("one user's history: every SCIM change or refusal, and the DigiCert calls it caused")
+    .requiredOption("--user <userName|id>", "the user (a userName, any case, or a SCIM id; deleted users too)")
+    .option("--since <when>", "an ISO date or a duration back from now (24h, 7d)")
+    .option("--limit <n>", "the newest N entries (default 200)", positive("--limit"))
+    .addOption(jsonOption())
+    .action((opts: AuditOptions) => run(() => auditCommand(opts, env, stdout, stderr)));
+  program
+    .command("plan")
+    .description("what a DRY_RUN bridge would have asked DigiCert to do, grouped by user")
+    .option("--since <when>", "an ISO date or a duration back from now (24h, 7d)")
+    .option("--user <userName|id>", "only this user")
+    .addOption(jsonOption())
+    .action((opts: PlanOptions) => run(() => planCommand(opts, env, stdout, stderr)));
+  addReconcileCommand(program, io, run);
+};
+
+const commandSets: CommandSet[] = [coreCommands, operateCommands];
 
 /** Lets other modules add commands (audit, plan, reconcile) before `runCli` is called. */
 export function addCommands(set: CommandSet): void {

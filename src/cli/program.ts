@@ -21,6 +21,12 @@ In detail:
                            list outbox jobs, newest first (default limit 50)
   outbox retry --all | outbox retry JOB_ID...
                            put failed jobs back to pending; the running bridge picks them up
+  audit --user U [--since 7d] [--limit N] [--json]
+                           one user's history from the audit trail
+  plan [--since 24h] [--user U] [--json]
+                           what a DRY_RUN bridge would have done in DigiCert
+  reconcile [--fix] [--json]
+                           compare the store with DigiCert; --fix restores the IdP's state
   help [command]           this help, or a command's
 
 Every command reads the same environment as the server (DIGICERT_PLATFORM, DIGICERT_API_KEY, DATABASE_URL, ...).

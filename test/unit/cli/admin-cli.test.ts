@@ -38,11 +38,20 @@ async function run(argv: string[], env: NodeJS.ProcessEnv) {
 }
 
 describe("every command has --help", () => {
-  test.each([["serve"], ["migrate"], ["check"], ["roles"], ["outbox"]])("%s --help exits 0 with its usage", async (cmd) => {
+  test.each([["serve"], ["migrate"], ["check"], ["roles"], ["outbox"], ["audit"], ["plan"], ["reconcile"]])("%s --help exits 0 with its usage", async (cmd) => {
     const r = await run([cmd, "--help"], envFor());
     expect(r.code).toBe(0);
     expect(r.out).toMatch(new RegExp(`Usage: digicert-scim ${cmd}`));
     expect(r.err).toBe("");
+  });
+
+  test("audit without --user, or with a bad --limit, is a usage error", async () => {
+    const none = await run(["audit"], envFor());
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("required option '--user <userName|id>' not specified");
+    const bad = await run(["audit", "--user", "ada", "--limit", "zero"], envFor());
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("--limit must be a whole number of at least 1; got zero");
   });
 
   test("an unknown option of a command is a usage error", async () => {
