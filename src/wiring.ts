@@ -203,10 +203,10 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     metrics,
     metricsTokens: config.metricsTokens,
     logger,
-    // The status page (/admin, with ADMIN_TOKENS or ADMIN_BASIC_USERS). Add
-    // `reconcile: store.reconcile` (optional StatusSource member) once the store has it.
+    // The status page (/admin, with ADMIN_TOKENS or ADMIN_BASIC_USERS).
     status: {
       audit: store.audit,
+      reconcile: store.reconcile,
       users: store.users,
       groups: store.groups,
       // Counts read fresh (the worker caches its stats for a second); the drain rate is the worker's.
