@@ -199,6 +199,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     audit: {
       record: (entries) => trail.record(entries),
       userNameOf: async (id) => (await store.users.getById(id))?.userName ?? null,
+      failed: (err) => logger.warn("a refused request could not be recorded in the audit trail", { error: (err as Error)?.message }),
     },
     metrics,
     metricsTokens: config.metricsTokens,

@@ -7,6 +7,8 @@ import { safeChanges } from "../provisioning/audit";
 import type { AuditChange, NewAuditEntry } from "../store/types";
 
 export interface RefusalAudit {
+  /** Told when a refusal could not be recorded (logged; the request was answered already). */
+  failed?(err: unknown): void;
   /** Stores and logs the entries; must not throw. */
   record(entries: NewAuditEntry[]): Promise<void>;
   /** The userName of a stored user, or null (no such user). */
@@ -22,8 +24,9 @@ function attempted(method: string, body: unknown): AuditChange[] {
   const b = body as Record<string, unknown>;
   if (method === "PATCH") {
     const ops = Array.isArray(b.Operations) ? b.Operations : [];
-    return ops.map((o) => {
-      const op = (o ?? {}) as Record<string, unknown>;
+    return ops.map((o: unknown) => {
+      // Anything may arrive here (a refused PATCH is often refused because it is malformed).
+      const op = (o !== null && typeof o === "object" && !Array.isArray(o) ? o : {}) as Record<string, unknown>;
       const name = String(op.op ?? "").toLowerCase();
       const change: AuditChange = { path: typeof op.path === "string" && op.path ? op.path : "(resource)" };
       if (name === "add" || name === "remove" || name === "replace") change.op = name;
@@ -52,6 +55,15 @@ function failureOfBody(body: unknown): { detail: string | null } {
   return { detail: typeof detail === "string" ? detail : null };
 }
 
+/** A path segment that is not valid percent-encoding is kept as sent (Express answers it 400 later). */
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
 export function auditRefusals(audit: RefusalAudit) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!WRITES.has(req.method)) return next();
@@ -59,7 +71,7 @@ export function auditRefusals(audit: RefusalAudit) {
     // POST /Users/.search is a read.
     if (!m || m[2]?.startsWith(".")) return next();
     const resourceType = m[1] === "Users" ? "User" : "Group";
-    const id = m[2] ? decodeURIComponent(m[2]) : null;
+    const id = m[2] ? safeDecode(m[2]) : null;
     let sentBody: unknown;
     const send = res.send.bind(res);
     res.send = ((body?: unknown) => {
@@ -68,6 +80,7 @@ export function auditRefusals(audit: RefusalAudit) {
     }) as Response["send"];
     res.on("finish", () => {
       if (res.statusCode < 400) return;
+      // Recording a refusal must never fail the process: an unhandled rejection would end it.
       void (async () => {
         const body = req.body as Record<string, unknown> | undefined;
         let userName: string | null = null;
@@ -91,7 +104,7 @@ export function auditRefusals(audit: RefusalAudit) {
             detail: failureOfBody(sentBody).detail,
           },
         ]);
-      })();
+      })().catch((err) => audit.failed?.(err));
     });
     next();
   };
