@@ -1,0 +1,166 @@
+// 1. SCIM edge, reads: GET /Users/{id}, GET /Users?filter=userName eq …, GET /Groups/{id}?excludedAttributes=members
+// against a store of 100,000 users and 1,000 groups (SQLite and PostgreSQL), autocannon with 20 connections,
+// side by side with a plain SCIMMY + scimmy-routers server holding the same resources in memory. The bridge's RSS
+// after the load is kept for the memory benchmark.
+import { BenchContext, fmt, type Benchmark } from "./lib/context";
+import { BENCH_TOKEN, groupId, rng, userId, userName } from "./lib/dataset";
+import { startDigiCert } from "./lib/digicert";
+import { describeStatuses, runLoad, type LoadResult } from "./lib/load";
+import { startBaseline, startBridge, type ServerProcess } from "./lib/processes";
+import { freshStore, seedDirectory, type StoreKind } from "./lib/stores";
+
+export interface MemorySample {
+  store: StoreKind;
+  users: number;
+  groups: number;
+  /** Right after start, before any request. */
+  idleMb: number;
+  /** After the read load. */
+  afterMb: number;
+  peakMb: number;
+}
+
+const CONNECTIONS = 20;
+
+interface Endpoint {
+  key: string;
+  label: string;
+  path(r: () => number): string;
+}
+
+function endpoints(users: number, groups: number): Endpoint[] {
+  return [
+    { key: "getUser", label: "GET /Users/{id}", path: (r) => `/scim/v2/Users/${userId(Math.floor(r() * users))}` },
+    {
+      key: "filterUserName",
+      label: "GET /Users?filter=userName eq …",
+      path: (r) => `/scim/v2/Users?filter=${encodeURIComponent(`userName eq "${userName(Math.floor(r() * users))}"`)}`,
+    },
+    {
+      key: "getGroup",
+      label: "GET /Groups/{id}?excludedAttributes=members",
+      path: (r) => `/scim/v2/Groups/${groupId(Math.floor(r() * groups))}?excludedAttributes=members`,
+    },
+  ];
+}
+
+/** The same request must get the same resource from both servers (timestamps and host aside). */
+async function sameResource(ctx: BenchContext, a: ServerProcess, b: ServerProcess, path: string): Promise<void> {
+  const get = async (s: ServerProcess) => {
+    const res = await fetch(s.url + path, { headers: { authorization: `Bearer ${BENCH_TOKEN}` } });
+    const text = await res.text();
+    return { status: res.status, body: text.replace(/"(created|lastModified|lastSyncedAt)":"[^"]*"/g, '"$1":"…"').replace(/http:\/\/127\.0\.0\.1:\d+/g, "") };
+  };
+  const [x, y] = [await get(a), await get(b)];
+  const norm = (s: string) => JSON.stringify(sortKeys(JSON.parse(s)));
+  if (x.status !== 200 || y.status !== 200) throw new Error(`${path}: ${a.label} answered ${x.status}, ${b.label} ${y.status}`);
+  if (norm(x.body) !== norm(y.body)) {
+    const diff = differences(JSON.parse(y.body), JSON.parse(x.body)).slice(0, 5).join("; ");
+    ctx.notes.push(`${path}: the baseline's answer differs from the bridge's (bridge vs baseline): ${diff}`);
+    ctx.log(`WARNING: the baseline's resource differs from the bridge's for ${path}: ${diff}`);
+  }
+}
+
+function differences(a: unknown, b: unknown, at = ""): string[] {
+  if (JSON.stringify(sortKeys(a)) === JSON.stringify(sortKeys(b))) return [];
+  if (a && b && typeof a === "object" && typeof b === "object" && Array.isArray(a) === Array.isArray(b)) {
+    const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+    return [...keys].flatMap((k) => differences((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], at ? `${at}.${k}` : k));
+  }
+  return [`${at || "(root)"}: ${JSON.stringify(a)} vs ${JSON.stringify(b)}`];
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
+  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sortKeys((v as Record<string, unknown>)[k])]));
+  return v;
+}
+
+async function measure(ctx: BenchContext, server: ServerProcess, ep: Endpoint, warmSec: number, durSec: number): Promise<LoadResult> {
+  ctx.checkAborted();
+  const warm = rng(7);
+  await runLoad(ctx, { url: server.url, next: () => ({ path: ep.path(warm) }), connections: CONNECTIONS, durationSec: warmSec });
+  const r = rng(42);
+  const res = await runLoad(ctx, { url: server.url, next: () => ({ path: ep.path(r) }), connections: CONNECTIONS, durationSec: durSec, server });
+  ctx.log(
+    `${server.label} ${ep.label}: ${fmt(res.okPerSec)} req/s, p50 ${fmt(res.p50)} ms, p95 ${fmt(res.p95)} ms, p99 ${fmt(res.p99)} ms, ` +
+      `${fmt(res.cpuMsPerRequest ?? NaN)} ms CPU per request (${describeStatuses(res.statuses)})`,
+  );
+  if (res.okPerSec === 0 || Object.keys(res.statuses).some((s) => s !== "200")) {
+    throw new Error(`${server.label} ${ep.label}: answers other than 200: ${describeStatuses(res.statuses)}; errors ${res.errors}\n${server.tail(10)}`);
+  }
+  return res;
+}
+
+export const reads: Benchmark = {
+  id: "reads",
+  title: "1. SCIM edge, reads",
+  budgetMs: (quick) => (quick ? 75_000 : 900_000),
+  async run(ctx) {
+    const users = ctx.quick ? 10_000 : 100_000;
+    const groups = ctx.quick ? 100 : 1_000;
+    const warmSec = ctx.quick ? 1 : 3;
+    const durSec = ctx.quick ? 2 : 10;
+    const eps = endpoints(users, groups);
+    ctx.setup.push(
+      `${users.toLocaleString("en-US")} users, ${groups.toLocaleString("en-US")} groups of ${users / groups} members (each user in one group), seeded directly into the store`,
+      `autocannon, ${CONNECTIONS} connections, ${warmSec} s warm-up then ${durSec} s per endpoint; ids and userNames drawn at random over the whole store (same sequence for every server)`,
+      "bridge: `node dist/src/main.js` in a child process, LOG_LEVEL=info (one JSON log line per request, as in production), NODE_ENV=production, bearer token auth; the load generator runs in the parent process on the same 2 cores",
+      "baseline: SCIMMY + scimmy-routers on Express 4 in a child process, in-memory Map handlers returning the same resources (checked equal before the run), no logging",
+    );
+
+    const base = await startBaseline(ctx, "baseline (SCIMMY, in memory)", { users, groups });
+    const baseline: Record<string, LoadResult> = {};
+    for (const ep of eps) baseline[ep.key] = await measure(ctx, base, ep, warmSec, durSec);
+
+    const memory: MemorySample[] = [];
+    for (const kind of ["sqlite", "postgres"] as StoreKind[]) {
+      ctx.checkAborted();
+      const storeName = kind === "sqlite" ? "SQLite" : "PostgreSQL";
+      const store = await freshStore(ctx, kind, `reads_${kind}`);
+      const s = await store.open();
+      try {
+        await seedDirectory(ctx, s, users, groups);
+      } finally {
+        await s.close();
+      }
+      const dc = await startDigiCert(ctx);
+      const bridge = await startBridge(ctx, `bridge (${storeName})`, { databaseUrl: store.databaseUrl, digicertBaseUrl: dc.baseUrl, apiKey: dc.apiKey });
+      const idle = bridge.memory();
+      await sameResource(ctx, base, bridge, `/scim/v2/Users/${userId(12)}`);
+      await sameResource(ctx, base, bridge, `/scim/v2/Groups/${groupId(3)}?excludedAttributes=members`);
+      for (const ep of eps) {
+        const res = await measure(ctx, bridge, ep, warmSec, durSec);
+        const b = baseline[ep.key];
+        const ratio = res.okPerSec / b.okPerSec;
+        ctx.figure({
+          id: `reads.${kind}.${ep.key}.rps`,
+          label: `${ep.label}, ${storeName}: throughput`,
+          value: res.okPerSec,
+          unit: "req/s",
+          baseline: b.okPerSec,
+          ratio,
+          target: { op: ">=", value: 0.8 },
+          targetOn: "ratio",
+          note: `server CPU per request ${fmt(res.cpuMsPerRequest ?? NaN)} ms (baseline ${fmt(b.cpuMsPerRequest ?? NaN)} ms); baseline p50/p95/p99 ${fmt(b.p50)}/${fmt(b.p95)}/${fmt(b.p99)} ms`,
+        });
+        ctx.figure({
+          id: `reads.${kind}.${ep.key}.p95`,
+          label: `${ep.label}, ${storeName}: p95 latency`,
+          value: res.p95,
+          unit: "ms",
+          baseline: b.p95,
+          ratio: b.p95 / res.p95,
+          target: { op: "<", value: 50 },
+          note: `p50 ${fmt(res.p50)} ms, p99 ${fmt(res.p99)} ms`,
+        });
+      }
+      const after = bridge.memory();
+      memory.push({ store: kind, users, groups, idleMb: idle.rssMb, afterMb: after.rssMb, peakMb: after.peakMb });
+      ctx.log(`${bridge.label} RSS: ${fmt(idle.rssMb)} MB idle, ${fmt(after.rssMb)} MB after the reads (peak ${fmt(after.peakMb)} MB)`);
+      await bridge.stop();
+    }
+    ctx.shared.set("reads.memory", memory);
+    await base.stop();
+  },
+};

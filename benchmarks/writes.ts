@@ -1,0 +1,107 @@
+// 2. SCIM edge, writes: creates and PATCHes accepted per second with the outbox on, while DigiCert holds the bridge
+// to CertCentral's published limits (1,000 per 3 min, 100 per 5 s: about 5.6 calls per second). An IdP sends
+// 25 requests per second (Entra's gallery requirement per tenant) over 20 connections; each kind runs on a fresh
+// bridge, store and DigiCert, so one does not inherit the other's queue.
+import { fmt, type Benchmark, type BenchContext } from "./lib/context";
+import { oktaUserBody, PATCH_OP, userId } from "./lib/dataset";
+import { seedDigiCertUsers, startDigiCert } from "./lib/digicert";
+import { describeStatuses, runLoad, type LoadResult } from "./lib/load";
+import { startBridge } from "./lib/processes";
+import { freshStore, seedDirectory } from "./lib/stores";
+
+const CONNECTIONS = 20;
+const OFFERED_RATE = 25;
+/** CertCentral's published limits, in real time. */
+const LIMITS = [
+  { count: 1000, windowMs: 180_000 },
+  { count: 100, windowMs: 5_000 },
+];
+
+interface Phase {
+  key: "creates" | "patches";
+  label: string;
+  method: "POST" | "PATCH";
+  next(n: number): { path: string; body: unknown };
+}
+
+async function runPhase(ctx: BenchContext, phase: Phase, seeded: number, durSec: number): Promise<{ res: LoadResult; digicertCalls: number; dc429: number }> {
+  const store = await freshStore(ctx, "sqlite", `writes_${phase.key}`);
+  const s = await store.open();
+  try {
+    await seedDirectory(ctx, s, seeded, 0);
+  } finally {
+    await s.close();
+  }
+  const dc = await startDigiCert(ctx, LIMITS);
+  seedDigiCertUsers(dc.sim, seeded);
+  const bridge = await startBridge(ctx, `bridge (${phase.key})`, { databaseUrl: store.databaseUrl, digicertBaseUrl: dc.baseUrl, apiKey: dc.apiKey });
+  dc.sim.clearCalls();
+  let n = 0;
+  const res = await runLoad(ctx, {
+    url: bridge.url,
+    method: phase.method,
+    next: () => phase.next(n++),
+    connections: CONNECTIONS,
+    overallRate: OFFERED_RATE,
+    durationSec: durSec,
+    server: bridge,
+  });
+  const digicertCalls = dc.sim.calls.length;
+  ctx.log(
+    `${phase.label}: ${fmt(res.okPerSec)} accepted/s of ${OFFERED_RATE} offered; p50 ${fmt(res.p50)} ms, p95 ${fmt(res.p95)} ms, p99 ${fmt(res.p99)} ms; ` +
+      `${describeStatuses(res.statuses)}; DigiCert calls ${digicertCalls}`,
+  );
+  const unexpected = Object.keys(res.statuses).filter((k) => !["200", "201", "204", "429"].includes(k));
+  if (unexpected.length) throw new Error(`${phase.label}: unexpected answers ${describeStatuses(res.statuses)}\n${bridge.tail(20)}`);
+  await bridge.stop();
+  return { res, digicertCalls, dc429: dc.sim.rateLimitedCount("certcentral") };
+}
+
+export const writes: Benchmark = {
+  id: "writes",
+  title: "2. SCIM edge, writes (DigiCert throttled)",
+  budgetMs: (quick) => (quick ? 40_000 : 240_000),
+  async run(ctx) {
+    const durSec = ctx.quick ? 5 : 60;
+    const seeded = ctx.quick ? 500 : 3_000;
+    ctx.setup.push(
+      `autocannon, ${CONNECTIONS} connections offering ${OFFERED_RATE} requests/s (Entra's per-tenant requirement) for ${durSec} s per kind; a request still unanswered when the next is due delays it (closed loop per connection)`,
+      "DigiCert simulator enforcing CertCentral's published limits in real time (1,000 per 180 s and 100 per 5 s, all must hold; 429 beyond); the bridge paces at its default DIGICERT_RATE_LIMIT (the same limits)",
+      `bridge defaults otherwise: SYNC_WAIT_MS 5000, OUTBOX_MAX_PENDING 1000, OUTBOX_CONCURRENCY 8; SQLite store with ${seeded.toLocaleString("en-US")} linked users (the PATCH targets); a fresh bridge, store and simulator per kind`,
+      "creates: Okta-shaped POST /Users, a new userName each; PATCHes: replace name.givenName of a different linked user each (a change DigiCert holds, so each queues a DigiCert update)",
+    );
+    const phases: Phase[] = [
+      {
+        key: "creates",
+        label: "POST /Users",
+        method: "POST",
+        next: (n) => ({ path: "/scim/v2/Users", body: oktaUserBody(`write${n}.${Date.now()}@bench.example.com`, n) }),
+      },
+      {
+        key: "patches",
+        label: "PATCH /Users/{id}",
+        method: "PATCH",
+        next: (n) => ({
+          path: `/scim/v2/Users/${userId(n % seeded)}`,
+          body: { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "name.givenName", value: `Renamed${n}` }] },
+        }),
+      },
+    ];
+    for (const phase of phases) {
+      ctx.checkAborted();
+      const { res, digicertCalls, dc429 } = await runPhase(ctx, phase, seeded, durSec);
+      const accepted = Object.entries(res.statuses).filter(([k]) => k.startsWith("2")).reduce((a, [, v]) => a + v, 0);
+      ctx.figure({
+        id: `writes.${phase.key}.acceptedPerSec`,
+        label: `${phase.label}: accepted per second`,
+        value: res.okPerSec,
+        unit: "req/s",
+        target: { op: ">=", value: OFFERED_RATE },
+        note:
+          `${accepted} accepted in ${fmt(res.seconds)} s (${describeStatuses(res.statuses)}); p50 ${fmt(res.p50)} ms, p95 ${fmt(res.p95)} ms, p99 ${fmt(res.p99)} ms; ` +
+          `${digicertCalls} DigiCert calls meanwhile (${fmt(digicertCalls / res.seconds)}/s), ${dc429} answered 429 by DigiCert; ` +
+          `server CPU ${fmt(res.cpuMsPerRequest ?? NaN)} ms per request`,
+      });
+    }
+  },
+};
