@@ -2,6 +2,7 @@
 // DigiCert write its jobs made with the result, on both platforms and both stores. Checks SCIM answers, the stored
 // rows, the simulator's calls and the log, and that no secret (a SCIM password, the bearer token, the API key) is
 // kept anywhere.
+import { writeFileSync } from "node:fs";
 import { writeMapping } from "../../support/mapping";
 import { dropSchema, PG_URL, storeVariants, uniqueSchema } from "../../support/databases";
 import { API_KEY, oktaUser, PATCH_OP, SECOND_TOKEN, startHarness, TOKEN, type Harness } from "../../support/harness";
@@ -21,12 +22,13 @@ function mappingFor(platform: Platform): string {
 describe.each(storeVariants("audit trail"))("Audit trail: %s", (_label, platform, db) => {
   let h: Harness;
   const pgSchema = uniqueSchema(`scim_audit_${platform}`);
+  const mappingFile = mappingFor(platform);
   let seq = 0;
   beforeAll(async () => {
     const env = {
       // Named credentials: the trail shows the name, never the token.
       SCIM_BEARER_TOKENS: `okta-prod=${TOKEN},entra-prod=${SECOND_TOKEN}`,
-      ROLE_MAPPING_FILE: mappingFor(platform),
+      ROLE_MAPPING_FILE: mappingFile,
     };
     h = await startHarness(db === "postgres" ? { platform, env, databaseUrl: PG_URL, pgSchema } : { platform, env });
   });
@@ -302,6 +304,21 @@ describe.each(storeVariants("audit trail"))("Audit trail: %s", (_label, platform
       ]),
     );
     expect((await history(b.id)).filter((e) => e.action === "group.member.remove" && e.requestId === deleteId)).toHaveLength(1);
+  });
+
+  test("a mapping reload that changes a user's roles is recorded as the bridge's own change, with its DigiCert call", async () => {
+    const u = (await h.post("/scim/v2/Users", oktaUser())).body;
+    const admin = ADMIN_ROLE[platform];
+    writeFileSync(mappingFile, `default: ["${admin.name}"]\nrules:\n  - group: "DigiCert Admins"\n    roles: ["${admin.name}"]\n`);
+    const report = await h.bridge.reloadRoleMapping();
+    expect(report.changes.some((c) => c.userId === u.id)).toBe(true);
+    await h.drain();
+    const trail = await history(u.id);
+    const reload = only(trail, "mapping.reload");
+    expect(reload).toMatchObject({ kind: "bridge", actor: null, requestId: null, userName: u.userName, detail: "the role mapping was reloaded" });
+    expect(reload.changes).toEqual([{ path: "roles", before: [expect.any(String)], after: [admin.name] }]);
+    const call = trail.find((e) => e.action === "digicert.setRoles" && e.jobId === reload.jobId)!;
+    expect(call).toMatchObject({ outcome: "ok", requestId: null, changes: [{ path: "roles", after: [{ id: admin.id, name: admin.name }] }] });
   });
 
   test("a write answered 429 by back-pressure is recorded as refused", async () => {
