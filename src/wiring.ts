@@ -3,6 +3,7 @@ import type { AppConfig } from "./config";
 import { createDigiCertClient, type ClosableDigiCertClient } from "./digicert";
 import { isDigiCertError } from "./digicert/errors";
 import { createApp } from "./http/app";
+import { checkCredentialsAtStart } from "./http/store-tokens";
 import { createMetrics } from "./http/metrics";
 import type { Logger } from "./log/logger";
 import { AccessPolicy } from "./provisioning/access-policy";
@@ -81,6 +82,11 @@ function describeDigiCertFailure(err: unknown, digicert: ClosableDigiCertClient)
  */
 export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgSchema?: string } = {}): Promise<Bridge> {
   const store = await openStore(config.databaseUrl, { logger, pgSchema: opts.pgSchema });
+  // The IdP needs a credential: from the environment, or a token in the store (digicert-scim tokens create).
+  await checkCredentialsAtStart(config, store.tokens, logger).catch(async (err) => {
+    await store.close();
+    throw err;
+  });
   // Gauges read on scrape (store counts, the DigiCert client's pacing); DigiCert calls and waits reported through hooks.
   const metrics = createMetrics(() => store.outbox.stats(), {
     users: () => store.users.countByState(),
@@ -181,7 +187,9 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     );
   registerReconcileMetrics(metrics.registry, () => store.reconcile.latestSummary());
   // RECONCILE_INTERVAL: report only, one replica at a time (a lease in the store).
-  const intervalMs = config.reconcile.intervalMs;
+  // A DRY_RUN bridge's links point at pretend users (dry-run-…): comparing them with DigiCert would report them all.
+  const intervalMs = config.dryRun ? null : config.reconcile.intervalMs;
+  if (config.dryRun && config.reconcile.intervalMs) logger.warn("RECONCILE_INTERVAL is ignored while DRY_RUN is on: the links are pretend");
   const reconcileSchedule = intervalMs
     ? new ReconcileSchedule({ repo: store.reconcile, intervalMs, logger, run: (signal) => runReconcile({ trigger: "schedule", signal }) })
     : null;
@@ -203,6 +211,8 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     },
     metrics,
     metricsTokens: config.metricsTokens,
+    // Bearer tokens of `digicert-scim tokens`, besides those of the environment.
+    tokens: store.tokens,
     logger,
     // The status page (/admin, with ADMIN_TOKENS or ADMIN_BASIC_USERS).
     status: {

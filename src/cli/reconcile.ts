@@ -60,6 +60,10 @@ export async function reconcileCommand(
 ): Promise<number> {
   const config = configOrReport(env, stderr);
   if (!config) return 1;
+  if (config.dryRun) {
+    line(stderr, "reconcile does not run with DRY_RUN=true: a dry-run bridge links its users to pretend DigiCert ids (dry-run-…), so every one would show as drift");
+    return 1;
+  }
   registerSecret(config.digicert.apiKey);
   const store = await openExistingStore(config, stderr);
   if (!store) return 1;

@@ -62,6 +62,14 @@ describe("every command has --help", () => {
   });
 });
 
+describe("digicert-scim reconcile under DRY_RUN", () => {
+  test("refuses to run: the dry-run links are pretend", async () => {
+    const r = await run(["reconcile"], envFor({ DRY_RUN: "true" }));
+    expect(r.code).toBe(1);
+    expect(r.err).toContain("reconcile does not run with DRY_RUN=true");
+  });
+});
+
 describe("digicert-scim migrate", () => {
   test("applies every migration to a new database, then has nothing left to do", async () => {
     const env = envFor();
