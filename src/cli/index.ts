@@ -57,9 +57,10 @@ const coreCommands: CommandSet = (program: Command, io: CliIo, run) => {
     .description("list DigiCert's roles and the role mapping in force; `roles check FILE` checks a mapping file")
     .argument("[check]", "check a mapping file instead")
     .argument("[FILE]", "the role mapping file to check")
-    .action((sub: string | undefined, file: string | undefined) =>
+    .addOption(jsonOption())
+    .action((sub: string | undefined, file: string | undefined, opts: { json?: boolean }) =>
       run(async () => {
-        if (sub === undefined) return rolesCommand(env, stdout, stderr);
+        if (sub === undefined) return rolesCommand(env, stdout, stderr, opts);
         if (sub !== "check") usage(`unknown roles command: ${sub} (use roles, or roles check FILE)`);
         if (!file) usage("roles check needs the FILE to check");
         return rolesCheckCommand(file, env, stdout, stderr);
@@ -126,21 +127,34 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** `roles`: DigiCert's roles, then the mapping from ROLE_MAPPING_FILE (or the default role when there is none). */
-export async function rolesCommand(env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
+export async function rolesCommand(env: NodeJS.ProcessEnv, stdout: Output, stderr: Output, opts: { json?: boolean } = {}): Promise<number> {
   const config = configOrReport(env, stderr);
   if (!config) return 1;
   const platform = config.digicert.platform;
   const available = await fetchRoles(config, stderr);
   if (!available) return 1;
 
-  line(stdout, `DigiCert roles (${platform}):`);
-  printRoleTable(stdout, available);
-  line(stdout);
-
+  if (!opts.json) {
+    // Printed first: DigiCert's roles help fix a mapping file that turns out to be invalid below.
+    line(stdout, `DigiCert roles (${platform}):`);
+    printRoleTable(stdout, available);
+    line(stdout);
+  }
   const file = config.roleMappingFile;
   try {
     const spec = file ? loadRoleMappingFile(file, platform) : null;
     const compiled = compileRoleMapping(spec, available, platform, config.digicert.defaultRole);
+    if (opts.json) {
+      const mapping = {
+        source: compiled.source,
+        default: compiled.default,
+        unmapped: compiled.unmapped,
+        forbidden: compiled.forbidden,
+        rules: compiled.rules.map((r) => ({ rule: r.spec.index, line: r.spec.line, match: r.spec.match, roles: r.roles })),
+      };
+      line(stdout, JSON.stringify({ platform, roles: available, mapping }, null, 2));
+      return 0;
+    }
     printMapping(stdout, spec, compiled);
     return 0;
   } catch (err) {

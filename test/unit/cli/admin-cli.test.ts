@@ -62,6 +62,17 @@ describe("every command has --help", () => {
   });
 });
 
+describe("digicert-scim roles --json", () => {
+  test("DigiCert's roles and the mapping in force as JSON", async () => {
+    const r = await run(["roles", "--json"], envFor());
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.out);
+    expect(out.platform).toBe("certcentral");
+    expect(out.roles).toEqual(expect.arrayContaining([{ id: "1", name: "Administrator" }]));
+    expect(out.mapping.default).toEqual([{ id: "5", name: "Standard User" }]);
+  });
+});
+
 describe("digicert-scim reconcile under DRY_RUN", () => {
   test("refuses to run: the dry-run links are pretend", async () => {
     const r = await run(["reconcile"], envFor({ DRY_RUN: "true" }));
