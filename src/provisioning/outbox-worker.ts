@@ -96,6 +96,9 @@ export class OutboxWorker {
    */
   async waitFor(ids: number[], timeoutMs: number): Promise<JobOutcome> {
     if (!ids.length) return { status: "done" };
+    // Behind more unfinished jobs than the DigiCert rate budget can carry out before the deadline, these jobs cannot
+    // finish in time: say so at once rather than hold the request (and the IdP's connection) until the deadline.
+    if (await this.cannotFinishWithin(timeoutMs)) return { status: "pending" };
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const jobs = await this.opts.outbox.get(ids);
@@ -116,6 +119,22 @@ export class OutboxWorker {
         waiter.resolve = done;
         this.waiters.add(waiter);
       });
+    }
+  }
+
+  /**
+   * True when the unfinished jobs (all replicas') outnumber what the DigiCert rate budget lets run within `timeoutMs`
+   * (nominalRatePerSecond is the budget's sustained rate, an upper bound of the drain for jobs that call DigiCert):
+   * a job queued now would not finish before the deadline. From the cached stats; false when they cannot be read.
+   */
+  private async cannotFinishWithin(timeoutMs: number): Promise<boolean> {
+    const rate = this.opts.nominalRatePerSecond;
+    if (!(rate > 0) || timeoutMs <= 0) return false;
+    try {
+      const s = await this.stats();
+      return s.pending + s.running > rate * (timeoutMs / 1000);
+    } catch {
+      return false;
     }
   }
 

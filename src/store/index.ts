@@ -2,7 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import BetterSqlite3 from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from "kysely";
 import { Pool } from "pg";
 import type { Logger } from "../log/logger";
 import { DatabaseTarget, describeTarget, parseDatabaseUrl } from "./database-url";
@@ -54,7 +54,33 @@ function openSqlite(filename: string): Kysely<Database> {
   if (!memory) database.pragma("journal_mode = WAL");
   database.pragma("foreign_keys = ON"); // needed for ON DELETE CASCADE of emails and group memberships
   database.pragma("busy_timeout = 5000"); // wait for another process's write lock instead of failing at once
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(database) }) });
+}
+
+/** Distinct statements kept prepared: the bridge's own are a few hundred (IN lists of other lengths make more). */
+const STATEMENT_CACHE_SIZE = 1000;
+
+/**
+ * Kysely's SQLite driver prepares every statement anew, and SQLite compiling the same SQL again was a tenth of the
+ * CPU of a SCIM read (benchmarks/RESULTS.md). This keeps prepared statements by SQL text, least recently used out
+ * first. Safe because the driver runs one statement at a time on its one connection, to completion (all/run).
+ */
+function reusingStatements(database: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  return {
+    close: () => database.close(),
+    prepare(text: string) {
+      let stmt = cache.get(text);
+      if (stmt) {
+        cache.delete(text); // re-inserted below: most recently used last
+      } else {
+        stmt = database.prepare(text);
+        if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      }
+      cache.set(text, stmt);
+      return stmt;
+    },
+  };
 }
 
 function openPostgres(target: Extract<DatabaseTarget, { dialect: "postgres" }>, opts: OpenStoreOptions): Kysely<Database> {
