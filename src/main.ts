@@ -17,7 +17,9 @@ export function registerSecretsFromEnv(env: NodeJS.ProcessEnv): void {
   registerSecret(env.DIGICERT_API_KEY);
   // ADMIN_TOKENS (the status page's) and METRICS_TOKEN take the same forms as SCIM_BEARER_TOKENS.
   for (const t of `${env.SCIM_BEARER_TOKENS ?? ""},${env.ADMIN_TOKENS ?? ""},${env.METRICS_TOKEN ?? ""}`.split(",")) {
-    const entry = t.trim();
+    registerSecret(t.trim());
+    // A trailing ;expires=<date> is not part of the token.
+    const entry = t.trim().replace(/;\s*expires\s*=[^;]*$/i, "");
     registerSecret(entry);
     // name=token: the token alone is the secret (the name is what the logs show). "=" may also be base64 padding.
     const eq = entry.indexOf("=");

@@ -61,6 +61,10 @@ export const envSchema = z.object({
   // Parsed in loadConfig like SCIM_BEARER_TOKENS and SCIM_BASIC_USERS.
   ADMIN_TOKENS: optionalString,
   ADMIN_BASIC_USERS: optionalString,
+  // Failed authentications per client address before 429 (count/window, default 20/60s; 0 or off = no limit),
+  // and which X-Forwarded-For hops to trust for that address; both parsed in loadConfig (src/config/auth-settings.ts).
+  AUTH_FAILURE_LIMIT: optionalString,
+  TRUST_PROXY: optionalString,
   DIGICERT_PLATFORM: z.preprocess(
     emptyAsUnset,
     z.enum(["certcentral", "one"], { message: "must be certcentral or one" }).optional().default("certcentral"),

@@ -7,12 +7,23 @@ import { parseRateLimit, type RateWindow } from "../digicert/pacing";
 import { parseDuration } from "./duration";
 import { DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BUDGET_MS } from "../digicert/retry";
 import { DEFAULT_CIRCUIT_COOLDOWN_MS, DEFAULT_CIRCUIT_THRESHOLD } from "../digicert/circuit";
+import {
+  EXPIRY_HINT,
+  parseAuthFailureLimit,
+  parseExpiry,
+  parseTrustProxy,
+  splitExpiry,
+  type AuthFailureLimit,
+  type TrustProxy,
+} from "./auth-settings";
 
 export interface BearerCredential {
   /** Shown in logs instead of the secret. */
   name: string;
   /** SHA-256 of the token; plain tokens from the env are hashed at start so only digests stay in memory. */
   sha256: Buffer;
+  /** `;expires=<ISO date or date-time>` on the entry, as epoch ms: from then on the token is refused. */
+  expires?: number;
 }
 
 /** An HTTP Basic user of SCIM_BASIC_USERS; only digests are kept. */
@@ -75,6 +86,10 @@ export interface AppConfig {
   };
   /** Set when ADMIN_TOKENS or ADMIN_BASIC_USERS is: the read-only status page at /admin (404 otherwise). */
   admin?: AdminConfig;
+  /** AUTH_FAILURE_LIMIT: failed authentications per client address before it gets 429; null = no limit. */
+  authFailureLimit: AuthFailureLimit | null;
+  /** TRUST_PROXY: Express's "trust proxy" (which X-Forwarded-For hops give the client address); unset = none. */
+  trustProxy?: TrustProxy;
   /** The client's own settings (REDIS_URL included, for the shared rate budget) plus provisioning policy. */
   digicert: DigiCertClientConfig & {
     rateLimit: RateWindow[];
@@ -128,7 +143,9 @@ function entriesOf(list: string | undefined): { n: number; raw: string }[] {
 function parseTokens(list: string | undefined): { tokens: BearerCredential[]; problems: string[] } {
   const tokens: BearerCredential[] = [];
   const problems: string[] = [];
-  for (const { n, raw } of entriesOf(list)) {
+  for (const { n, raw: given } of entriesOf(list)) {
+    // Any entry may end with ;expires=<ISO date or date-time> (src/config/auth-settings.ts).
+    const { entry: raw, expires: expiresText } = splitExpiry(given);
     // "=" only as trailing base64 padding keeps a plain token unnamed.
     const eq = raw.indexOf("=");
     const named = eq >= 0 && !/^=*$/.test(raw.slice(eq + 1));
@@ -140,15 +157,21 @@ function parseTokens(list: string | undefined): { tokens: BearerCredential[]; pr
       );
       continue;
     }
+    const expires = expiresText === undefined ? undefined : parseExpiry(expiresText);
+    if (expires === null) {
+      problems.push(`${named ? `token "${name}"` : `token ${n}`}: expires= must be ${EXPIRY_HINT}`);
+      continue;
+    }
+    const expiry = expires === undefined ? {} : { expires };
     if (/^sha256:/i.test(value)) {
       const hashed = HASHED.exec(value);
       if (!hashed) {
         problems.push(`${named ? `token "${name}"` : `token ${n}`} is sha256: but not 64 hex digits`);
         continue;
       }
-      tokens.push({ name, sha256: Buffer.from(hashed[1], "hex") });
+      tokens.push({ name, sha256: Buffer.from(hashed[1], "hex"), ...expiry });
     } else {
-      tokens.push({ name, sha256: sha256(value) });
+      tokens.push({ name, sha256: sha256(value), ...expiry });
     }
   }
   problems.push(...duplicates(tokens.map((t) => t.name), "token name"));
@@ -257,14 +280,14 @@ function sharedAdminCredentials(
   return problems;
 }
 
-const AUTH_VARIABLES = ["SCIM_BEARER_TOKENS", "SCIM_BASIC_USERS", "OAUTH_CLIENTS"] as const;
-const NO_AUTH_PROBLEM =
+/**
+ * The server refuses to start without a way for the IdP to authenticate. Tokens may also live in the store
+ * (`digicert-scim tokens create`), so the check is made at start (src/http/store-tokens.ts), not here.
+ */
+export const NO_AUTH_PROBLEM =
   "SCIM_BEARER_TOKENS: required: configure at least one of SCIM_BEARER_TOKENS (bearer tokens), SCIM_BASIC_USERS " +
-  "(HTTP Basic users) or OAUTH_CLIENTS (OAuth 2.0 client credentials)";
-
-function hasAuthMethod(env: NodeJS.ProcessEnv): boolean {
-  return AUTH_VARIABLES.some((k) => entriesOf(env[k]).length > 0);
-}
+  "(HTTP Basic users) or OAUTH_CLIENTS (OAuth 2.0 client credentials), or create a token in the store with " +
+  "digicert-scim tokens create --name NAME";
 
 /** Reads and checks the whole configuration; throws ConfigError listing every problem at once. */
 export { resolveFileSecrets } from "./file-secrets";
@@ -308,13 +331,23 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
   const problems: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")}: ${issue.message}`);
-    if (!hasAuthMethod(env)) problems.push(NO_AUTH_PROBLEM);
     throw new ConfigError(problems);
   }
   const e = parsed.data;
   const platform = e.DIGICERT_PLATFORM;
 
-  if (!hasAuthMethod(env)) problems.push(NO_AUTH_PROBLEM);
+  let authFailureLimit: AuthFailureLimit | null = null;
+  try {
+    authFailureLimit = parseAuthFailureLimit(e.AUTH_FAILURE_LIMIT);
+  } catch (err) {
+    problems.push(`AUTH_FAILURE_LIMIT: ${(err as Error).message}`);
+  }
+  let trustProxy: TrustProxy | undefined;
+  try {
+    trustProxy = parseTrustProxy(e.TRUST_PROXY);
+  } catch (err) {
+    problems.push(`TRUST_PROXY: ${(err as Error).message}`);
+  }
   const { tokens, problems: tokenProblems } = parseTokens(e.SCIM_BEARER_TOKENS);
   for (const p of tokenProblems) problems.push(`SCIM_BEARER_TOKENS: ${p}`);
   const { users: basicUsers, problems: basicProblems } = parseBasicUsers(e.SCIM_BASIC_USERS);
@@ -399,6 +432,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     ...(tls ? { tls } : {}),
     scim: { bearerTokens: tokens, basicUsers, oauth, maxResults: e.SCIM_MAX_RESULTS ?? 200, maxBodyBytes: e.SCIM_MAX_BODY_BYTES ?? 1024 * 1024 },
     admin,
+    authFailureLimit,
+    ...(trustProxy !== undefined ? { trustProxy } : {}),
     digicert: {
       platform,
       apiKey: e.DIGICERT_API_KEY!,

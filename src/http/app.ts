@@ -11,6 +11,7 @@ import type { UserService } from "../provisioning/user-service";
 import type { Platform } from "../digicert/types";
 import type { IdempotencyRepository } from "../store/types";
 import { scimAuth } from "./auth";
+import { createAuthSupport, type TokenLookup } from "./auth-setup";
 import { metricsAuth } from "./metrics-auth";
 import { errorHandler, notFound } from "./errors";
 import { adminRouter, type StatusSource } from "./admin";
@@ -20,7 +21,9 @@ import { oauthTokenRouter } from "./oauth";
 import { requestLog } from "./request-log";
 
 export interface AppDeps {
-  config: Pick<AppConfig, "publicBaseUrl" | "scim" | "admin">;
+  config: Pick<AppConfig, "publicBaseUrl" | "scim" | "admin"> & Partial<Pick<AppConfig, "authFailureLimit" | "trustProxy">>;
+  /** The store's bearer tokens (`digicert-scim tokens`), accepted besides the configured credentials. */
+  tokens?: TokenLookup;
   platform: Platform;
   users: UserService;
   groups: GroupService;
@@ -47,6 +50,10 @@ export function createApp(deps: AppDeps): express.Express {
   app.disable("x-powered-by");
   // Express's body-hash ETag would answer 304s that SCIM clients do not expect (notes/scimmy.md §2).
   app.set("etag", false);
+  // TRUST_PROXY: which X-Forwarded-For hops make req.ip, the address AUTH_FAILURE_LIMIT counts failures under.
+  if (config.trustProxy !== undefined) app.set("trust proxy", config.trustProxy);
+  // One failure limiter for every authenticated surface; store tokens besides the configured credentials.
+  const auth = createAuthSupport(config, deps.metricsTokens, deps.tokens, logger);
   const metrics = deps.metrics ?? createMetrics();
 
   app.use(requestLog(logger, metrics));
@@ -54,17 +61,22 @@ export function createApp(deps: AppDeps): express.Express {
   // One readiness probe (one check cache) for /readyz and the status page.
   const health = readinessProbe(deps.readinessChecks, logger);
   app.get("/readyz", serveReadiness(health));
-  app.get("/metrics", metricsAuth(deps.metricsTokens), async (_req, res) => {
+  // Needs METRICS_TOKEN or an admin credential when either is configured; open (with a warning at start) otherwise.
+  app.get("/metrics", metricsAuth({ tokens: deps.metricsTokens, admin: config.admin, ...auth }), async (_req, res) => {
     res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
   });
-  // The read-only status page, with credentials of its own (ADMIN_TOKENS, ADMIN_BASIC_USERS); 404 without them.
-  if (config.admin && deps.status) app.use("/admin", adminRouter({ credentials: config.admin, source: deps.status, health, logger }));
+  // The read-only status page, with credentials of its own (ADMIN_TOKENS, ADMIN_BASIC_USERS, store tokens of scope
+  // admin); without an ADMIN_* variable only a store admin token opens it and anything else is the app's 404.
+  if (deps.status && (config.admin || auth.store)) {
+    const credentials = config.admin ?? { tokens: [], basicUsers: [] };
+    app.use("/admin", adminRouter({ credentials, source: deps.status, health, logger, auth: { ...auth, hidden: !config.admin } }));
+  }
 
   // OAuth 2.0 client credentials token endpoint: only when OAUTH_CLIENTS is set (else a 404 like any unknown path).
-  if (config.scim.oauth) app.use("/oauth/token", oauthTokenRouter(config.scim.oauth));
+  if (config.scim.oauth) app.use("/oauth/token", oauthTokenRouter(config.scim.oauth, auth.limiter));
   app.use(
     "/scim/v2",
-    scimAuth(config.scim),
+    scimAuth(config.scim, auth),
     createScimRouter({
       publicBaseUrl: config.publicBaseUrl,
       maxResults: config.scim.maxResults,
@@ -73,7 +85,7 @@ export function createApp(deps: AppDeps): express.Express {
       admitWrite: deps.admitWrite,
       audit: deps.audit,
       logger,
-      auth: { bearer: config.scim.bearerTokens.length > 0, basic: config.scim.basicUsers.length > 0, oauth: !!config.scim.oauth },
+      auth: { bearer: config.scim.bearerTokens.length > 0 || auth.store !== undefined, basic: config.scim.basicUsers.length > 0, oauth: !!config.scim.oauth },
       contextFor: (req, res): ScimContext => ({
         requestId: res.locals.requestId,
         method: req.method,

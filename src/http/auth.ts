@@ -1,11 +1,18 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { createHmac } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import type { BasicCredential, BearerCredential, OAuthClient, OAuthConfig } from "../config";
-import { errorBody } from "../scim/errors";
+import type { Logger } from "../log/logger";
+import { errorBody, sendScimError } from "../scim/errors";
+import type { TokenScope } from "../store/token-repository";
+import type { AuthFailureLimiter, AuthSurface } from "./auth-failures";
+import { digestEquals, indexOfDigest, sha256, textEquals } from "./secure-compare";
+import type { StoreTokens } from "./store-tokens";
 
-// Verification of every credential the SCIM endpoint accepts: static bearer tokens (SCIM_BEARER_TOKENS), HTTP
-// Basic users (SCIM_BASIC_USERS) and the HS256 access tokens POST /oauth/token issues (OAUTH_CLIENTS). Only
-// digests are compared, in constant time, against every configured entry (no early exit).
+// Verification of every credential the SCIM endpoint accepts: static bearer tokens (SCIM_BEARER_TOKENS, with an
+// optional expiry), tokens kept in the store (`digicert-scim tokens`), HTTP Basic users (SCIM_BASIC_USERS) and the
+// HS256 access tokens POST /oauth/token issues (OAUTH_CLIENTS). Every comparison is of SHA-256 digests, in constant
+// time, against every configured entry (no early exit): src/http/secure-compare.ts. Failed attempts are counted
+// per client address (AUTH_FAILURE_LIMIT, src/http/auth-failures.ts).
 
 export const REALM = 'realm="DigiCert SCIM Bridge"';
 export const TOKEN_ISSUER = "digicert-scim-bridge";
@@ -13,6 +20,7 @@ export const TOKEN_AUDIENCE = "scim";
 /** Clock skew tolerated on exp, iat and nbf between replicas. */
 export const CLOCK_LEEWAY_SECONDS = 30;
 const MAX_TOKEN_LENGTH = 4096;
+export const TOO_MANY_FAILURES = "Too many failed authentication attempts from this address; try again later";
 
 export type ScimAuthMethods = {
   bearerTokens: BearerCredential[];
@@ -20,18 +28,45 @@ export type ScimAuthMethods = {
   oauth?: OAuthConfig;
 };
 
-const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest();
+/**
+ * What an authentication found. `none`: no credential was presented (not counted as a failure); `invalid`: one was,
+ * and matches nothing; `refused`: it is a known credential that may not be used (expired, revoked, other scope).
+ */
+export type AuthVerdict =
+  | { kind: "ok"; name: string }
+  | { kind: "none" }
+  | { kind: "invalid" }
+  | { kind: "refused"; reason: "expired" | "revoked" | "wrong_scope"; name: string };
 
-/** Name of the matching credential, or null. Compares digests in constant time and checks every credential. */
+export const NONE: AuthVerdict = { kind: "none" };
+export const INVALID: AuthVerdict = { kind: "invalid" };
+
+/** The token of an `Authorization: Bearer` header, or null. */
+export function bearerTokenOf(header: string | undefined): string | null {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1] ?? null;
+}
+
+/** The matching credential of `credentials` for a token digest (all compared in constant time), or null. */
+export function findBearer(digest: Buffer, credentials: readonly BearerCredential[]): BearerCredential | null {
+  const i = indexOfDigest(
+    digest,
+    credentials.map((c) => c.sha256),
+  );
+  return i < 0 ? null : credentials[i];
+}
+
+/** ok, or refused as expired, for a matched environment token; `prefix` goes before its name. */
+export function bearerVerdict(credential: BearerCredential, prefix = "", now = Date.now()): AuthVerdict {
+  const name = `${prefix}${credential.name}`;
+  if (credential.expires !== undefined && credential.expires <= now) return { kind: "refused", reason: "expired", name };
+  return { kind: "ok", name };
+}
+
+/** Name of the matching credential, or null (expiry not considered). Compares digests in constant time, every one. */
 export function matchBearer(header: string | undefined, credentials: BearerCredential[]): string | null {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
-  if (!m) return null;
-  const digest = sha256(m[1]);
-  let found: string | null = null;
-  for (const c of credentials) {
-    if (timingSafeEqual(digest, c.sha256) && found === null) found = c.name;
-  }
-  return found;
+  const token = bearerTokenOf(header);
+  if (token === null) return null;
+  return findBearer(sha256(token), credentials)?.name ?? null;
 }
 
 /** The user-id and password of an `Authorization: Basic` header (RFC 7617), or null when it is not one. */
@@ -52,8 +87,8 @@ export function matchBasic(header: string | undefined, users: BasicCredential[])
   const password = sha256(basic.password);
   let found: string | null = null;
   for (const u of users) {
-    const userOk = timingSafeEqual(user, u.usernameSha256);
-    const passwordOk = timingSafeEqual(password, u.passwordSha256);
+    const userOk = digestEquals(user, u.usernameSha256);
+    const passwordOk = digestEquals(password, u.passwordSha256);
     if (userOk && passwordOk && found === null) found = u.name;
   }
   return found;
@@ -69,9 +104,9 @@ export function matchClient(ids: string[], secrets: string[], clients: OAuthClie
   let found: string | null = null;
   for (const c of clients) {
     let idOk = false;
-    for (const d of idDigests) idOk = timingSafeEqual(d, c.idSha256) || idOk;
+    for (const d of idDigests) idOk = digestEquals(d, c.idSha256) || idOk;
     let secretOk = false;
-    for (const d of secretDigests) for (const s of c.secretSha256) secretOk = timingSafeEqual(d, s) || secretOk;
+    for (const d of secretDigests) for (const s of c.secretSha256) secretOk = digestEquals(d, s) || secretOk;
     if (idOk && secretOk && found === null) found = c.clientId;
   }
   return found;
@@ -93,8 +128,9 @@ export function hs256(signingInput: string, key: string): string {
 
 /**
  * The client_id (`sub`) of a valid access token from POST /oauth/token, or null. Checks: three base64url parts,
- * alg HS256 only (never "none"), signature in constant time (compared as canonical base64url text), iss, aud,
- * exp in the future (CLOCK_LEEWAY_SECONDS of leeway), iat/nbf not in the future, and `sub` still a configured client.
+ * alg HS256 only (never "none"), signature in constant time (digests of the canonical base64url text, so a
+ * signature of another length is compared too), iss, aud, exp in the future (CLOCK_LEEWAY_SECONDS of leeway),
+ * iat/nbf not in the future, and `sub` still a configured client.
  */
 export function verifyAccessToken(token: string, oauth: OAuthConfig, nowSeconds = Math.floor(Date.now() / 1000)): string | null {
   if (token.length > MAX_TOKEN_LENGTH) return null;
@@ -104,9 +140,7 @@ export function verifyAccessToken(token: string, oauth: OAuthConfig, nowSeconds 
   const header = jsonObjectOf(h);
   if (!header || header.alg !== "HS256" || header.crit !== undefined) return null;
   if (header.typ !== undefined && header.typ !== "JWT") return null;
-  const expected = Buffer.from(hs256(`${h}.${p}`, oauth.signingKey), "utf8");
-  const given = Buffer.from(signature, "utf8");
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  if (!textEquals(signature, hs256(`${h}.${p}`, oauth.signingKey))) return null;
 
   const claims = jsonObjectOf(p);
   if (!claims) return null;
@@ -123,42 +157,128 @@ export function verifyAccessToken(token: string, oauth: OAuthConfig, nowSeconds 
   return sub;
 }
 
-/** Name of the credential the Authorization header carries (token name, basic:<user>, oauth:<client>), or null. */
-export function authenticate(header: string | undefined, methods: ScimAuthMethods): string | null {
-  if (/^Bearer\s/i.test(header ?? "")) {
-    const name = methods.bearerTokens.length ? matchBearer(header, methods.bearerTokens) : null;
-    if (name) return name;
+/** A store token's verdict for `scope`, named `${prefix}token:<name>`. Rejects when the store cannot be read. */
+export async function storeVerdict(store: StoreTokens | undefined, digest: Buffer, scope: TokenScope, prefix = ""): Promise<AuthVerdict> {
+  if (!store) return INVALID;
+  const r = await store.verify(digest, scope);
+  if (r.ok) return { kind: "ok", name: `${prefix}token:${r.name}` };
+  if (r.reason === "unknown") return INVALID;
+  return { kind: "refused", reason: r.reason, name: `${prefix}token:${r.name}` };
+}
+
+/**
+ * The SCIM verdict for an Authorization header: an environment token (its expiry checked), an OAuth access token,
+ * a store token of scope `scim`, or an HTTP Basic user. Names: the token's name, oauth:<client>, token:<name>,
+ * basic:<username>.
+ */
+export async function authenticateScim(
+  header: string | undefined,
+  methods: ScimAuthMethods,
+  store?: StoreTokens,
+  now = Date.now(),
+): Promise<AuthVerdict> {
+  if (!header?.trim()) return NONE;
+  const token = bearerTokenOf(header);
+  if (token !== null) {
+    const digest = sha256(token);
+    const env = findBearer(digest, methods.bearerTokens);
+    if (env) return bearerVerdict(env, "", now);
     if (methods.oauth) {
-      const token = /^Bearer\s+(\S+)\s*$/i.exec(header!)?.[1];
-      const client = token ? verifyAccessToken(token, methods.oauth) : null;
-      if (client) return `oauth:${client}`;
+      const client = verifyAccessToken(token, methods.oauth, Math.floor(now / 1000));
+      if (client) return { kind: "ok", name: `oauth:${client}` };
     }
-    return null;
+    return storeVerdict(store, digest, "scim");
+  }
+  if (/^Basic\s/i.test(header) && methods.basicUsers?.length) {
+    const name = matchBasic(header, methods.basicUsers);
+    return name ? { kind: "ok", name } : INVALID;
+  }
+  return INVALID;
+}
+
+/** Name of the credential the Authorization header carries (environment and OAuth only), or null. */
+export function authenticate(header: string | undefined, methods: ScimAuthMethods): string | null {
+  const token = bearerTokenOf(header);
+  if (token !== null) {
+    const env = findBearer(sha256(token), methods.bearerTokens);
+    if (env) {
+      const v = bearerVerdict(env);
+      return v.kind === "ok" ? v.name : null;
+    }
+    const client = methods.oauth ? verifyAccessToken(token, methods.oauth) : null;
+    return client ? `oauth:${client}` : null;
   }
   if (/^Basic\s/i.test(header ?? "") && methods.basicUsers?.length) return matchBasic(header, methods.basicUsers);
   return null;
 }
 
+/** What every authenticated surface shares: the failure limiter, the store's tokens and the log. */
+export interface AuthSupport {
+  limiter?: AuthFailureLimiter;
+  store?: StoreTokens;
+  logger?: Logger;
+}
+
+/**
+ * After a verdict that is not ok: counts the failure when a credential was presented, and logs a refused known
+ * credential (its name and why, never the secret).
+ */
+export function recordFailure(req: Request, res: Response, verdict: AuthVerdict, surface: AuthSurface, support: AuthSupport): void {
+  if (verdict.kind === "none" || verdict.kind === "ok") return;
+  support.limiter?.fail(req, surface);
+  if (verdict.kind === "refused") {
+    support.logger?.warn(`credential refused: ${verdict.reason.replace("_", " ")}`, {
+      requestId: res.locals.requestId,
+      surface,
+      credential: verdict.name,
+      reason: verdict.reason,
+    });
+  }
+}
+
+/** Logs a store that could not be read during authentication; the caller answers 503. */
+export function storeUnavailable(res: Response, surface: AuthSurface, err: unknown, support: AuthSupport): void {
+  support.logger?.warn("cannot check a credential: the token store does not answer", {
+    requestId: res.locals.requestId,
+    surface,
+    error: (err as Error)?.message,
+  });
+}
+
 /**
  * The one authentication of /scim/v2, for every configured method. Runs before any body parsing, so an
- * unauthenticated client cannot make the bridge parse its payload, and answers 401 with a WWW-Authenticate
- * challenge per scheme in use (which scimmy-routers leaves out).
+ * unauthenticated client cannot make the bridge parse its payload. Answers 429 (with Retry-After) while the
+ * client's address is blocked by AUTH_FAILURE_LIMIT, and 401 with a WWW-Authenticate challenge per scheme in use
+ * (which scimmy-routers leaves out) when the credential is missing or wrong.
  */
-export function scimAuth(methods: ScimAuthMethods) {
-  const bearer = methods.bearerTokens.length > 0 || methods.oauth !== undefined;
+export function scimAuth(methods: ScimAuthMethods, support: AuthSupport = {}) {
+  // Store tokens are bearer tokens: with a store, Bearer is always a scheme in use.
+  const bearer = methods.bearerTokens.length > 0 || methods.oauth !== undefined || support.store !== undefined;
   const basic = (methods.basicUsers?.length ?? 0) > 0;
   const detail = basic ? "Missing or invalid credentials" : "Missing or invalid bearer token";
-  return (req: Request, res: Response, next: NextFunction): void => {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    res.locals.credential = "none";
+    const blocked = support.limiter?.blockedFor(req) ?? 0;
+    if (blocked) return sendScimError(res, { status: 429, detail: TOO_MANY_FAILURES, retryAfterSeconds: blocked });
     const header = req.get("authorization");
-    const name = authenticate(header, methods);
-    if (name) {
-      res.locals.credential = name;
+    let verdict: AuthVerdict;
+    try {
+      verdict = await authenticateScim(header, methods, support.store);
+    } catch (err) {
+      storeUnavailable(res, "scim", err, support);
+      return sendScimError(res, { status: 503, detail: "The credential cannot be checked now; retry later", retryAfterSeconds: 5 });
+    }
+    if (verdict.kind === "ok") {
+      res.locals.credential = verdict.name;
       return next();
     }
-    res.locals.credential = "none";
+    recordFailure(req, res, verdict, "scim", support);
     const challenges: string[] = [];
     // RFC 6750 §3.1: a presented but unusable token (wrong, expired, bad signature) gets error="invalid_token".
-    if (bearer) challenges.push(/^Bearer\s/i.test(header ?? "") ? `Bearer ${REALM}, error="invalid_token"` : `Bearer ${REALM}`);
+    if (bearer) {
+      const expired = verdict.kind === "refused" && verdict.reason === "expired" ? ', error_description="The token has expired"' : "";
+      challenges.push(/^Bearer\s/i.test(header ?? "") ? `Bearer ${REALM}, error="invalid_token"${expired}` : `Bearer ${REALM}`);
+    }
     if (basic) challenges.push(`Basic ${REALM}`);
     res
       .status(401)

@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { OAuthConfig } from "../config";
-import { hs256, matchClient, parseBasicHeader, REALM, TOKEN_AUDIENCE, TOKEN_ISSUER } from "./auth";
+import { hs256, matchClient, parseBasicHeader, REALM, TOKEN_AUDIENCE, TOKEN_ISSUER, TOO_MANY_FAILURES } from "./auth";
+import type { AuthFailureLimiter } from "./auth-failures";
 
 // POST /oauth/token: the OAuth 2.0 client credentials grant (RFC 6749 §4.4) for IdPs such as Microsoft Entra
 // that fetch their SCIM bearer token themselves. Mounted outside /scim/v2 and only when OAUTH_CLIENTS is set.
@@ -25,7 +26,7 @@ export function signAccessToken(clientId: string, oauth: OAuthConfig, nowSeconds
   return `${JWT_HEADER}.${payload}.${hs256(`${JWT_HEADER}.${payload}`, oauth.signingKey)}`;
 }
 
-type OAuthErrorCode = "invalid_request" | "invalid_client" | "unsupported_grant_type";
+type OAuthErrorCode = "invalid_request" | "invalid_client" | "unsupported_grant_type" | "temporarily_unavailable";
 
 /** RFC 6749 §5.2 error response. */
 function oauthError(res: Response, status: number, error: OAuthErrorCode, description: string): void {
@@ -44,7 +45,7 @@ function spellings(value: string): string[] {
   }
 }
 
-function issueToken(oauth: OAuthConfig) {
+function issueToken(oauth: OAuthConfig, limiter?: AuthFailureLimiter) {
   return (req: Request, res: Response): void => {
     res.locals.credential = "none";
     const body: Record<string, unknown> =
@@ -67,7 +68,10 @@ function issueToken(oauth: OAuthConfig) {
     let secrets: string[];
     if (header !== undefined) {
       const basic = parseBasicHeader(header);
-      if (!basic) return oauthError(res, 401, "invalid_client", "the Authorization header must be HTTP Basic with client_id:client_secret");
+      if (!basic) {
+        limiter?.fail(req, "oauth");
+        return oauthError(res, 401, "invalid_client", "the Authorization header must be HTTP Basic with client_id:client_secret");
+      }
       if (bodySecret !== undefined) {
         return oauthError(res, 400, "invalid_request", "use one client authentication method: HTTP Basic or client_secret in the body, not both");
       }
@@ -84,7 +88,11 @@ function issueToken(oauth: OAuthConfig) {
     }
 
     const clientId = matchClient(ids, secrets, oauth.clients);
-    if (!clientId) return oauthError(res, 401, "invalid_client", "client authentication failed");
+    if (!clientId) {
+      // AUTH_FAILURE_LIMIT: a wrong client id or secret counts against the client's address.
+      limiter?.fail(req, "oauth");
+      return oauthError(res, 401, "invalid_client", "client authentication failed");
+    }
     res.locals.credential = `oauth:${clientId}`;
     res
       .status(200)
@@ -93,14 +101,26 @@ function issueToken(oauth: OAuthConfig) {
   };
 }
 
+/** 429 before anything is parsed while the client's address is blocked by AUTH_FAILURE_LIMIT. */
+function refuseBlocked(limiter?: AuthFailureLimiter) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const blocked = limiter?.blockedFor(req) ?? 0;
+    if (!blocked) return next();
+    res.locals.credential = "none";
+    res.set("Retry-After", String(blocked));
+    oauthError(res, 429, "temporarily_unavailable", TOO_MANY_FAILURES);
+  };
+}
+
 /** The token endpoint; mount it at /oauth/token. */
-export function oauthTokenRouter(oauth: OAuthConfig): express.Router {
+export function oauthTokenRouter(oauth: OAuthConfig, limiter?: AuthFailureLimiter): express.Router {
   const router = express.Router();
   router.post(
     "/",
+    refuseBlocked(limiter),
     express.urlencoded({ extended: false, limit: MAX_BODY, parameterLimit: 20 }),
     express.json({ limit: MAX_BODY }),
-    issueToken(oauth),
+    issueToken(oauth, limiter),
   );
   router.all("/", (_req: Request, res: Response) => {
     res.set("Allow", "POST");

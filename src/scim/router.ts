@@ -135,8 +135,8 @@ function applyServiceProviderConfig(maxResults: number, auth: ScimRouterOptions[
     type: "oauthbearertoken",
     name: "OAuth Bearer Token",
     description: auth.oauth
-      ? "A bearer token from SCIM_BEARER_TOKENS, or an access token from POST /oauth/token (client credentials)"
-      : "A bearer token from SCIM_BEARER_TOKENS",
+      ? "A bearer token from SCIM_BEARER_TOKENS or digicert-scim tokens create, or an access token from POST /oauth/token (client credentials)"
+      : "A bearer token from SCIM_BEARER_TOKENS or digicert-scim tokens create",
     specUri: "https://www.rfc-editor.org/rfc/rfc6750",
   } as never);
   if (auth.basic) {

@@ -137,7 +137,7 @@ describe("digicert-scim check", () => {
   });
 
   test("an invalid configuration exits 1 naming the variable", async () => {
-    const r = await run(["check"], { DIGICERT_API_KEY: API_KEY });
+    const r = await run(["check"], { DIGICERT_API_KEY: API_KEY, SCIM_BEARER_TOKENS: "sha256:not-hex" });
     expect(r.code).toBe(1);
     expect(r.err).toContain("SCIM_BEARER_TOKENS");
   });

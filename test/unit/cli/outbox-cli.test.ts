@@ -127,7 +127,7 @@ describe("digicert-scim outbox: usage", () => {
 
 describe("digicert-scim outbox: configuration and database problems", () => {
   test("an invalid configuration exits 1 with the ConfigError", async () => {
-    const r = await run(["outbox"], { DIGICERT_API_KEY: API_KEY, DATABASE_URL: `sqlite:${freshDb()}` });
+    const r = await run(["outbox"], { DIGICERT_API_KEY: API_KEY, SCIM_BEARER_TOKENS: "sha256:not-hex", DATABASE_URL: `sqlite:${freshDb()}` });
     expect(r.code).toBe(1);
     expect(r.out).toBe("");
     expect(r.err).toContain("Invalid configuration");

@@ -35,9 +35,12 @@ describe("admin credentials configuration", () => {
     expect(loadConfig({ ...base, ADMIN_BASIC_USERS: `bob:sha256:${hex("x")}` }).admin!.tokens).toEqual([]);
   });
 
-  test("admin credentials alone do not satisfy the SCIM authentication requirement", () => {
-    const found = configProblems({ DIGICERT_API_KEY: "k", ADMIN_TOKENS: "admin-token-secret" });
-    expect(found.join("\n")).toContain("SCIM_BEARER_TOKENS: required");
+  test("admin credentials alone give the IdP no SCIM credential", () => {
+    // The requirement is checked at start, where store tokens count too (test/unit/http/auth-hardening.test.ts).
+    const c = loadConfig({ DIGICERT_API_KEY: "k", ADMIN_TOKENS: "admin-token-secret" });
+    expect(c.scim.bearerTokens).toEqual([]);
+    expect(c.scim.basicUsers).toEqual([]);
+    expect(c.scim.oauth).toBeUndefined();
   });
 
   test("bad entries are refused naming the variable and never the secret", () => {

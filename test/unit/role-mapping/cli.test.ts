@@ -127,7 +127,7 @@ describe("digicert-scim roles", () => {
   });
 
   test("config errors print the ConfigError and exit 1", async () => {
-    const r = await run(["roles"], { DIGICERT_PLATFORM: "one", DIGICERT_API_KEY: API_KEY });
+    const r = await run(["roles"], { DIGICERT_PLATFORM: "one", DIGICERT_API_KEY: API_KEY, SCIM_BEARER_TOKENS: "sha256:not-hex" });
     expect(r.code).toBe(1);
     expect(r.out).toBe("");
     expect(r.err).toContain("Invalid configuration");
