@@ -15,6 +15,7 @@ import { jsonOption, runProgram, usage, type CommandSet } from "./program";
 import { auditCommand, type AuditOptions } from "./audit";
 import { planCommand, type PlanOptions } from "./plan";
 import { addReconcileCommand } from "./reconcile";
+import { addTokensCommand } from "./tokens";
 
 export type { CliIo, Output } from "./common";
 
@@ -114,7 +115,7 @@ const operateCommands: CommandSet = (program: Command, io: CliIo, run) => {
   addReconcileCommand(program, io, run);
 };
 
-const commandSets: CommandSet[] = [coreCommands, operateCommands];
+const commandSets: CommandSet[] = [coreCommands, operateCommands, addTokensCommand];
 
 /** Lets other modules add commands (audit, plan, reconcile) before `runCli` is called. */
 export function addCommands(set: CommandSet): void {

@@ -27,6 +27,10 @@ In detail:
                            what a DRY_RUN bridge would have done in DigiCert
   reconcile [--fix] [--json]
                            compare the store with DigiCert; --fix restores the IdP's state
+  tokens create --name NAME [--expires 90d|2027-01-01] [--scope scim|admin] [--json]
+                           make a bearer token kept in the store (printed once; only its SHA-256 is stored)
+  tokens list [--json]     the stored tokens: name, scope, status, created, expires, revoked, last used
+  tokens revoke NAME       revoke a stored token (a running bridge refuses it within 10 s)
   help [command]           this help, or a command's
 
 Every command reads the same environment as the server (DIGICERT_PLATFORM, DIGICERT_API_KEY, DATABASE_URL, ...).
