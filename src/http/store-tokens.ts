@@ -75,7 +75,7 @@ export class StoreTokens {
     while (this.touched.size > MAX_CACHED) this.touched.delete(this.touched.keys().next().value as string);
     this.opts.repo
       .touch(token.id, new Date(now).toISOString(), new Date(now - TOUCH_EVERY_MS).toISOString())
-      .catch((err) => this.opts.logger.debug("could not record a token's last use", { token: token.name, error: (err as Error).message }));
+      .catch((err) => this.opts.logger.debug("could not record a token's last use", { credential: `token:${token.name}`, error: (err as Error).message }));
   }
 }
 
@@ -85,9 +85,9 @@ export function warnExpiringEnvTokens(lists: { variable: string; tokens: BearerC
     for (const t of tokens ?? []) {
       if (t.expires === undefined) continue;
       const expires = new Date(t.expires).toISOString();
-      if (t.expires <= now) logger.warn("a configured token has expired and is refused", { variable, token: t.name, expires });
+      if (t.expires <= now) logger.warn("a configured token has expired and is refused", { variable, credential: t.name, expires });
       else if (t.expires - now <= EXPIRY_WARNING_MS) {
-        logger.warn("a configured token expires soon", { variable, token: t.name, expires, days: Math.floor((t.expires - now) / 86_400_000) });
+        logger.warn("a configured token expires soon", { variable, credential: t.name, expires, days: Math.floor((t.expires - now) / 86_400_000) });
       }
     }
   }
@@ -100,7 +100,7 @@ export function warnExpiringStoreTokens(tokens: StoredToken[], logger: Logger, n
     const at = Date.parse(t.expires);
     if (at <= now || at - now > EXPIRY_WARNING_MS) continue;
     logger.warn("a stored token expires soon (digicert-scim tokens list)", {
-      token: `token:${t.name}`,
+      credential: `token:${t.name}`,
       scope: t.scope,
       expires: t.expires,
       days: Math.floor((at - now) / 86_400_000),
