@@ -281,7 +281,8 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
               check: async () => {
                 const p = digicert.pacing();
                 if (p.mode === "fallback") {
-                  return { degraded: `Redis unreachable: this replica paces DigiCert calls alone at 1/${p.replicas ?? 1} of the rate limit` };
+                  // Unauthenticated callers see this: no BRIDGE_REPLICAS value (the status page's log line has it).
+                  return { degraded: "Redis unreachable: this replica paces DigiCert calls alone at its share of the rate limit" };
                 }
               },
               describe: () => "the rate limiter state is unknown",
