@@ -281,7 +281,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
               check: async () => {
                 const p = digicert.pacing();
                 if (p.mode === "fallback") {
-                  // Unauthenticated callers see this: no BRIDGE_REPLICAS value (the status page's log line has it).
+                  // Unauthenticated callers see this: no BRIDGE_REPLICAS value (the pacer's warning in the log has it).
                   return { degraded: "Redis unreachable: this replica paces DigiCert calls alone at its share of the rate limit" };
                 }
               },
