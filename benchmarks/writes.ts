@@ -10,7 +10,10 @@ import { startBridge } from "./lib/processes";
 import { freshStore, seedDirectory } from "./lib/stores";
 
 const CONNECTIONS = 20;
-const OFFERED_RATE = 25;
+/** Entra's gallery requirement per tenant. */
+const REQUIRED_RATE = 25;
+/** Offered a fifth above the requirement, so the figure shows whether the bridge keeps up, not what was offered. */
+const OFFERED_RATE = 30;
 /** CertCentral's published limits, in real time. */
 const LIMITS = [
   { count: 1000, windowMs: 180_000 },
@@ -85,13 +88,13 @@ export const writes: Benchmark = {
   title: "2. SCIM edge, writes (DigiCert throttled)",
   budgetMs: (quick) => (quick ? 50_000 : 300_000),
   async run(ctx) {
-    const durSec = ctx.quick ? 4 : 40;
+    const durSec = ctx.quick ? 4 : 30;
     const seeded = ctx.quick ? 500 : 3_000;
     ctx.setup.push(
-      `autocannon, ${CONNECTIONS} connections offering ${OFFERED_RATE} requests/s (Entra's per-tenant requirement) for ${durSec} s per kind; a request still unanswered when the next is due delays it (closed loop per connection)`,
+      `autocannon, ${CONNECTIONS} connections offering ${OFFERED_RATE} requests/s (a fifth above Entra's per-tenant requirement of ${REQUIRED_RATE}/s) for ${durSec} s per kind; a request still unanswered when the next is due delays it (closed loop per connection)`,
       "DigiCert simulator enforcing CertCentral's published limits in real time (1,000 per 180 s and 100 per 5 s, all must hold; 429 beyond); the bridge paces at its default DIGICERT_RATE_LIMIT (the same limits)",
       `bridge defaults (SYNC_WAIT_MS 5000, OUTBOX_MAX_PENDING 1000, OUTBOX_CONCURRENCY 8), then the same with SYNC_WAIT_MS 1000; SQLite store with ${seeded.toLocaleString("en-US")} linked users (the PATCH targets); a fresh bridge, store and simulator per kind and setting`,
-      `what the outbox absorbs: at ${OFFERED_RATE}/s against DigiCert's 5.6/s it fills by about 19 jobs a second, so OUTBOX_MAX_PENDING 1000 holds ${OFFERED_RATE}/s for about 50 s; past that the bridge answers 429 with Retry-After and the IdP is paced at DigiCert's rate (the run is ${durSec} s)`,
+      `what the outbox absorbs: at ${REQUIRED_RATE}/s against DigiCert's 5.6/s it fills by about 19 jobs a second, so OUTBOX_MAX_PENDING 1000 holds ${REQUIRED_RATE}/s for about 50 s (${OFFERED_RATE}/s for about 40 s); past that the bridge answers 429 with Retry-After and the IdP is paced at DigiCert's rate (the run is ${durSec} s)`,
       "creates: Okta-shaped POST /Users, a new userName each; PATCHes: replace name.givenName of a different linked user each (a change DigiCert holds, so each queues a DigiCert update)",
     );
     const phases: Phase[] = [
@@ -121,7 +124,7 @@ export const writes: Benchmark = {
         label: `${phase.label}, ${setting.label}: accepted per second`,
         value: res.okPerSec,
         unit: "req/s",
-        target: { op: ">=", value: OFFERED_RATE },
+        target: { op: ">=", value: REQUIRED_RATE },
         note:
           `${accepted} accepted in ${fmt(res.seconds)} s (${describeStatuses(res.statuses)}); p50 ${fmt(res.p50)} ms, p95 ${fmt(res.p95)} ms, p99 ${fmt(res.p99)} ms; ` +
           `${digicertCalls} DigiCert calls meanwhile (${fmt(digicertCalls / res.seconds)}/s), ${dc429} answered 429 by DigiCert; ` +

@@ -131,6 +131,8 @@ export function fmt(n: number): string {
   if (Number.isInteger(n)) return n.toLocaleString("en-US");
   if (Math.abs(n) >= 100) return Math.round(n).toLocaleString("en-US");
   if (Math.abs(n) >= 10) return n.toFixed(1);
+  // Fractions are read against targets like 0.95: two digits would round 0.946 up to a pass.
+  if (Math.abs(n) < 1) return n.toFixed(3);
   return n.toFixed(2);
 }
 

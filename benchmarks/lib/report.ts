@@ -47,6 +47,7 @@ function targetText(f: Figure): string {
   return `${f.targetOn === "ratio" ? "ratio " : ""}${op} ${fmt(f.target.value)}${unit}`.trim();
 }
 
+const ratioText = (r: number | undefined) => (r === undefined ? "" : r >= 10 ? fmt(r) : r.toFixed(2));
 const metText = (f: Figure) => (f.met === undefined ? "" : f.met ? "yes" : "**no**");
 const cell = (s: string) => s.replace(/\|/g, "\\|").replace(/\n/g, " ");
 
@@ -77,7 +78,7 @@ export function renderMarkdown(r: RunReport): string {
     if (b.error) out.push(`| ${cell(b.title)} | **did not finish** | | | | | **no** |`);
     for (const f of b.figures.filter((x) => x.target)) {
       out.push(
-        `| ${cell(b.title)} | ${cell(f.label)} | ${fmt(f.value)} ${f.unit} | ${f.baseline !== undefined ? `${fmt(f.baseline)} ${f.unit}` : ""} | ${f.ratio !== undefined ? f.ratio.toFixed(2) : ""} | ${targetText(f)} | ${metText(f)} |`,
+        `| ${cell(b.title)} | ${cell(f.label)} | ${fmt(f.value)} ${f.unit} | ${f.baseline !== undefined ? `${fmt(f.baseline)} ${f.unit}` : ""} | ${ratioText(f.ratio)} | ${targetText(f)} | ${metText(f)} |`,
       );
     }
   }
@@ -89,7 +90,7 @@ export function renderMarkdown(r: RunReport): string {
       out.push("", "| figure | value | baseline | ratio | target | met | details |", "|---|---|---|---|---|---|---|");
       for (const f of b.figures) {
         out.push(
-          `| ${cell(f.label)} | ${fmt(f.value)} ${f.unit} | ${f.baseline !== undefined ? `${fmt(f.baseline)} ${f.unit}` : ""} | ${f.ratio !== undefined ? f.ratio.toFixed(2) : ""} | ${targetText(f)} | ${metText(f)} | ${cell(f.note ?? "")} |`,
+          `| ${cell(f.label)} | ${fmt(f.value)} ${f.unit} | ${f.baseline !== undefined ? `${fmt(f.baseline)} ${f.unit}` : ""} | ${ratioText(f.ratio)} | ${targetText(f)} | ${metText(f)} | ${cell(f.note ?? "")} |`,
         );
       }
     }
