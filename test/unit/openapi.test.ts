@@ -114,13 +114,23 @@ describe("openapi/openapi.yaml", () => {
         expect(security).toEqual([{ adminBasicAuth: [] }, { adminBearerAuth: [] }]);
         expect(op.responses["401"]?.headers?.["WWW-Authenticate"]).toBeDefined();
       } else if (path === "/metrics") {
-        // Open, or a METRICS_TOKEN token when that is set; never the SCIM credentials.
-        expect(security).toEqual([{}, { metricsBearerAuth: [] }]);
+        // A METRICS_TOKEN token or an admin credential; open only when none is configured; never the SCIM credentials.
+        expect(security).toEqual([{}, { metricsBearerAuth: [] }, { adminBasicAuth: [] }, { adminBearerAuth: [] }]);
         expect(op.responses["401"]?.headers?.["WWW-Authenticate"]).toBeDefined();
       } else {
         expect(security).toEqual([]);
       }
     }
+  });
+
+  it("documents 429 with Retry-After wherever a credential is checked (AUTH_FAILURE_LIMIT)", () => {
+    const missing: string[] = [];
+    for (const { method, path, op } of operations(api)) {
+      if (!op.responses["401"]) continue;
+      const blocked = op.responses["429"];
+      if (!blocked?.headers?.["Retry-After"]) missing.push(`${method} ${path}`);
+    }
+    expect(missing).toEqual([]);
   });
 
   it("declares application/scim+json for every SCIM response and request body", () => {
