@@ -1,10 +1,7 @@
 // What `digicert-scim audit` and `digicert-scim plan` share: opening the bridge's database, reading --since, and
 // printing audit entries (secrets are masked when entries are written; printed text is masked again).
-import fs from "node:fs";
-import type { AppConfig } from "../config";
-import { redact, registerSecret, silentLogger } from "../log/logger";
-import { openStore, parseDatabaseUrl, type AuditChange, type AuditEntry, type Store } from "../store";
-import { describeTarget } from "../store/database-url";
+import { redact } from "../log/logger";
+import type { AuditChange, AuditEntry } from "../store";
 import { line, type Output } from "./common";
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
@@ -22,34 +19,10 @@ export function parseSince(value: string, now = Date.now()): string | null {
   return Number.isFinite(t) ? new Date(t).toISOString() : null;
 }
 
+export { openBridgeStore } from "./common";
+
 export const SINCE_HELP = "an ISO date or date-time (2024-05-01, 2024-05-01T10:00:00Z) or a duration such as 30m, 24h, 7d, 2w";
 
-/** Opens the bridge's database without creating one: a SQLite file that does not exist is reported. */
-export async function openBridgeStore(config: AppConfig, stderr: Output): Promise<Store | null> {
-  registerSecret(config.digicert.apiKey);
-  let where = "DATABASE_URL";
-  try {
-    const target = parseDatabaseUrl(config.databaseUrl);
-    if (target.dialect === "postgres") {
-      const password = new URL(target.connectionString).password;
-      registerSecret(password);
-      try {
-        registerSecret(decodeURIComponent(password));
-      } catch {
-        // not percent-encoded
-      }
-    }
-    where = describeTarget(target);
-    if (target.dialect === "sqlite" && target.filename !== ":memory:" && !fs.existsSync(target.filename)) {
-      line(stderr, `No database at ${where}. Is DATABASE_URL the one the bridge uses? (A relative path is read from the current directory.)`);
-      return null;
-    }
-    return await openStore(config.databaseUrl, { logger: silentLogger() });
-  } catch (err) {
-    line(stderr, `Cannot open the database at ${where}: ${redact((err as Error).message)}`);
-    return null;
-  }
-}
 
 /** One line, control characters flattened, registered secrets masked. */
 export function oneLine(s: string): string {

@@ -1,5 +1,9 @@
 // What every `digicert-scim` command shares: its output streams and how it reports a configuration it cannot use.
+import fs from "node:fs";
 import { ConfigError, loadConfig, type AppConfig } from "../config";
+import { redact, registerSecret, silentLogger } from "../log/logger";
+import { openStore, parseDatabaseUrl, type Store } from "../store";
+import { describeTarget } from "../store/database-url";
 
 export interface Output {
   write(chunk: string): unknown;
@@ -21,5 +25,38 @@ export function configOrReport(env: NodeJS.ProcessEnv, stderr: Output): AppConfi
     if (!(err instanceof ConfigError)) throw err;
     line(stderr, err.message);
     return null;
+  }
+}
+
+/**
+ * Opens the bridge's database for a command (migrating it, as the server would). Without `create`, a SQLite file
+ * that does not exist is reported rather than created empty: a relative DATABASE_URL read from the wrong directory
+ * must not look like an empty bridge. The API key and the database password are masked in whatever is printed.
+ */
+export async function openBridgeStore(config: AppConfig, stderr: Output, opts: { create?: boolean } = {}): Promise<Store | null> {
+  registerSecret(config.digicert.apiKey);
+  let where = "DATABASE_URL";
+  try {
+    const target = parseDatabaseUrl(config.databaseUrl);
+    if (target.dialect === "postgres") registerDatabasePassword(target.connectionString);
+    where = describeTarget(target);
+    if (!opts.create && target.dialect === "sqlite" && target.filename !== ":memory:" && !fs.existsSync(target.filename)) {
+      line(stderr, `No database at ${where}. Is DATABASE_URL the one the bridge uses? (A relative path is read from the current directory.)`);
+      return null;
+    }
+    return await openStore(config.databaseUrl, { logger: silentLogger() });
+  } catch (err) {
+    line(stderr, `Cannot open the database at ${where}: ${redact((err as Error).message)}`);
+    return null;
+  }
+}
+
+function registerDatabasePassword(connectionString: string): void {
+  const password = new URL(connectionString).password;
+  registerSecret(password);
+  try {
+    registerSecret(decodeURIComponent(password));
+  } catch {
+    // not percent-encoded: the raw form is the one that could show up
   }
 }

@@ -1,12 +1,9 @@
 // `digicert-scim outbox …`: look at the DigiCert write jobs the bridge queued, and put failed ones back to run.
 // Works on the bridge's database directly (DATABASE_URL); a running bridge's worker picks retried jobs up on
 // its next poll, so nothing needs restarting.
-import fs from "node:fs";
-import type { AppConfig } from "../config";
-import { redact, registerSecret, silentLogger } from "../log/logger";
-import { openStore, parseDatabaseUrl, type OutboxJob, type OutboxStatus, type Store } from "../store";
-import { describeTarget } from "../store/database-url";
-import { configOrReport, line, type Output } from "./common";
+import { redact } from "../log/logger";
+import type { OutboxJob, OutboxStatus, Store } from "../store";
+import { configOrReport, line, openBridgeStore, type Output } from "./common";
 
 const STATUSES: readonly OutboxStatus[] = ["pending", "running", "done", "failed", "superseded", "cancelled"];
 const DEFAULT_LIMIT = 50;
@@ -116,7 +113,7 @@ const last = <T>(xs: T[] | undefined): T | undefined => xs?.[xs.length - 1];
 export async function outboxCommand(args: OutboxArgs, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
   const config = configOrReport(env, stderr);
   if (!config) return 1;
-  const store = await openExistingStore(config, stderr);
+  const store = await openBridgeStore(config, stderr);
   if (!store) return 1;
   try {
     if (args.command === "status") return await printStatus(store, args.json, stdout);
@@ -130,35 +127,7 @@ export async function outboxCommand(args: OutboxArgs, env: NodeJS.ProcessEnv, st
   }
 }
 
-/** Opens the bridge's database; a SQLite file that does not exist is reported, not created empty. */
-async function openExistingStore(config: AppConfig, stderr: Output): Promise<Store | null> {
-  // Job errors may quote what DigiCert answered, and a driver error the connection string: mask the secrets.
-  registerSecret(config.digicert.apiKey);
-  let where = "DATABASE_URL";
-  try {
-    const target = parseDatabaseUrl(config.databaseUrl);
-    if (target.dialect === "postgres") registerDatabasePassword(target.connectionString);
-    where = describeTarget(target);
-    if (target.dialect === "sqlite" && target.filename !== ":memory:" && !fs.existsSync(target.filename)) {
-      line(stderr, `No database at ${where}. Is DATABASE_URL the one the bridge uses? (A relative path is read from the current directory.)`);
-      return null;
-    }
-    return await openStore(config.databaseUrl, { logger: silentLogger() });
-  } catch (err) {
-    line(stderr, `Cannot open the database at ${where}: ${redact((err as Error).message)}`);
-    return null;
-  }
-}
 
-function registerDatabasePassword(connectionString: string): void {
-  const password = new URL(connectionString).password;
-  registerSecret(password);
-  try {
-    registerSecret(decodeURIComponent(password));
-  } catch {
-    // not percent-encoded: the raw form is the one that could show up
-  }
-}
 
 async function printStatus(store: Store, json: boolean, out: Output): Promise<number> {
   const stats = await store.outbox.stats();

@@ -5,9 +5,7 @@
 // Exit status: 0 no drift (DigiCert users the bridge does not manage are listed but are not drift), 1 a problem
 // with the configuration, the database, the role mapping or DigiCert, 3 drift found (with --fix: found, and its
 // repairs queued).
-import fs from "node:fs";
 import type { Command } from "commander";
-import type { AppConfig } from "../config";
 import { RoleMappingError } from "../config/role-mapping";
 import { createDigiCertClient } from "../digicert";
 import { redact, registerSecret, silentLogger } from "../log/logger";
@@ -16,9 +14,7 @@ import { DigiCertSync } from "../provisioning/digicert-sync";
 import { DRIFT_KINDS, hasDrift, reconcile, type ReconcileProgress, type ReconcileReport } from "../provisioning/reconcile";
 import { RoleResolver } from "../provisioning/role-resolver";
 import { draftFromRow } from "../scim/user-mapping";
-import { openStore, parseDatabaseUrl, type Store } from "../store";
-import { describeTarget } from "../store/database-url";
-import { configOrReport, line, type CliIo, type Output } from "./common";
+import { configOrReport, line, openBridgeStore, type CliIo, type Output } from "./common";
 
 export const RECONCILE_EXIT_DRIFT = 3;
 
@@ -65,7 +61,7 @@ export async function reconcileCommand(
     return 1;
   }
   registerSecret(config.digicert.apiKey);
-  const store = await openExistingStore(config, stderr);
+  const store = await openBridgeStore(config, stderr);
   if (!store) return 1;
   const logger = silentLogger();
   const digicert = createDigiCertClient(config.digicert, logger);
@@ -126,31 +122,6 @@ function progressLine(p: ReconcileProgress): string {
   return `reconcile: ${p.done}${of} drifted users fixed`;
 }
 
-/** Opens the bridge's database; a SQLite file that does not exist is reported, not created empty. */
-async function openExistingStore(config: AppConfig, stderr: Output): Promise<Store | null> {
-  let where = "DATABASE_URL";
-  try {
-    const target = parseDatabaseUrl(config.databaseUrl);
-    if (target.dialect === "postgres") {
-      const password = new URL(target.connectionString).password;
-      registerSecret(password);
-      try {
-        registerSecret(decodeURIComponent(password));
-      } catch {
-        // not percent-encoded
-      }
-    }
-    where = describeTarget(target);
-    if (target.dialect === "sqlite" && target.filename !== ":memory:" && !fs.existsSync(target.filename)) {
-      line(stderr, `No database at ${where}. Is DATABASE_URL the one the bridge uses? (A relative path is read from the current directory.)`);
-      return null;
-    }
-    return await openStore(config.databaseUrl, { logger: silentLogger() });
-  } catch (err) {
-    line(stderr, `Cannot open the database at ${where}: ${redact((err as Error).message)}`);
-    return null;
-  }
-}
 
 export function printReport(out: Output, r: ReconcileReport): void {
   const s = r.stats;

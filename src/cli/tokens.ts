@@ -9,11 +9,9 @@
 import { createHash, randomBytes } from "node:crypto";
 import { Option, type Command } from "commander";
 import { parseExpiresOption } from "../config/auth-settings";
-import { redact, registerSecret, silentLogger } from "../log/logger";
-import { openStore, parseDatabaseUrl, TOKEN_SCOPES, TokenNameTakenError, type Store, type StoredToken, type TokenScope } from "../store";
-import { describeTarget } from "../store/database-url";
-import { openBridgeStore } from "./audit-support";
-import { configOrReport, line, type CliIo, type Output } from "./common";
+import { redact, registerSecret } from "../log/logger";
+import { TOKEN_SCOPES, TokenNameTakenError, type StoredToken, type TokenScope } from "../store";
+import { configOrReport, line, openBridgeStore, type CliIo, type Output } from "./common";
 import { jsonOption, usage } from "./program";
 
 const TOKEN_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -60,27 +58,6 @@ export function addTokensCommand(program: Command, io: CliIo, run: (body: () => 
     .action((name: string) => run(() => tokensRevokeCommand(name, env, stdout, stderr)));
 }
 
-/** Opens the store for `create`: the database is made (and migrated) when it does not exist yet. */
-async function openForCreate(databaseUrl: string, stderr: Output): Promise<Store | null> {
-  let where = "DATABASE_URL";
-  try {
-    const target = parseDatabaseUrl(databaseUrl);
-    if (target.dialect === "postgres") {
-      const password = new URL(target.connectionString).password;
-      registerSecret(password);
-      try {
-        registerSecret(decodeURIComponent(password));
-      } catch {
-        // not percent-encoded
-      }
-    }
-    where = describeTarget(target);
-    return await openStore(databaseUrl, { logger: silentLogger() });
-  } catch (err) {
-    line(stderr, `Cannot open the database at ${where}: ${redact((err as Error).message)}`);
-    return null;
-  }
-}
 
 export async function tokensCreateCommand(opts: TokensCreateOptions, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
   const name = opts.name.trim();
@@ -96,7 +73,7 @@ export async function tokensCreateCommand(opts: TokensCreateOptions, env: NodeJS
   const config = configOrReport(env, stderr);
   if (!config) return 1;
   registerSecret(config.digicert.apiKey);
-  const store = await openForCreate(config.databaseUrl, stderr);
+  const store = await openBridgeStore(config, stderr, { create: true });
   if (!store) return 1;
   const token = randomBytes(32).toString("base64url");
   try {

@@ -2,34 +2,13 @@ import { SCIMMY } from "scimmy-routers";
 import { actorOf, type ScimContext } from "./context";
 import { groupQueryFromFilter } from "./filter";
 import { groupDraftFromScim, scimFromGroup } from "./group-mapping";
-import { asScimInputError, guarded, hardened, listResponse, pageOf, wantsAttribute } from "./handler-support";
+import { guarded, hardened, hardenedResource, listResponse, pageOf, wantsAttribute } from "./handler-support";
 
 /**
  * Group lists come from the store with the true total, and skip loading members when the read excludes them
  * (Entra's `excludedAttributes=members` on every group lookup): membership can be large.
  */
-class GroupResource extends SCIMMY.Resources.Group {
-  // Parsing the query (filter, attributes) happens here, outside any handler: see asScimInputError.
-  constructor(...args: any[]) {
-    try {
-      super(...(args as []));
-    } catch (err) {
-      throw asScimInputError(err);
-    }
-  }
-
-  override write<T = ScimContext>(instance: any, ctx?: T): Promise<any> {
-    return hardened(() => super.write(instance, ctx));
-  }
-
-  override patch<T = ScimContext>(message: any, ctx?: T): Promise<any> {
-    return hardened(() => super.patch(message, ctx));
-  }
-
-  override dispose<T = ScimContext>(ctx?: T): Promise<any> {
-    return hardened(() => super.dispose(ctx));
-  }
-
+class GroupResource extends hardenedResource(SCIMMY.Resources.Group) {
   override async read<T = ScimContext>(ctx?: T): Promise<any> {
     const c = ctx as unknown as ScimContext;
     if (this.id) return hardened(() => super.read(ctx));

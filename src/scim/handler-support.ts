@@ -34,6 +34,40 @@ export async function hardened<T>(op: () => Promise<T>): Promise<T> {
   }
 }
 
+type ResourceClass = new (...args: any[]) => {
+  write(instance: any, ctx?: any): Promise<any>;
+  patch(message: any, ctx?: any): Promise<any>;
+  dispose(ctx?: any): Promise<any>;
+};
+
+/**
+ * A SCIMMY resource class whose query parsing (in the constructor, outside any handler) and write, patch and
+ * dispose turn SCIMMY's unforeseen exceptions into 400s (see asScimInputError). Reads are the subclass's own.
+ */
+export function hardenedResource<B extends ResourceClass>(Base: B) {
+  return class extends Base {
+    constructor(...args: any[]) {
+      try {
+        super(...args);
+      } catch (err) {
+        throw asScimInputError(err);
+      }
+    }
+
+    override write(instance: any, ctx?: any): Promise<any> {
+      return hardened(() => super.write(instance, ctx));
+    }
+
+    override patch(message: any, ctx?: any): Promise<any> {
+      return hardened(() => super.patch(message, ctx));
+    }
+
+    override dispose(ctx?: any): Promise<any> {
+      return hardened(() => super.dispose(ctx));
+    }
+  };
+}
+
 /** startIndex/count as the store pages them: startIndex below 1 counts as 1, count capped at maxResults. */
 export function pageOf(constraints: { startIndex?: unknown; count?: unknown } | undefined, maxResults: number): Page & { startIndex: number } {
   const { startIndex: rawStart, count: rawCount } = constraints ?? {};

@@ -2,33 +2,12 @@ import { SCIMMY } from "scimmy-routers";
 import type { UserRow } from "../store/types";
 import { actorOf, type ScimContext } from "./context";
 import { userQueryFromFilter } from "./filter";
-import { asScimInputError, guarded, hardened, listResponse, pageOf, wantsAttribute } from "./handler-support";
+import { guarded, hardened, hardenedResource, listResponse, pageOf, wantsAttribute } from "./handler-support";
 import { DigiCertUserExtension } from "./schemas";
 import { draftFromScim, scimFromRow } from "./user-mapping";
 
 /** Lists are read from the store with the true total (see handler-support.listResponse). */
-class UserResource extends SCIMMY.Resources.User {
-  // Parsing the query (filter, attributes) happens here, outside any handler: see asScimInputError.
-  constructor(...args: any[]) {
-    try {
-      super(...(args as []));
-    } catch (err) {
-      throw asScimInputError(err);
-    }
-  }
-
-  override write<T = ScimContext>(instance: any, ctx?: T): Promise<any> {
-    return hardened(() => super.write(instance, ctx));
-  }
-
-  override patch<T = ScimContext>(message: any, ctx?: T): Promise<any> {
-    return hardened(() => super.patch(message, ctx));
-  }
-
-  override dispose<T = ScimContext>(ctx?: T): Promise<any> {
-    return hardened(() => super.dispose(ctx));
-  }
-
+class UserResource extends hardenedResource(SCIMMY.Resources.User) {
   override async read<T = ScimContext>(ctx?: T): Promise<any> {
     if (this.id) return hardened(() => super.read(ctx));
     const c = ctx as unknown as ScimContext;
