@@ -113,6 +113,8 @@ export interface Pacer {
 const DEFAULT_MAX_WAIT_MS = 30_000;
 const DEFAULT_PROBE_INTERVAL_MS = 2000;
 const DEFAULT_PROBE_TIMEOUT_MS = 1000;
+const FAILED_PROBES_TO_FALL_BACK = 2;
+const CLUSTER_JITTER_FACTOR = 1.02;
 /** How long ioredis waits for a closing socket to close before destroying it (its default is 2 s). */
 const DISCONNECT_TIMEOUT_MS = 200;
 
@@ -281,8 +283,11 @@ export function createPacer(opts: PacerOptions): Pacer {
   const windows = opts.windows && opts.windows.length > 0 ? opts.windows : DEFAULT_WINDOWS;
   const plan = planBucket(windows);
   const maxConcurrent = opts.maxConcurrent ?? 4;
-  const base: Bottleneck.ConstructorOptions = { maxConcurrent, minTime: plan.intervalMs };
   const clustered = !!opts.redisUrl;
+  // Shared through Redis, a slot is granted in one process and used in another, after a Redis round trip and
+  // whatever that process's event loop adds: keep a further 2 % of each interval for that jitter.
+  const minTime = clustered ? Math.ceil(plan.intervalMs * CLUSTER_JITTER_FACTOR) : plan.intervalMs;
+  const base: Bottleneck.ConstructorOptions = { maxConcurrent, minTime };
   const limiter = new Bottleneck(
     clustered
       ? {
@@ -314,6 +319,7 @@ export function createPacer(opts: PacerOptions): Pacer {
       : undefined;
   // undefined until the first probe answers: calls meanwhile go to the fallback rather than wait for Redis.
   let healthy: boolean | undefined;
+  let failedProbes = 0;
   const useFallback = () => fallback !== undefined && healthy !== true;
   const dispatcher = new Dispatcher(
     () => (useFallback() ? { limiter: fallback!, clustered: false } : { limiter, clustered }),
@@ -323,6 +329,10 @@ export function createPacer(opts: PacerOptions): Pacer {
   const probe =
     fallback !== undefined
       ? watchRedis(opts.redisUrl!, opts.probeIntervalMs ?? DEFAULT_PROBE_INTERVAL_MS, opts.probeTimeoutMs ?? DEFAULT_PROBE_TIMEOUT_MS, (ok) => {
+          // A single slow PING on a busy host is not an outage: leaving the shared budget lets this replica spend
+          // its share on top of what the others take from Redis, so only two failures in a row make it fall back.
+          failedProbes = ok ? 0 : failedProbes + 1;
+          if (!ok && healthy === true && failedProbes < FAILED_PROBES_TO_FALL_BACK) return;
           if (ok === healthy) return;
           const before = healthy;
           healthy = ok;
