@@ -108,6 +108,8 @@ export interface Pacer {
   readonly replicas?: number;
   /** Calls waiting for their slot right now. */
   queued(): number;
+  /** Milliseconds between two call starts where new calls are paced right now (the fallback's share, or the whole). */
+  intervalMs(): number;
 }
 
 const DEFAULT_MAX_WAIT_MS = 30_000;
@@ -310,12 +312,10 @@ export function createPacer(opts: PacerOptions): Pacer {
 
   // The fallback: this replica's share of every window (and of the concurrency), paced in-process.
   const replicas = clustered && opts.replicas !== undefined ? Math.max(1, Math.floor(opts.replicas)) : undefined;
+  const fallbackMinTime = replicas !== undefined ? planBucket(shareWindows(windows, replicas)).intervalMs : minTime;
   const fallback =
     replicas !== undefined
-      ? new Bottleneck({
-          maxConcurrent: Math.max(1, Math.floor(maxConcurrent / replicas)),
-          minTime: planBucket(shareWindows(windows, replicas)).intervalMs,
-        })
+      ? new Bottleneck({ maxConcurrent: Math.max(1, Math.floor(maxConcurrent / replicas)), minTime: fallbackMinTime })
       : undefined;
   // undefined until the first probe answers: calls meanwhile go to the fallback rather than wait for Redis.
   let healthy: boolean | undefined;
@@ -352,6 +352,7 @@ export function createPacer(opts: PacerOptions): Pacer {
     replicas,
     mode: () => (!clustered ? "local" : useFallback() ? "fallback" : "shared"),
     queued: () => dispatcher.queued,
+    intervalMs: () => (useFallback() ? fallbackMinTime : minTime),
     schedule: <T>(fn: () => Promise<T>) => dispatcher.schedule(fn),
     stop: async () => {
       probe?.stop();

@@ -26,8 +26,6 @@ async function startTimes(pacer: Pacer, n: number): Promise<number[]> {
   return times.sort((a, b) => a - b);
 }
 
-const gaps = (t: number[]) => t.slice(1).map((v, i) => v - t[i]);
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 describe("pacing while Redis is unreachable", () => {
   test("starts in fallback at once and paces at the per-replica share (10/1s, 2 replicas → 5/s)", async () => {
@@ -43,13 +41,15 @@ describe("pacing while Redis is unreachable", () => {
     try {
       expect(pacer.mode()).toBe("fallback");
       expect(pacer.replicas).toBe(2);
+      // 5/s → one start every 206 ms (1000/5 plus the 3 % margin); the full budget would be 103 ms.
+      expect(pacer.intervalMs()).toBe(206);
       const started = Date.now();
       const times = await startTimes(pacer, 6);
-      // Not blocked on Redis: the first call runs at once.
-      expect(times[0] - started).toBeLessThan(300);
-      // 5/s → one start every ~206 ms (1000/5 plus the 3 % margin); the full budget would be ~103 ms.
-      for (const g of gaps(times)) expect(g).toBeGreaterThanOrEqual(190);
-      expect(mean(gaps(times))).toBeLessThan(320);
+      // Not blocked on Redis (that would be the 5 s maxWait): the first call runs without waiting for it.
+      expect(times[0] - started).toBeLessThan(2000);
+      // Spaced at the share, not the whole budget: a loaded machine only stretches the span, so the lower bound
+      // holds however slow the host is (5 gaps × 206 ms, less some timer jitter; the whole budget would give 515).
+      expect(times[5] - times[0]).toBeGreaterThanOrEqual(850);
       await until(() => lines.some((l) => FALLBACK_WARNING.test(l.message)), 3000, "the fallback warning");
       expect(lines.filter((l) => l.level === "warn")).toHaveLength(1);
       expect(JSON.stringify(lines)).not.toContain("127.0.0.1");
@@ -62,9 +62,10 @@ describe("pacing while Redis is unreachable", () => {
   test("with one replica the fallback keeps the whole budget (the measurement above can fail)", async () => {
     const pacer = createPacer({ windows: [{ count: 10, windowMs: 1000 }], redisUrl: UNREACHABLE, replicas: 1, keyId: `fallback-${randomUUID()}`, maxWaitMs: 5000 });
     try {
-      const g = gaps(await startTimes(pacer, 6));
-      expect(mean(g)).toBeLessThan(170);
-      expect(Math.min(...g)).toBeGreaterThanOrEqual(95);
+      // The whole budget's spacing (its rate is measured by `npm run bench`, not timed here).
+      expect(pacer.intervalMs()).toBe(103);
+      const t = await startTimes(pacer, 6);
+      expect(t[5] - t[0]).toBeGreaterThanOrEqual(400);
     } finally {
       await pacer.stop();
     }

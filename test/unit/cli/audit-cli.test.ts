@@ -160,7 +160,9 @@ describe("digicert-scim audit", () => {
     expect(recent.out).not.toContain("user.create");
     expect(recent.out).toMatch(/user\.patch\s+entra-prod/);
     expect(recent.out).not.toMatch(/refused 400/);
-    const isoDate = new Date(Date.now() - 2.5 * DAY).toISOString().slice(0, 10);
+    // Midnight UTC of the refused PATCH's day: after the create (a day earlier), never after the PATCH, whatever
+    // the time of day the test runs at.
+    const isoDate = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);
     const sinceDate = await audit({ user: "alice@example.com", since: isoDate }, envFor(db));
     expect(sinceDate.out).toMatch(/refused 400/);
     expect(sinceDate.out).not.toContain("user.delete");
