@@ -86,6 +86,18 @@ export const envSchema = z.object({
   CERTCENTRAL_DEACTIVATE: optionalString.refine((s) => s === undefined || /^(delete|demote:.+)$/.test(s), {
     message: "must be delete or demote:<role name or id>",
   }),
+  // How SCIM active:false removes access on DigiCert ONE: delete the user (DigiCert's own automation guide does),
+  // or try the undocumented disable route first (any refusal of it falls back to delete).
+  ONE_DEACTIVATE: z.preprocess(
+    emptyAsUnset,
+    z.enum(["delete", "disable"], { message: "must be delete or disable" }).optional().default("delete"),
+  ),
+  // DigiCert ONE application (manager) codes whose roles the bridge lists and may grant; unset = every role.
+  DIGICERT_ONE_APPLICATIONS: optionalString.refine((s) => s === undefined || /^[A-Za-z0-9_-]+(\s*,\s*[A-Za-z0-9_-]+)*$/.test(s), {
+    message: "must be a comma-separated list of application codes, e.g. account_manager,trust_lifecycle",
+  }),
+  // CertCentral: create users with is_saml_sso_only (they sign in through the IdP only).
+  CERTCENTRAL_SAML_SSO_ONLY: bool("CERTCENTRAL_SAML_SSO_ONLY"),
   SYNC_WAIT_MS: int(0, 60000),
   OUTBOX_MAX_PENDING: int(0, 10000000),
   OUTBOX_CONCURRENCY: int(1, 64),

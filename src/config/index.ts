@@ -56,6 +56,8 @@ export interface AdminConfig {
 }
 
 export type CertCentralDeactivation = { mode: "delete" } | { mode: "demote"; role: string };
+/** ONE_DEACTIVATE: how SCIM active:false removes DigiCert ONE access. */
+export type OneDeactivation = "delete" | "disable";
 
 export interface OutboxConfig {
   /** SYNC_WAIT_MS: how long a SCIM write waits for its DigiCert job before answering with it pending. */
@@ -449,6 +451,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
       circuitThreshold: e.DIGICERT_CIRCUIT_THRESHOLD ?? DEFAULT_CIRCUIT_THRESHOLD,
       circuitCooldownMs: e.DIGICERT_CIRCUIT_COOLDOWN_MS ?? DEFAULT_CIRCUIT_COOLDOWN_MS,
       certcentralDeactivation,
+      oneDeactivation: e.ONE_DEACTIVATE,
+      ...(e.DIGICERT_ONE_APPLICATIONS ? { oneApplications: e.DIGICERT_ONE_APPLICATIONS.split(",").map((a) => a.trim()) } : {}),
+      certcentralSamlSsoOnly: e.CERTCENTRAL_SAML_SSO_ONLY,
       redisUrl: e.REDIS_URL,
       replicas: e.BRIDGE_REPLICAS ?? 1,
     },

@@ -24,7 +24,13 @@ export interface DigiCertClientConfig {
   baseUrl: string;
   timeoutMs: number;
   certcentralContainerId?: string;
+  /** CERTCENTRAL_SAML_SSO_ONLY: new CertCentral users get is_saml_sso_only (sign-in through the IdP only). */
+  certcentralSamlSsoOnly?: boolean;
   oneAccountId?: string;
+  /** ONE_DEACTIVATE: delete (default) or try the disable route first, falling back to delete when refused. */
+  oneDeactivation?: "delete" | "disable";
+  /** DIGICERT_ONE_APPLICATIONS: application codes whose roles are listed; unset = every role GET /role returns. */
+  oneApplications?: string[];
   rateLimit?: RateWindow[];
   maxConcurrent?: number;
   redisUrl?: string;
