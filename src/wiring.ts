@@ -180,6 +180,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
         digicert,
         targetOf: (row, profileChanged) => sync.targetOf(row, profileChanged),
         certcentralDeactivation: config.digicert.certcentralDeactivation,
+        managedRoleIds: () => access.managedRoleIds(),
         logger,
         kick: () => worker.kick(),
       },

@@ -99,6 +99,7 @@ export async function reconcileCommand(
         digicert,
         targetOf: (row, profileChanged) => sync.targetOf(row, profileChanged),
         certcentralDeactivation: config.digicert.certcentralDeactivation,
+        managedRoleIds: () => access.managedRoleIds(),
         logger,
       },
       { fix: !!opts.fix, trigger: "cli", onProgress: (p) => void line(stderr, progressLine(p)) },

@@ -55,19 +55,26 @@ export function dryRunClient(inner: DigiCertClient, newId: () => string = random
       goneNames.delete(input.username.toLowerCase());
       return { id };
     },
-    async updateUser(id, input) {
+    async updateUser(id, input, roles) {
       const u = made.get(id);
-      if (u) made.set(id, { ...u, ...profileOf(input) });
+      if (u) made.set(id, { ...u, ...profileOf(input), ...(roles?.grant ? { roleIds: [...roles.grant] } : {}) });
     },
     async setRoles(id, roleIds) {
       const u = made.get(id);
       if (u) made.set(id, { ...u, roleIds: [...roleIds] });
     },
     async disableUser(id) {
+      // Where the real client would delete instead (ONE_DEACTIVATE=delete, CertCentral), the dry run says so too.
+      if (inner.deactivation && inner.deactivation().effective === "delete") {
+        throw new DigiCertError("unsupported", "access is removed by deleting the user (dry run: not sent)");
+      }
       const u = made.get(id);
       if (u) made.set(id, { ...u, status: "disabled" });
     },
     async enableUser(id) {
+      if (inner.deactivation && inner.deactivation().effective === "delete") {
+        throw new DigiCertError("unsupported", "access is given back by creating the user again (dry run: not sent)");
+      }
       const u = made.get(id);
       if (u) made.set(id, { ...u, status: "active" });
     },

@@ -258,6 +258,10 @@ export class DigiCertHttp {
         }),
       );
     }
+    // Not Implemented is an answer about the route, not an outage: retrying cannot help.
+    if (status === 501) {
+      return throwIt(new DigiCertError("unsupported", `DigiCert ${this.label()} does not implement this call (501)`, { status, code: problems[0]?.code }));
+    }
     // 408: DigiCert (or a proxy) gave up waiting for our request; like a 5xx it is worth another attempt.
     if (status >= 500 || status === 408) {
       return throwIt(

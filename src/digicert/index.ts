@@ -91,7 +91,7 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger, 
   });
   const client: DigiCertClient = cc
     ? new CertCentralClient(http, { containerId: cfg.certcentralContainerId })
-    : new OneClient(http, { accountId: cfg.oneAccountId || undefined });
+    : new OneClient(http, { accountId: cfg.oneAccountId || undefined, deactivation: cfg.oneDeactivation, applications: cfg.oneApplications, logger });
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
@@ -106,8 +106,9 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger, 
     getUser: (id) => client.getUser(id),
     findUserByUsername: (u) => client.findUserByUsername(u),
     listUsers: (o) => client.listUsers(o),
-    updateUser: (id, i) => client.updateUser(id, i),
-    setRoles: (id, r) => client.setRoles(id, r),
+    updateUser: (id, i, r) => client.updateUser(id, i, r),
+    setRoles: (id, r, scope) => client.setRoles(id, r, scope),
+    deactivation: () => client.deactivation?.() ?? { configured: "delete", effective: "delete" },
     disableUser: (id) => client.disableUser(id),
     enableUser: (id) => client.enableUser(id),
     deleteUser: (id) => client.deleteUser(id),

@@ -50,7 +50,8 @@ export function retryCause(e: unknown, transport: string | undefined): RetryCaus
   const retryAfterMs = e.retryAfterSeconds === undefined ? undefined : e.retryAfterSeconds * 1000;
   if (e.status === 429) return { reason: "429", retryAfterMs, rateLimited: true };
   if (e.status !== undefined) {
-    if (e.status >= 500 || e.status === 408) return { reason: String(e.status), retryAfterMs, rateLimited: false };
+    // 501 Not Implemented is about the route, not an outage: another attempt gets the same answer.
+    if ((e.status >= 500 && e.status !== 501) || e.status === 408) return { reason: String(e.status), retryAfterMs, rateLimited: false };
     return undefined;
   }
   if (e.kind === "unavailable" && transport !== undefined && TRANSIENT_TRANSPORT.has(transport)) {

@@ -24,7 +24,11 @@ export interface DigiCertUser {
   jobTitle: string | null;
   phone: string | null;
   status: DigiCertUserStatus;
-  roleIds: string[];
+  /**
+   * The user's role ids, or null when DigiCert's answer does not say (the documented ONE user object carries
+   * `applications[].permissions`, not roles): unknown is never read as "no roles".
+   */
+  roleIds: string[] | null;
   /** False when the user lives outside the configured container (CertCentral) or account (ONE). */
   inScope: boolean;
 }
@@ -32,6 +36,34 @@ export interface DigiCertUser {
 export interface DigiCertRole {
   id: string;
   name: string;
+  /** ONE: the manager (application code) the role belongs to, e.g. account_manager; roles are per manager. */
+  application?: string;
+}
+
+/**
+ * Which of a user's roles a role change may touch. Of the roles the user holds now, those in `managed` that are
+ * not granted are removed; the others (ONE: roles in managers no mapping rule names) are kept. Without `managed`
+ * the granted list replaces the user's roles. `known` is what the bridge last gave the user, used when DigiCert's
+ * answer does not say which roles the user holds.
+ */
+export interface RoleScope {
+  managed?: string[];
+  known?: string[] | null;
+}
+
+/** A role change carried by a profile update: `grant` as in setRoles; without it the roles are kept as they are. */
+export interface RoleUpdate extends RoleScope {
+  grant?: string[];
+}
+
+/** How this client removes access for SCIM active:false, for /readyz and `digicert-scim check`. */
+export interface DeactivationInfo {
+  /** What the configuration asks for. */
+  configured: "delete" | "disable";
+  /** What happens now: "delete" also after the disable route was found unsupported. */
+  effective: "delete" | "disable";
+  /** Why effective differs from configured (the refusal seen), or what is still untried. */
+  detail?: string;
 }
 
 export interface ListUsersOptions {
@@ -73,20 +105,26 @@ export interface DigiCertClient {
    */
   listUsers(opts?: ListUsersOptions): AsyncIterable<DigiCertUserPage>;
   /**
-   * Makes the profile equal to `input`. Platform quirks are handled inside (CertCentral erases job title and
-   * telephone that are not re-sent, so the client always sends them; an absent value clears the field).
+   * Makes the profile equal to `input` (and, with `roles.grant`, the roles as setRoles would). Platform quirks are
+   * handled inside: CertCentral erases job title and telephone that are not re-sent, so the client always sends
+   * them; ONE reads the user and writes the whole object back, roles included (`roles.known` when DigiCert does
+   * not show them).
    */
-  updateUser(id: string, input: DigiCertUserInput): Promise<void>;
-  setRoles(id: string, roleIds: string[]): Promise<void>;
+  updateUser(id: string, input: DigiCertUserInput, roles?: RoleUpdate): Promise<void>;
+  /** Sets the roles the bridge manages (see RoleScope); ONE keeps roles outside `managed`. */
+  setRoles(id: string, roleIds: string[], scope?: RoleScope): Promise<void>;
   /**
    * Disables sign-in without deleting. Throws DigiCertError kind "unsupported" when the platform has no such
-   * call or DigiCert refuses it as such (CertCentral always; ONE when the route answers 404-route/405).
+   * call, the configuration deletes instead, or DigiCert refuses the route (ONE: any 4xx but 401/408/429, or 501;
+   * remembered for the process). The caller then deletes: access is never left in place.
    */
   disableUser(id: string): Promise<void>;
   enableUser(id: string): Promise<void>;
   /** Deleting a user DigiCert no longer knows succeeds (the goal state holds). */
   deleteUser(id: string): Promise<void>;
   listRoles(): Promise<DigiCertRole[]>;
+  /** How access is removed (optional so test doubles may omit it: then disableUser decides). */
+  deactivation?(): DeactivationInfo;
   /** One cheap authenticated call, for readiness: throws DigiCertError when unreachable or the key is refused. */
   ping(): Promise<void>;
   /**

@@ -101,6 +101,15 @@ export class AccessPolicy {
     return forbidden.size ? roles.filter((r) => !forbidden.has(r.id)) : roles;
   }
 
+  /**
+   * Every role the mapping can give (its default and its rules'): the roles the bridge owns. A role outside them
+   * that a user holds (ONE: in a manager no rule names) is kept when the bridge changes the user's roles.
+   */
+  async managedRoleIds(): Promise<string[]> {
+    const m = await this.current();
+    return [...new Set([...m.default, ...m.rules.flatMap((r) => r.roles)].map((r) => r.id))];
+  }
+
   /** Role ids given to a brand-new user when roles are not managed: the default. */
   async defaultRoleIds(): Promise<string[]> {
     return (await this.current()).default.map((r) => r.id);

@@ -78,8 +78,9 @@ export function auditedClient(inner: DigiCertClient, job: OutboxJob, deps: CallA
   return overlay<DigiCertClient>(inner, {
     createUser: (input, roleIds) =>
       recorded("createUser", null, [...profileChanges(input), { path: "roles", after: roles(roleIds) }], () => inner.createUser(input, roleIds)),
-    updateUser: (id, input) => recorded("updateUser", id, profileChanges(input), () => inner.updateUser(id, input)),
-    setRoles: (id, roleIds) => recorded("setRoles", id, [{ path: "roles", after: roles(roleIds) }], () => inner.setRoles(id, roleIds)),
+    updateUser: (id, input, r) =>
+      recorded("updateUser", id, [...profileChanges(input), ...(r?.grant ? [{ path: "roles", after: roles(r.grant) }] : [])], () => inner.updateUser(id, input, r)),
+    setRoles: (id, roleIds, scope) => recorded("setRoles", id, [{ path: "roles", after: roles(roleIds) }], () => inner.setRoles(id, roleIds, scope)),
     disableUser: (id) => recorded("disableUser", id, [], () => inner.disableUser(id)),
     enableUser: (id) => recorded("enableUser", id, [], () => inner.enableUser(id)),
     deleteUser: (id) => recorded("deleteUser", id, [], () => inner.deleteUser(id)),

@@ -3,11 +3,11 @@
 // covers an earlier one that failed, and a job for a user deleted meanwhile has nothing to do.
 import type { CertCentralDeactivation } from "../config";
 import { isDigiCertError } from "../digicert/errors";
-import type { DigiCertClient, DigiCertUserInput } from "../digicert/types";
+import type { DigiCertClient, DigiCertUserInput, RoleUpdate } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import type { GroupRepository, OutboxJob, OutboxRepository, UserLink, UserRepository, UserRow } from "../store/types";
 import type { AccessPolicy } from "./access-policy";
-import { ConflictError } from "./errors";
+import { AccessRemovalError, ConflictError } from "./errors";
 import type { UserDraft } from "./model";
 import { profileFromDraft } from "./profile";
 import type { RoleResolver } from "./role-resolver";
@@ -105,20 +105,48 @@ export class DigiCertSync {
   private async converge(link: UserLink, target: SyncTarget, run: Run): Promise<UserLink> {
     if (!target.access) {
       if (!link.digicertId) return link;
-      let l = link;
-      const deleting = this.deps.digicert.platform === "certcentral" && this.deps.certcentralDeactivation.mode === "delete";
-      if (target.profileChanged && !deleting) l = await this.update(l, target, run);
-      return l.digicertEnabled && l.digicertId ? this.disable(l) : l;
+      try {
+        return await this.removeAccess(link, target);
+      } catch (err) {
+        // Never settle for a departed user who keeps access: retried until DigiCert lets it go (job-errors.ts).
+        throw new AccessRemovalError(err);
+      }
     }
     if (!link.digicertId) return this.materialise(target.profile, target.roleIds, run);
     let l = link;
-    if (!l.digicertEnabled) l = await this.enable(l, target, run);
-    if (target.profileChanged) l = await this.update(l, target, run);
-    if (target.roleIds && !sameRoles(l.digicertRoleIds, target.roleIds)) {
-      await this.deps.digicert.setRoles(l.digicertId!, target.roleIds);
-      l = { ...l, digicertRoleIds: target.roleIds };
+    if (!l.digicertEnabled) {
+      l = await this.enable(l, target, run);
+      // Made anew (enable not offered, or the user gone): created with the profile and roles wanted.
+      if (l.digicertId !== link.digicertId) return l;
+    }
+    const roles = target.roleIds ? await this.roleChange(l, target.roleIds) : null;
+    if (target.profileChanged) l = await this.update(l, target, run, roles);
+    else if (roles) {
+      await this.deps.digicert.setRoles(l.digicertId!, roles.grant!, roles);
+      l = { ...l, digicertRoleIds: roles.grant! };
     }
     return l;
+  }
+
+  /**
+   * The role write a user needs, or null when none is due. A user adopted with roles DigiCert does not show is
+   * read again first: while its roles stay unknown they are left alone (an administrator made by hand is never
+   * demoted from a state the bridge cannot see).
+   */
+  private async roleChange(link: UserLink, grant: string[]): Promise<RoleUpdate | null> {
+    let known = link.digicertRoleIds;
+    if (known === null && link.adopted) {
+      const dc = await this.deps.digicert.getUser(link.digicertId!);
+      known = dc?.roleIds ?? null;
+      if (known === null) {
+        this.deps.logger.info("DigiCert does not show the roles of this adopted user; its roles are left as they are", { digicertId: link.digicertId });
+        return null;
+      }
+    }
+    if (known !== null && sameRoles(known, grant)) return null;
+    // The roles the bridge owns: the mapping's and what it gave this user before; any other role is kept.
+    const managed = [...new Set([...(await this.deps.access.managedRoleIds()), ...(known ?? [])])];
+    return { grant, managed, known };
   }
 
   /** Creates the DigiCert user, or adopts the one DigiCert already has under that username. */
@@ -145,7 +173,11 @@ export class DigiCertSync {
     }
   }
 
-  /** Links a DigiCert user made by hand before SSO (or by an earlier attempt), then makes its profile what the IdP says. */
+  /**
+   * Links a DigiCert user made by hand before SSO (or by an earlier attempt), then makes its profile what the IdP
+   * says. Roles: without a mapping, roles a human gave are kept; with one, the mapping owns the roles it names
+   * (others are kept on ONE); and roles DigiCert does not show are never written from that unknown state.
+   */
   private async adopt(profile: DigiCertUserInput, managedRoles: string[] | null, defaultRoles: string[], run: Run, handMade = true): Promise<UserLink> {
     const { digicert, logger } = this.deps;
     const found = await digicert.findUserByUsername(profile.username);
@@ -160,7 +192,9 @@ export class DigiCertSync {
         `DigiCert user '${profile.username}' belongs to another ${scope} than the one this bridge manages; it cannot be linked`,
       );
     }
-    await run.checkpoint({ digicertId: found.id, adopted: handMade, digicertEnabled: found.status !== "disabled", digicertRoleIds: found.roleIds });
+    // The bridge's own create (a resumed job) carried `defaultRoles`, even when DigiCert does not show them.
+    const shown = found.roleIds ?? (handMade ? null : defaultRoles);
+    await run.checkpoint({ digicertId: found.id, adopted: handMade, digicertEnabled: found.status !== "disabled", digicertRoleIds: shown });
     // Counted once the link is saved: a retry of this job finds the user as its own (handMade false) and does not count again.
     if (handMade) {
       try {
@@ -169,24 +203,34 @@ export class DigiCertSync {
         // A metrics hook must not fail the job.
       }
     }
-    await digicert.updateUser(found.id, profile);
-    // Without a mapping, roles a human gave by hand are kept: adoption must never demote an administrator.
-    // With one, the mapping owns roles like for every other user.
-    let roleIds = found.roleIds;
-    const wanted = managedRoles ?? (found.roleIds.length ? null : defaultRoles);
-    if (wanted && !sameRoles(found.roleIds, wanted)) {
-      await digicert.setRoles(found.id, wanted);
+    let roleIds = shown;
+    const wanted = shown === null ? null : managedRoles ?? (shown.length ? null : defaultRoles);
+    if (wanted && !sameRoles(shown, wanted)) {
+      const managed = [...new Set([...(await this.deps.access.managedRoleIds()), ...(handMade ? [] : shown ?? [])])];
+      await digicert.updateUser(found.id, profile, { grant: wanted, managed, known: shown });
       roleIds = wanted;
+    } else {
+      await digicert.updateUser(found.id, profile, { known: shown });
     }
-    if (found.status === "disabled") await digicert.enableUser(found.id);
+    if (shown === null) logger.info("DigiCert does not show the adopted user's roles; they are left as they are", { userName: profile.username, digicertId: found.id });
+    if (found.status === "disabled") {
+      try {
+        await digicert.enableUser(found.id);
+      } catch (err) {
+        if (isDigiCertError(err) && err.kind === "unsupported") {
+          throw new ConflictError(`DigiCert user '${profile.username}' is disabled and DigiCert offers the bridge no way to enable it; enable it in DigiCert`);
+        }
+        throw err;
+      }
+    }
     if (handMade) logger.info("adopted existing DigiCert user", { userName: profile.username, digicertId: found.id });
     return { digicertId: found.id, adopted: handMade, digicertEnabled: true, digicertRoleIds: roleIds };
   }
 
-  private async update(link: UserLink, target: SyncTarget, run: Run): Promise<UserLink> {
+  private async update(link: UserLink, target: SyncTarget, run: Run, roles: RoleUpdate | null = null): Promise<UserLink> {
     try {
-      await this.deps.digicert.updateUser(link.digicertId!, target.profile);
-      return link;
+      await this.deps.digicert.updateUser(link.digicertId!, target.profile, roles ?? { known: link.digicertRoleIds });
+      return roles?.grant ? { ...link, digicertRoleIds: roles.grant } : link;
     } catch (err) {
       // Someone deleted the DigiCert user by hand: the IdP still says it should exist, so it comes back.
       if (isDigiCertError(err) && err.kind === "not_found" && link.digicertEnabled) {
@@ -198,29 +242,52 @@ export class DigiCertSync {
     }
   }
 
-  private async disable(link: UserLink): Promise<UserLink> {
+  /** How SCIM active:false removes access here: delete, demote (CertCentral, by config) or disable (ONE, by config). */
+  private removal(): "delete" | "demote" | "disable" {
     const { digicert, certcentralDeactivation } = this.deps;
+    if (digicert.platform === "certcentral") return certcentralDeactivation.mode;
+    return digicert.deactivation ? digicert.deactivation().effective : "disable";
+  }
+
+  /** Takes DigiCert access away; a profile change on a user kept (disabled, demoted) follows once access is gone. */
+  private async removeAccess(link: UserLink, target: SyncTarget): Promise<UserLink> {
+    const { digicert } = this.deps;
     const id = link.digicertId!;
-    if (digicert.platform === "certcentral") {
-      if (certcentralDeactivation.mode === "delete") {
-        await digicert.deleteUser(id);
-        return NO_LINK;
-      }
-      const demoteTo = await this.deps.roles.resolve(certcentralDeactivation.role, "CERTCENTRAL_DEACTIVATE");
-      await digicert.setRoles(id, [demoteTo]);
-      return { ...link, digicertEnabled: false, digicertRoleIds: [demoteTo] };
+    const how = this.removal();
+    if (how === "delete") {
+      await digicert.deleteUser(id);
+      return NO_LINK;
     }
-    try {
-      await digicert.disableUser(id);
-      return { ...link, digicertEnabled: false };
-    } catch (err) {
-      if (isDigiCertError(err) && err.kind === "unsupported") {
-        await digicert.deleteUser(id);
-        return NO_LINK;
+    let l = link;
+    if (how === "demote") {
+      if (l.digicertEnabled) {
+        const demoteTo = await this.deps.roles.resolve((this.deps.certcentralDeactivation as { role: string }).role, "CERTCENTRAL_DEACTIVATE");
+        await digicert.setRoles(id, [demoteTo]);
+        l = { ...l, digicertEnabled: false, digicertRoleIds: [demoteTo] };
       }
-      if (isDigiCertError(err) && err.kind === "not_found") return NO_LINK;
-      throw err;
+    } else if (l.digicertEnabled) {
+      try {
+        await digicert.disableUser(id);
+        l = { ...l, digicertEnabled: false };
+      } catch (err) {
+        if (isDigiCertError(err) && err.kind === "unsupported") {
+          // The disable route is not there (or not for us): delete at once rather than leave access in place.
+          await digicert.deleteUser(id);
+          return NO_LINK;
+        }
+        if (isDigiCertError(err) && err.kind === "not_found") return NO_LINK;
+        throw err;
+      }
     }
+    if (target.profileChanged) {
+      try {
+        await digicert.updateUser(id, target.profile, { known: l.digicertRoleIds });
+      } catch (err) {
+        // Access is gone already; the profile of a kept user follows with the next job.
+        this.deps.logger.warn("could not update the profile of a deactivated DigiCert user", { digicertId: id, error: (err as Error).message });
+      }
+    }
+    return l;
   }
 
   private async enable(link: UserLink, target: SyncTarget, run: Run): Promise<UserLink> {
@@ -235,9 +302,12 @@ export class DigiCertSync {
       await digicert.enableUser(link.digicertId!);
       return { ...link, digicertEnabled: true };
     } catch (err) {
-      if (isDigiCertError(err) && (err.kind === "not_found" || err.kind === "unsupported")) {
+      if (isDigiCertError(err) && err.kind === "unsupported") {
+        // Disabled earlier, and enable is not offered now: the disabled user goes, a new one is made.
+        await digicert.deleteUser(link.digicertId!);
         return this.materialise(target.profile, target.roleIds, run);
       }
+      if (isDigiCertError(err) && err.kind === "not_found") return this.materialise(target.profile, target.roleIds, run);
       throw err;
     }
   }

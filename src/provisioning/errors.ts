@@ -48,3 +48,15 @@ export class MisconfiguredError extends Error {
     this.name = "MisconfiguredError";
   }
 }
+
+/**
+ * Removing a user's DigiCert access failed. Never a reason to give up: the job is retried (with backoff, past the
+ * attempt limit) and the user shows syncState "pending" with the error, because a departed employee who keeps
+ * access is the one failure a provisioning bridge must not settle for. `failure` is what DigiCert said.
+ */
+export class AccessRemovalError extends Error {
+  constructor(readonly failure: unknown) {
+    super(`removing DigiCert access is not done yet: ${failure instanceof Error ? failure.message : String(failure)}`);
+    this.name = "AccessRemovalError";
+  }
+}

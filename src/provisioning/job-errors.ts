@@ -2,11 +2,14 @@
 // whichever replica answers the waiting SCIM request can rebuild the error the one mapping (scim/errors.ts) expects.
 import { DigiCertError, isDigiCertError, type DigiCertErrorKind } from "../digicert/errors";
 import type { JobError } from "../store/types";
-import { ConflictError, InvalidInputError, MisconfiguredError } from "./errors";
+import { AccessRemovalError, ConflictError, InvalidInputError, MisconfiguredError } from "./errors";
 
 export type Verdict =
-  /** Try again later; `afterMs` is what DigiCert asked for (Retry-After) when it said. */
-  | { retry: true; afterMs?: number; countAttempt: boolean }
+  /**
+   * Try again later; `afterMs` is what DigiCert asked for (Retry-After) when it said. `persist`: keep retrying
+   * past the attempt limit (at the longest backoff) instead of failing the job.
+   */
+  | { retry: true; afterMs?: number; countAttempt: boolean; persist?: boolean }
   /** Retrying cannot help: the input, the configuration or the key must change first. */
   | { retry: false };
 
@@ -14,6 +17,10 @@ export type Verdict =
 const CIRCUIT_OPEN = /circuit open/i;
 
 export function verdictOf(err: unknown): Verdict {
+  if (err instanceof AccessRemovalError) {
+    const inner = verdictOf(err.failure);
+    return inner.retry ? { ...inner, persist: true } : { retry: true, countAttempt: true, persist: true };
+  }
   if (isDigiCertError(err)) {
     if (err.kind === "unavailable" || err.kind === "rate_limited") {
       const afterMs = err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : undefined;
@@ -28,6 +35,7 @@ export function verdictOf(err: unknown): Verdict {
 }
 
 export function jobErrorOf(err: unknown): JobError {
+  if (err instanceof AccessRemovalError) return { ...jobErrorOf(err.failure), message: err.message };
   const message = err instanceof Error ? err.message : String(err);
   if (isDigiCertError(err)) return { kind: `digicert:${err.kind}`, message };
   if (err instanceof ConflictError) return { kind: "conflict", message };

@@ -246,10 +246,13 @@ export class OutboxWorker {
       const error = jobErrorOf(err);
       const verdict = verdictOf(err);
       const context = { job: job.id, kind: job.kind, userId: job.userId, userName: job.payload.userName, attempt: job.attempts, error: error.message };
-      if (verdict.retry && (job.attempts < this.opts.maxAttempts || !verdict.countAttempt)) {
+      if (verdict.retry && (job.attempts < this.opts.maxAttempts || !verdict.countAttempt || verdict.persist)) {
         const delay = verdict.afterMs ?? this.backoff(job.attempts);
         await outbox.reschedule(job.id, this.owner, new Date(Date.now() + delay).toISOString(), error, verdict.countAttempt);
-        logger.warn("DigiCert job will be retried", { ...context, retryInMs: delay });
+        // Past its attempts only a job that must not give up (removing access) is still retried: say so louder.
+        const overdue = job.attempts >= this.opts.maxAttempts && verdict.countAttempt;
+        if (overdue) logger.error("DigiCert job still failing; retried until it succeeds", { ...context, retryInMs: delay });
+        else logger.warn("DigiCert job will be retried", { ...context, retryInMs: delay });
         this.opts.onJobEnd?.(job, "retry", Date.now() - started);
         return;
       }

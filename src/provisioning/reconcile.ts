@@ -32,6 +32,11 @@ export interface ReconcileDeps {
   /** DigiCertSync.targetOf: what DigiCert should hold for a stored user under its groups and the mapping in force. */
   targetOf: (row: UserRow, profileChanged: boolean) => Promise<SyncTarget>;
   certcentralDeactivation: CertCentralDeactivation;
+  /**
+   * AccessPolicy.managedRoleIds: on a platform where users hold several roles, a role outside these and outside
+   * what the bridge gave (ONE: another manager's) is not drift. Without it every role counts.
+   */
+  managedRoleIds?: () => Promise<string[]>;
   logger: Logger;
   /** Wakes the local outbox worker after a fix queued jobs (the server; the CLI leaves them to the bridge's poll). */
   kick?: () => void;
@@ -161,6 +166,7 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions = {}
   const byUsername = new Map<string, DigiCertUser>();
   for (const u of listed.values()) if (u.status !== "deleted") byUsername.set(u.username.toLowerCase(), u);
   const maxLookups = opts.maxLookups ?? DEFAULT_MAX_LOOKUPS;
+  const managed = deps.managedRoleIds && digicert.platform === "one" ? new Set(await deps.managedRoleIds()) : null;
   const drifts: UserDrift[] = [];
   const storeTotal = await store.users.count();
   for (let offset = 0; ; offset += STORE_PAGE) {
@@ -196,7 +202,7 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions = {}
           if (dc && linked.has(dc.id)) dc = undefined;
           if (dc) claimed.add(dc.id);
         }
-        const findings = compare(row, target, dc ?? null, digicert.platform, deps.certcentralDeactivation);
+        const findings = compare(row, target, dc ?? null, digicert.platform, deps.certcentralDeactivation, managed);
         if (findings.length) drifts.push({ row, findings });
       }
       if (stats.storeUsers % progressEvery === 0) await progress({ phase: "store", done: stats.storeUsers, total: Math.max(storeTotal, stats.storeUsers) });
@@ -261,8 +267,12 @@ function compare(
   dc: DigiCertUser | null,
   platform: DigiCertClient["platform"],
   deactivation: CertCentralDeactivation,
+  managed: Set<string> | null = null,
 ): Finding[] {
   const link = linkOf(row);
+  // Roles DigiCert does not show are unknown, never drift; the roles a bridge does not own are not its to judge.
+  const seenRoles =
+    dc?.roleIds == null ? null : managed ? dc.roleIds.filter((r) => managed.has(r) || (link.digicertRoleIds ?? []).includes(r)) : dc.roleIds;
   const base = { userId: row.id, userName: row.userName, action: "reported" as const };
   if (!link.digicertId) {
     if (!target.access) return [];
@@ -333,16 +343,16 @@ function compare(
         fixable: true,
       });
     }
-    if (target.roleIds !== null && link.digicertRoleIds !== null && !sameRoles(link.digicertRoleIds, dc.roleIds)) {
+    if (target.roleIds !== null && link.digicertRoleIds !== null && seenRoles !== null && !sameRoles(link.digicertRoleIds, seenRoles)) {
       out.push({
         entry: {
           ...withDc,
           kind: "roles_changed",
-          detail: `DigiCert roles [${dc.roleIds.join(", ")}] differ from the roles the bridge gave [${link.digicertRoleIds.join(", ")}]`,
+          detail: `DigiCert roles [${seenRoles.join(", ")}] differ from the roles the bridge gave [${link.digicertRoleIds.join(", ")}]`,
           expected: link.digicertRoleIds,
-          actual: dc.roleIds,
+          actual: seenRoles,
         },
-        link: { digicertRoleIds: dc.roleIds },
+        link: { digicertRoleIds: seenRoles },
         job: true,
         fixable: true,
       });
@@ -350,16 +360,16 @@ function compare(
   } else if (!target.access) {
     if (demoteMode) {
       // Demoted is CertCentral's "disabled": any other role is access given back by hand.
-      if (!sameRoles(link.digicertRoleIds, dc.roleIds)) {
+      if (seenRoles !== null && !sameRoles(link.digicertRoleIds, seenRoles)) {
         out.push({
           entry: {
             ...withDc,
             kind: "reactivated_by_hand",
-            detail: `given roles [${dc.roleIds.join(", ")}] in DigiCert while the bridge had demoted the user (the IdP says no access)`,
+            detail: `given roles [${seenRoles.join(", ")}] in DigiCert while the bridge had demoted the user (the IdP says no access)`,
             expected: link.digicertRoleIds,
-            actual: dc.roleIds,
+            actual: seenRoles,
           },
-          link: { digicertEnabled: true, digicertRoleIds: dc.roleIds },
+          link: { digicertEnabled: true, digicertRoleIds: seenRoles },
           job: true,
           fixable: true,
         });

@@ -192,7 +192,10 @@ export class UserService {
     }
     logAudit(logger, saved.audit);
     if (kind !== "update") logger.info(active ? "user reactivated" : "user deactivated", { userId: id, userName: draft.userName });
-    return this.settle(saved.row, saved.jobIds, (error) => this.undoReplace(saved.row, snapshotOf(row), error, actor));
+    // A deactivation is never undone because of DigiCert: rolling it back would give a departed user access again.
+    // Its job keeps trying (syncState pending, with the error) and the IdP hears it was done.
+    const undo = kind === "deactivate" ? null : (error: JobError) => this.undoReplace(saved.row, snapshotOf(row), error, actor);
+    return this.settle(saved.row, saved.jobIds, undo);
   }
 
   async delete(id: string, actor?: AuditActor): Promise<void> {
@@ -263,10 +266,13 @@ export class UserService {
 
   // ---------------------------------------------------------------------------------------------------------
 
-  /** Waits for the request's jobs; on a refusal undoes the change and throws what DigiCert said. */
-  private async settle(row: UserRow, jobIds: number[], undo: (error: JobError) => Promise<void>): Promise<UserRow> {
+  /**
+   * Waits for the request's jobs; on a refusal undoes the change and throws what DigiCert said. Without `undo` the
+   * change stands whatever DigiCert said, and the answer shows the user's sync state.
+   */
+  private async settle(row: UserRow, jobIds: number[], undo: ((error: JobError) => Promise<void>) | null): Promise<UserRow> {
     const outcome = await this.settleJobs(jobIds);
-    if (outcome.status === "failed") {
+    if (outcome.status === "failed" && undo) {
       await undo(outcome.error);
       throw errorOfJob(outcome.error);
     }

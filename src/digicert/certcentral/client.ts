@@ -125,8 +125,10 @@ export class CertCentralClient implements DigiCertClient {
     }
   }
 
-  async updateUser(id: string, input: DigiCertUserInput): Promise<void> {
+  /** Profile and roles are two calls on CertCentral (§A.4: PUT /user/{id} does not change roles; §A.5 does). */
+  async updateUser(id: string, input: DigiCertUserInput, roles?: { grant?: string[] }): Promise<void> {
     await this.http.request("PUT", `/user/${this.wireId(id)}`, { body: map.toUpdateBody(input) });
+    if (roles?.grant) await this.setRoles(id, roles.grant);
   }
 
   async setRoles(id: string, roleIds: string[]): Promise<void> {

@@ -1,7 +1,9 @@
 // DigiCertClient for DigiCert ONE Account Manager (doc §B).
 import { DigiCertError } from "../errors";
 import { type CircuitSnapshot, DigiCertHttp, joinMessages, WireProblem } from "../http";
+import type { Logger } from "../../log/logger";
 import type {
+  DeactivationInfo,
   DigiCertClient,
   DigiCertRole,
   DigiCertUser,
@@ -9,6 +11,8 @@ import type {
   DigiCertUserPage,
   FieldProblem,
   ListUsersOptions,
+  RoleScope,
+  RoleUpdate,
 } from "../types";
 import * as map from "./mapping";
 
@@ -35,16 +39,33 @@ export function classifyOne(status: number, problems: WireProblem[]): DigiCertEr
 export interface OneClientOptions {
   /** The account new users join; when absent the key's first account (GET /account) is used. */
   accountId?: string;
+  /** ONE_DEACTIVATE: "delete" (default) makes disableUser/enableUser unsupported, so the caller deletes. */
+  deactivation?: "delete" | "disable";
+  /** DIGICERT_ONE_APPLICATIONS: the managers whose roles are listed; unset = every role GET /role returns. */
+  applications?: string[];
+  /** Told once when the disable route turns out to be unsupported. */
+  logger?: Logger;
 }
+
+/** What the disable/enable routes did when first tried (ONE_DEACTIVATE=disable): §D.1, they are undocumented. */
+type StatusRoutes = { state: "untried" } | { state: "supported" } | { state: "unsupported"; why: string };
 
 export class OneClient implements DigiCertClient {
   readonly platform = "one" as const;
   private account?: Promise<string>;
+  private statusRoutes: StatusRoutes = { state: "untried" };
 
   constructor(
     private readonly http: DigiCertHttp,
     private readonly opts: OneClientOptions = {},
   ) {}
+
+  deactivation(): DeactivationInfo {
+    if (this.opts.deactivation !== "disable") return { configured: "delete", effective: "delete" };
+    const r = this.statusRoutes;
+    if (r.state === "unsupported") return { configured: "disable", effective: "delete", detail: r.why };
+    return { configured: "disable", effective: "disable", ...(r.state === "untried" ? { detail: "the disable route is tried at the first deactivation" } : {}) };
+  }
 
   validate(input: DigiCertUserInput): FieldProblem[] {
     return map.validate(input);
@@ -92,16 +113,18 @@ export class OneClient implements DigiCertClient {
         if (typeof u?.user_name === "string" && u.user_name.toLowerCase() === wanted) return this.toUser(raw);
       }
       offset += page.items.length;
-      // Paging is an ASSUMPTION (§B.3): a server that ignores offset repeats itself, which `fresh` catches.
-      const more = page.total !== undefined ? offset < page.total : page.items.length >= PAGE_SIZE;
+      // Paging is unproven (§D.6): without a total, only an empty page ends the list (ONE may cap a page below our
+      // limit); a server that ignores offset repeats itself, which `fresh` catches.
+      const more = page.total !== undefined ? offset < page.total : page.items.length > 0;
       if (!more || fresh === 0) return null;
     }
   }
 
   /**
    * §B.3: `GET /user?offset=…&limit=…` (standard users; deleted ones are not listed without `status`). The answer is
-   * a bare array (then a short page ends the list) or `{items,total}`. A server that ignores `offset` repeats
-   * itself, which ends the loop instead of looping forever.
+   * a bare array or `{items,total}`. Without a total only an empty page ends the list: ONE may cap pages below our
+   * limit (§D.6), and a short page must not silently truncate it. A server that ignores `offset` repeats itself,
+   * which ends the loop instead of looping forever.
    */
   async *listUsers(opts: ListUsersOptions = {}): AsyncIterable<DigiCertUserPage> {
     const limit = opts.pageSize !== undefined && Number.isInteger(opts.pageSize) && opts.pageSize > 0 ? Math.min(opts.pageSize, 1000) : LIST_PAGE_SIZE;
@@ -125,17 +148,28 @@ export class OneClient implements DigiCertClient {
       }
       yield page.total === undefined ? { users, offset } : { users, offset, total: page.total };
       offset += page.items.length;
-      const more = page.total !== undefined ? offset < page.total : page.items.length >= limit;
+      const more = page.total !== undefined ? offset < page.total : true;
       if (!more || page.items.length === 0 || fresh === 0) return;
     }
   }
 
-  async updateUser(id: string, input: DigiCertUserInput): Promise<void> {
-    await this.http.request("PUT", this.userPath(id), { body: map.toUpdateBody(input) });
+  /**
+   * Read-merge-write (§D.5: ONE's update semantics are unproven): the user is read, the profile (and, when given,
+   * the managed roles) merged in, and the whole object written back in one PUT, so profile and roles change
+   * together and a replacing PUT loses nothing the bridge does not manage.
+   */
+  async updateUser(id: string, input: DigiCertUserInput, roles: RoleUpdate = {}): Promise<void> {
+    const raw = await this.readRaw(id);
+    const current = map.roleIdsOf(raw as Record<string, unknown>) ?? roles.known ?? null;
+    const final = roles.grant ? mergeRoles(current, roles.grant, roles.managed) : current;
+    await this.http.request("PUT", this.userPath(id), { body: map.toPutBody(raw, input, final) });
   }
 
-  async setRoles(id: string, roleIds: string[]): Promise<void> {
-    await this.http.request("PUT", this.userPath(id), { body: { roles: [...roleIds] } });
+  async setRoles(id: string, roleIds: string[], scope: RoleScope = {}): Promise<void> {
+    const raw = await this.readRaw(id);
+    const current = map.roleIdsOf(raw as Record<string, unknown>);
+    const final = mergeRoles(current ?? scope.known ?? null, roleIds, scope.managed);
+    await this.http.request("PUT", this.userPath(id), { body: map.toPutBody(raw, null, final) });
   }
 
   disableUser(id: string): Promise<void> {
@@ -156,13 +190,21 @@ export class OneClient implements DigiCertClient {
     }
   }
 
+  /** Roles are per manager (§D.3): every role GET /role lists, or those of DIGICERT_ONE_APPLICATIONS' managers. */
   async listRoles(): Promise<DigiCertRole[]> {
-    const res = await this.http.request("GET", "/role", { query: { application_code: "account_manager" } });
-    try {
-      return map.rolesFromWire(res.data);
-    } catch {
-      throw unexpected("role list answer is neither an array nor {items}");
+    const apps = this.opts.applications?.length ? this.opts.applications : [undefined];
+    const out: DigiCertRole[] = [];
+    for (const app of apps) {
+      const res = await this.http.request("GET", "/role", app ? { query: { application_code: app } } : {});
+      let roles: DigiCertRole[];
+      try {
+        roles = map.rolesFromWire(res.data);
+      } catch {
+        throw unexpected("role list answer is neither an array nor {items}");
+      }
+      for (const r of roles) if (!out.some((x) => x.id === r.id)) out.push(app && !r.application ? { ...r, application: app } : r);
     }
+    return out;
   }
 
   async ping(): Promise<void> {
@@ -174,31 +216,38 @@ export class OneClient implements DigiCertClient {
   }
 
   /**
-   * §B.5: disable/enable are ASSUMED as `PUT /user/{id}/disable|enable`. A 405, or a 404 while the user itself
-   * still exists, means the route is missing: try POST once, then report the operation as unsupported.
+   * §D.1: no disable/enable route for standard users is documented. With ONE_DEACTIVATE=disable one PUT is tried;
+   * any refusal of it (a 4xx but 401/408/429, or 501) means the route is not there for us: remembered for the
+   * process and reported as unsupported, so the caller deletes at once and later users cost no probe. A 404 is
+   * a refusal only while the user still exists (otherwise the user is gone, which is the goal of a disable).
    */
   private async statusChange(id: string, verb: "disable" | "enable"): Promise<void> {
-    const path = `${this.userPath(id)}/${verb}`;
+    if (this.opts.deactivation !== "disable") {
+      throw new DigiCertError("unsupported", "ONE_DEACTIVATE=delete: access is removed by deleting the DigiCert ONE user");
+    }
+    if (this.statusRoutes.state === "unsupported") throw new DigiCertError("unsupported", this.statusRoutes.why);
     try {
-      await this.http.request("PUT", path);
+      await this.http.request("PUT", `${this.userPath(id)}/${verb}`);
+      this.statusRoutes = { state: "supported" };
       return;
     } catch (e) {
-      if (!(await this.routeMissing(e, id))) throw e;
+      if (!(e instanceof DigiCertError) || !routeRefusal(e)) throw e;
+      if (e.kind === "not_found" && verb === "disable" && (await this.getUser(id)) === null) return;
+      const why = `DigiCert ONE refused PUT /user/{id}/${verb} (${e.status ?? e.kind}): deactivation deletes the user instead`;
+      this.statusRoutes = { state: "unsupported", why };
+      this.opts.logger?.warn("DigiCert ONE has no usable disable/enable route; ONE_DEACTIVATE=disable falls back to delete for this process", {
+        status: e.status,
+        code: e.code,
+      });
+      throw new DigiCertError("unsupported", why, { status: e.status, code: e.code });
     }
-    try {
-      await this.http.request("POST", path);
-      return;
-    } catch (e) {
-      if (!(await this.routeMissing(e, id))) throw e;
-    }
-    throw new DigiCertError("unsupported", `DigiCert ONE does not offer ${verb} for users on this server`);
   }
 
-  private async routeMissing(e: unknown, id: string): Promise<boolean> {
-    if (!(e instanceof DigiCertError)) return false;
-    if (e.status === 405) return true;
-    if (e.kind !== "not_found") return false;
-    return (await this.getUser(id)) !== null;
+  private async readRaw(id: string): Promise<unknown> {
+    const res = await this.http.request("GET", this.userPath(id));
+    const raw = res.data as { id?: unknown } | undefined;
+    if (!raw || typeof raw !== "object" || raw.id === undefined || raw.id === null) throw unexpected("user answer is not a user object");
+    return raw;
   }
 
   private accountId(): Promise<string> {
@@ -232,6 +281,23 @@ export class OneClient implements DigiCertClient {
     if (!safeId(id)) throw new DigiCertError("not_found", "DigiCert ONE user id is empty or malformed");
     return `/user/${encodeURIComponent(id)}`;
   }
+}
+
+/**
+ * The roles to write: `grant`, plus those of `current` outside `managed` (roles of managers no rule names, kept).
+ * Without `managed`, or when the current roles are unknown, `grant` alone.
+ */
+export function mergeRoles(current: string[] | null, grant: string[], managed?: string[]): string[] {
+  if (!managed || !current) return [...new Set(grant)];
+  const owned = new Set(managed);
+  return [...new Set([...current.filter((r) => !owned.has(r)), ...grant])];
+}
+
+/** An answer that says the route is not offered to us, as opposed to a transient failure or a refused key. */
+function routeRefusal(e: DigiCertError): boolean {
+  if (e.kind === "unsupported") return true;
+  if (e.status === undefined || e.status < 400 || e.status >= 500) return false;
+  return e.status !== 401 && e.status !== 408 && e.status !== 429 && e.kind !== "auth";
 }
 
 // ONE ids are UUIDs; refuse anything that could escape the path segment instead of asking DigiCert.

@@ -17,12 +17,19 @@ export interface OneCreateBody {
   roles: string[];
 }
 
-export interface OneUpdateBody {
+/**
+ * The whole user object sent back by `PUT /user/{id}` (§B.4, §D.5: method and semantics unproven). Read, merged
+ * and written whole, so a PUT that replaces the object keeps what the bridge does not manage, and a partial one
+ * changes only what differs. Absent fields are omitted, never sent empty.
+ */
+export interface OnePutBody {
   user_name: string;
   first_name: string;
   last_name: string;
   email: string;
-  phone_number: string;
+  phone_number?: string;
+  accounts?: string[];
+  roles?: string[];
 }
 
 export function validate(input: DigiCertUserInput): FieldProblem[] {
@@ -54,18 +61,47 @@ export function toCreateBody(input: DigiCertUserInput, roleIds: string[], accoun
 }
 
 /**
- * The update operation is itself an ASSUMPTION (§B.4). Absent phone is sent as "" rather than omitted (a partial
- * PUT would keep the old number, breaking "make the profile equal to input") and rather than null (a string-typed
- * field is likelier to accept "" than null).
+ * The PUT body: the profile from `input` (or, without it, as DigiCert has it), the accounts DigiCert shows, and
+ * `roles` when known (null = DigiCert does not say and the bridge does not know: omitted rather than emptied).
+ * An absent phone is omitted instead of sent as "" (§D.5): a partial PUT then keeps the old number, which is
+ * safer than a refused update.
  */
-export function toUpdateBody(input: DigiCertUserInput): OneUpdateBody {
-  return {
-    user_name: input.username,
-    first_name: input.firstName,
-    last_name: input.lastName,
-    email: input.email,
-    phone_number: input.phone ?? "",
-  };
+export function toPutBody(raw: unknown, input: DigiCertUserInput | null, roles: string[] | null): OnePutBody {
+  const u = (raw ?? {}) as Record<string, unknown>;
+  const body: OnePutBody = input
+    ? { user_name: input.username, first_name: input.firstName, last_name: input.lastName, email: input.email }
+    : { user_name: str(u.user_name), first_name: str(u.first_name), last_name: str(u.last_name), email: str(u.email) };
+  const phone = input ? input.phone : blankToNull(u.phone_number);
+  if (phone) body.phone_number = phone;
+  // Without `accounts` (the documented object has only the primary one), the primary is what a replacing PUT needs.
+  const primary = u.primary_account_id === undefined || u.primary_account_id === null ? undefined : String(u.primary_account_id);
+  const accounts = accountIdsOf(u) ?? (primary ? [primary] : undefined);
+  if (accounts?.length) body.accounts = accounts;
+  if (roles) body.roles = [...roles];
+  return body;
+}
+
+/**
+ * A user's role ids as DigiCert shows them: the `roles` list, or the roles listed per application (manager).
+ * null when the object carries neither: `applications[].permissions` are permissions, not roles, and deriving
+ * roles from them would invent some (a role whose permissions are a subset of another's).
+ */
+export function roleIdsOf(u: Record<string, unknown>): string[] | null {
+  const idOf = (r: unknown) => (r && typeof r === "object" ? (r as { id?: unknown }).id : r);
+  const ids = (list: unknown[]) => list.map(idOf).filter((id) => id !== undefined && id !== null && id !== "").map(String);
+  if (Array.isArray(u.roles)) return ids(u.roles);
+  if (Array.isArray(u.applications)) {
+    const perApp = u.applications.filter((a) => a && typeof a === "object" && Array.isArray((a as { roles?: unknown }).roles));
+    if (perApp.length) return [...new Set(perApp.flatMap((a) => ids((a as { roles: unknown[] }).roles)))];
+  }
+  return null;
+}
+
+function accountIdsOf(u: Record<string, unknown>): string[] | undefined {
+  if (Array.isArray(u.accounts)) {
+    return u.accounts.map((a) => (a && typeof a === "object" ? (a as { id?: unknown }).id : a)).filter((x) => x !== undefined && x !== null).map(String);
+  }
+  return undefined;
 }
 
 const STATUSES: DigiCertUserStatus[] = ["active", "pending", "disabled", "locked", "deleted"];
@@ -83,16 +119,13 @@ export function normaliseStatus(s: unknown): DigiCertUserStatus {
 export function fromWire(raw: unknown, accountId?: string): DigiCertUser {
   const u = (raw ?? {}) as Record<string, unknown>;
   if (u.id === undefined || u.id === null) throw new TypeError("ONE user without id");
-  const accountIds = Array.isArray(u.accounts)
-    ? u.accounts.map((a) => (a && typeof a === "object" ? (a as { id?: unknown }).id : a)).map((x) => String(x))
-    : undefined;
+  const accountIds = accountIdsOf(u);
   const primary = u.primary_account_id === undefined || u.primary_account_id === null ? undefined : String(u.primary_account_id);
   const inScope =
     accountId === undefined ||
     (accountIds === undefined && primary === undefined) ||
     primary === accountId ||
     (accountIds ?? []).includes(accountId);
-  const roles = Array.isArray(u.roles) ? u.roles : [];
   return {
     id: String(u.id),
     username: str(u.user_name),
@@ -102,10 +135,7 @@ export function fromWire(raw: unknown, accountId?: string): DigiCertUser {
     jobTitle: null,
     phone: blankToNull(u.phone_number),
     status: normaliseStatus(u.status),
-    roleIds: roles
-      .map((r) => (r && typeof r === "object" ? (r as { id?: unknown }).id : r))
-      .filter((id) => id !== undefined && id !== null)
-      .map(String),
+    roleIds: roleIdsOf(u),
     inScope,
   };
 }
@@ -123,7 +153,11 @@ export function listItems(raw: unknown): { items: unknown[]; total?: number } {
 export function rolesFromWire(raw: unknown): DigiCertRole[] {
   return listItems(raw)
     .items.filter((r) => r && typeof r === "object" && (r as { id?: unknown }).id !== undefined)
-    .map((r) => ({ id: String((r as { id: unknown }).id), name: str((r as { name?: unknown }).name) }));
+    .map((r) => {
+      const o = r as { id: unknown; name?: unknown; application_code?: unknown };
+      const app = typeof o.application_code === "string" && o.application_code ? { application: o.application_code } : {};
+      return { id: String(o.id), name: str(o.name), ...app };
+    });
 }
 
 function str(v: unknown): string {

@@ -112,33 +112,63 @@ describe.each(["array", "envelope"] as const)("ONE client against the simulator 
     await client.close();
   });
 
-  test("updateUser sends the full profile; absent phone clears it", async () => {
+  test("updateUser reads the user and writes the whole object back in one PUT; an absent phone is omitted", async () => {
     const { client } = make();
     const { id } = await client.createUser(ada, ["AM_DEFAULT_USER"]);
+    sim.clearCalls();
     await client.updateUser(id, { ...ada, lastName: "King", phone: null });
-    const [put] = sim.callsTo("one", "PUT", `/user/${id}`);
-    expect(put.body).toEqual({
+    expect(sim.calls.map((c) => `${c.method} ${c.path}`)).toEqual([`GET /user/${id}`, `PUT /user/${id}`]);
+    expect(sim.callsTo("one", "PUT")[0].body).toEqual({
       user_name: "ada.lovelace",
       first_name: "Ada",
       last_name: "King",
       email: "ada@example.com",
-      phone_number: "",
+      accounts: [ONE_DEFAULT_ACCOUNT],
+      roles: ["AM_DEFAULT_USER"],
     });
-    expect(await client.getUser(id)).toMatchObject({ lastName: "King", phone: null, roleIds: ["AM_DEFAULT_USER"] });
+    expect(await client.getUser(id)).toMatchObject({ lastName: "King", roleIds: ["AM_DEFAULT_USER"] });
     await client.close();
   });
 
-  test("setRoles puts roles on the user", async () => {
+  test("updateUser with roles: profile and roles in the same PUT", async () => {
     const { client } = make();
     const { id } = await client.createUser(ada, ["AM_DEFAULT_USER"]);
-    await client.setRoles(id, ["AM_USER_MANAGER", "AM_READ_ONLY"]);
-    expect(sim.callsTo("one", "PUT", `/user/${id}`)[0].body).toEqual({ roles: ["AM_USER_MANAGER", "AM_READ_ONLY"] });
-    expect((await client.getUser(id))?.roleIds).toEqual(["AM_USER_MANAGER", "AM_READ_ONLY"]);
+    sim.clearCalls();
+    await client.updateUser(id, { ...ada, firstName: "Augusta" }, { grant: ["AM_READ_ONLY"], managed: ["AM_DEFAULT_USER", "AM_READ_ONLY"] });
+    const puts = sim.callsTo("one", "PUT");
+    expect(puts).toHaveLength(1);
+    expect(puts[0].body).toMatchObject({ first_name: "Augusta", roles: ["AM_READ_ONLY"] });
+    expect(await client.getUser(id)).toMatchObject({ firstName: "Augusta", roleIds: ["AM_READ_ONLY"] });
     await client.close();
   });
 
-  test("disable / enable use PUT verb routes", async () => {
+  test("setRoles changes only managed roles: another manager's role is kept", async () => {
     const { client } = make();
+    const { id } = await client.createUser(ada, ["AM_DEFAULT_USER"]);
+    const row = sim.getUser("one", id);
+    sim.seedUser("one", { ...row, id, roles: ["AM_DEFAULT_USER", "AM_READ_ONLY"] });
+    await client.setRoles(id, ["AM_USER_MANAGER"], { managed: ["AM_DEFAULT_USER", "AM_USER_MANAGER"] });
+    expect(sim.callsTo("one", "PUT", `/user/${id}`)[0].body.roles).toEqual(["AM_READ_ONLY", "AM_USER_MANAGER"]);
+    expect((await client.getUser(id))?.roleIds).toEqual(["AM_READ_ONLY", "AM_USER_MANAGER"]);
+    // Without a managed list the grant replaces the user's roles.
+    await client.setRoles(id, ["AM_DEFAULT_USER"]);
+    expect((await client.getUser(id))?.roleIds).toEqual(["AM_DEFAULT_USER"]);
+    await client.close();
+  });
+
+  test("ONE_DEACTIVATE=delete (default): disable and enable are unsupported without any call", async () => {
+    const { client } = make();
+    const { id } = await client.createUser(ada, ["AM_DEFAULT_USER"]);
+    sim.clearCalls();
+    await expectDigiCertError(client.disableUser(id), "unsupported");
+    await expectDigiCertError(client.enableUser(id), "unsupported");
+    expect(sim.calls).toHaveLength(0);
+    expect(client.deactivation?.()).toEqual({ configured: "delete", effective: "delete" });
+    await client.close();
+  });
+
+  test("ONE_DEACTIVATE=disable: disable / enable use PUT verb routes", async () => {
+    const { client } = make({ oneDeactivation: "disable" });
     const { id } = await client.createUser(ada, ["AM_DEFAULT_USER"]);
     await client.disableUser(id);
     expect((await client.getUser(id))?.status).toBe("disabled");
@@ -148,23 +178,23 @@ describe.each(["array", "envelope"] as const)("ONE client against the simulator 
       `PUT /user/${id}/disable`,
       `PUT /user/${id}/enable`,
     ]);
+    expect(client.deactivation?.()).toEqual({ configured: "disable", effective: "disable" });
     await client.close();
   });
 
-  test("disable of an unknown user is not_found, not unsupported", async () => {
-    const { client } = make();
-    await expectDigiCertError(client.disableUser("00000000-0000-4000-8000-00000000dead"), "not_found");
+  test("ONE_DEACTIVATE=disable: disabling a user DigiCert no longer has succeeds (the goal holds)", async () => {
+    const { client } = make({ oneDeactivation: "disable" });
+    await client.disableUser("00000000-0000-4000-8000-00000000dead");
     expect(sim.callsTo("one", "POST")).toHaveLength(0);
     await client.close();
   });
 
-  test("405 on PUT disable → POST once", async () => {
+  test("listRoles lists every manager's roles by default, with their application", async () => {
     const { client } = make();
-    const { id } = await client.createUser(ada, ["AM_DEFAULT_USER"]);
-    sim.failNext({ platform: "one", method: "PUT", path: /\/disable$/, status: 405, body: { error: { code: "method_not_allowed", message: "no" } } });
-    sim.failNext({ platform: "one", method: "POST", path: /\/disable$/, status: 200, body: {} });
-    await client.disableUser(id);
-    expect(sim.callsTo("one", undefined, /\/disable$/).map((c) => c.method)).toEqual(["PUT", "POST"]);
+    const roles = await client.listRoles();
+    expect(roles.map((r) => r.id)).toEqual(["AM_ACCOUNT_MANAGER", "AM_USER_MANAGER", "AM_ACCOUNT_ADMIN", "AM_DEFAULT_USER", "AM_READ_ONLY"]);
+    expect(roles[0]).toEqual({ id: "AM_ACCOUNT_MANAGER", name: "Account Manager", application: "account_manager" });
+    expect(sim.callsTo("one", "GET", "/role")[0].query).toEqual({});
     await client.close();
   });
 
@@ -178,15 +208,6 @@ describe.each(["array", "envelope"] as const)("ONE client against the simulator 
     expect(sim.callsTo("one", "DELETE")).toHaveLength(2);
     // The user name is free again.
     await client.createUser(ada, ["AM_DEFAULT_USER"]);
-    await client.close();
-  });
-
-  test("listRoles filters by application_code", async () => {
-    const { client } = make();
-    const roles = await client.listRoles();
-    expect(roles.map((r) => r.id)).toEqual(["AM_ACCOUNT_MANAGER", "AM_USER_MANAGER", "AM_ACCOUNT_ADMIN", "AM_DEFAULT_USER", "AM_READ_ONLY"]);
-    expect(roles[0]).toEqual({ id: "AM_ACCOUNT_MANAGER", name: "Account Manager" });
-    expect(sim.callsTo("one", "GET", "/role")[0].query).toEqual({ application_code: "account_manager" });
     await client.close();
   });
 
@@ -283,27 +304,47 @@ describe.each(["array", "envelope"] as const)("ONE client against the simulator 
   });
 });
 
-describe("ONE disable fallback when the server has no disable route", () => {
+describe.each(["missing", 400, 403, 405, 501] as const)("ONE_DEACTIVATE=disable when the disable route answers %s", (disableRoute) => {
   let sim: Simulator;
   beforeAll(async () => {
-    sim = await startSimulator({ one: { disableSupported: false } });
+    sim = await startSimulator({ one: { disableRoute } });
   });
   afterAll(() => sim.close());
 
-  test("PUT 404 while the user exists → POST once → unsupported", async () => {
-    const { client } = clientFor(sim, "one", { oneAccountId: ONE_DEFAULT_ACCOUNT });
+  test("one probe: unsupported at once, remembered for the process, logged once", async () => {
+    const { client, lines } = clientFor(sim, "one", { oneAccountId: ONE_DEFAULT_ACCOUNT, oneDeactivation: "disable" });
     const { id } = await client.createUser(ada, ["AM_DEFAULT_USER"]);
+    const other = await client.createUser({ ...ada, username: "grace.hopper" }, ["AM_DEFAULT_USER"]);
     sim.clearCalls();
     const e = await expectDigiCertError(client.disableUser(id), "unsupported");
     expect(e.message).toMatch(/disable/);
-    expect(sim.calls.map((c) => `${c.method} ${c.path}`)).toEqual([
-      `PUT /user/${id}/disable`,
-      `GET /user/${id}`,
-      `POST /user/${id}/disable`,
-      `GET /user/${id}`,
-    ]);
+    const probe = disableRoute === "missing" ? [`PUT /user/${id}/disable`, `GET /user/${id}`] : [`PUT /user/${id}/disable`];
+    expect(sim.calls.map((c) => `${c.method} ${c.path}`)).toEqual(probe);
+    sim.clearCalls();
+    await expectDigiCertError(client.disableUser(other.id), "unsupported");
     await expectDigiCertError(client.enableUser(id), "unsupported");
+    expect(sim.calls).toHaveLength(0);
+    expect(client.deactivation?.()).toMatchObject({ configured: "disable", effective: "delete" });
+    expect(lines.filter((l) => l.level === "warn" && /falls back to delete/.test(l.message))).toHaveLength(1);
     expect(sim.getUser("one", id).status).toBe("PENDING");
+    await client.close();
+  });
+});
+
+describe("ONE paging without a total", () => {
+  let sim: Simulator;
+  beforeAll(async () => {
+    sim = await startSimulator({ one: { pageCap: 100 } });
+  });
+  afterAll(() => sim.close());
+
+  test("a page capped below the limit does not end the list: paging goes on to an empty page", async () => {
+    for (let i = 0; i < 230; i++) sim.seedUser("one", { user_name: `paged-${i}` });
+    const { client } = clientFor(sim, "one", { oneAccountId: ONE_DEFAULT_ACCOUNT });
+    const seen: string[] = [];
+    for await (const page of client.listUsers({ pageSize: 500 })) seen.push(...page.users.map((u) => u.username));
+    expect(new Set(seen).size).toBe(231);
+    expect(sim.callsTo("one", "GET", "/user").map((c) => c.query.offset)).toEqual(["0", "100", "200", "231"]);
     await client.close();
   });
 });

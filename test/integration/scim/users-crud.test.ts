@@ -195,14 +195,12 @@ describe.each(storeVariants("User lifecycle"))("Users: %s", (_label, platform, d
     const off = await h.patch(`/scim/v2/Users/${u.id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", value: { active: false } }] });
     expect(off.status).toBe(200);
     expect(off.body.active).toBe(false);
-    if (platform === "certcentral") {
-      expect(h.sim.callsTo(platform, "DELETE", new RegExp(`^/user/${dcId}$`))).toHaveLength(1);
-      expect(dcUser(dcId)).toBeUndefined();
-      expect(off.body[DC_EXT].digicertUserId).toBeUndefined();
-    } else {
-      expect(h.sim.callsTo(platform, "PUT", new RegExp(`^/user/${dcId}/disable$`))).toHaveLength(1);
-      expect(dcUser(dcId).status).toBe("DISABLED");
-    }
+    // Both platforms delete by default (CERTCENTRAL_DEACTIVATE, ONE_DEACTIVATE): one write, no access left.
+    expect(h.sim.callsTo(platform, "DELETE", new RegExp(`^/user/${dcId}$`))).toHaveLength(1);
+    expect(h.sim.calls.filter((c) => c.method !== "GET")).toHaveLength(1);
+    if (platform === "certcentral") expect(dcUser(dcId)).toBeUndefined();
+    else expect(dcUser(dcId).status).toBe("DELETED");
+    expect(off.body[DC_EXT].digicertUserId).toBeUndefined();
     const read = await h.get(`/scim/v2/Users/${u.id}`);
     expect(read.status).toBe(200);
     expect(read.body.active).toBe(false);
@@ -213,15 +211,10 @@ describe.each(storeVariants("User lifecycle"))("Users: %s", (_label, platform, d
     expect(on.status).toBe(200);
     expect(on.body.active).toBe(true);
     expect(on.body.id).toBe(u.id);
-    if (platform === "certcentral") {
-      expect(creates()).toHaveLength(1);
-      const newId = String(on.body[DC_EXT].digicertUserId);
-      expect(newId).not.toBe(dcId);
-      expect(dcUser(newId).username).toBe(u.userName);
-    } else {
-      expect(h.sim.callsTo(platform, "PUT", new RegExp(`^/user/${dcId}/enable$`))).toHaveLength(1);
-      expect(dcUser(dcId).status).not.toBe("DISABLED");
-    }
+    expect(creates()).toHaveLength(1);
+    const newId = String(on.body[DC_EXT].digicertUserId);
+    expect(newId).not.toBe(dcId);
+    expect(dcUser(newId)[platform === "certcentral" ? "username" : "user_name"]).toBe(u.userName);
     const row = await h.bridge.store.users.getById(u.id);
     expect(row!.active).toBe(true);
   });

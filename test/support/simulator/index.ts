@@ -8,7 +8,7 @@ import type { FailSpec, RecordedCall, SimPlatform, Simulator, SimulatorOptions }
 
 export * from "./types";
 export { CC_DEFAULT_ROLES } from "./certcentral";
-export { ONE_DEFAULT_ROLES, ONE_DEFAULT_ACCOUNT } from "./one";
+export { ONE_DEFAULT_ROLES, ONE_DEFAULT_ACCOUNT, ONE_MANAGER_ROLES, ONE_CURRENT_ROLES } from "./one";
 
 export const CC_BASE_PATH = "/services/v2";
 export const ONE_BASE_PATH = "/account/api/v1";

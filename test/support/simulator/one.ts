@@ -1,7 +1,7 @@
 // DigiCert ONE Account Manager double (doc §B): state plus user/role/account routes.
 import { randomUUID } from "node:crypto";
 import express, { Request, Response } from "express";
-import type { OneRole, SimulatorOptions } from "./types";
+import type { OneRole, OneVariant, SimulatorOptions } from "./types";
 
 export const ONE_DEFAULT_ROLES: OneRole[] = [
   { id: "AM_ACCOUNT_MANAGER", name: "Account Manager" },
@@ -10,6 +10,14 @@ export const ONE_DEFAULT_ROLES: OneRole[] = [
   { id: "AM_DEFAULT_USER", name: "Default User" },
   { id: "AM_READ_ONLY", name: "Read Only" },
 ];
+/** Roles of other managers (§D.3: roles are manager-specific), for tests of DIGICERT_ONE_APPLICATIONS. */
+export const ONE_MANAGER_ROLES: OneRole[] = [
+  { id: "TLM_ADMIN", name: "Trust Lifecycle Admin", application: "trust_lifecycle" },
+  { id: "TLM_CERT_MANAGER", name: "Certificate Manager", application: "trust_lifecycle" },
+  { id: "STM_SIGNER", name: "Signer", application: "software_trust" },
+];
+/** The current pages' name of the basic Account Manager role (§D.4); the older one is "Default User". */
+export const ONE_CURRENT_ROLES: OneRole[] = ONE_DEFAULT_ROLES.map((r) => (r.id === "AM_DEFAULT_USER" ? { id: "AM_ACCOUNT_USER", name: "Account user" } : r));
 export const ONE_DEFAULT_ACCOUNT = "6f1b3c2e-8d4a-4e51-9c7b-2a0d5e3f1a11";
 const EMAIL = /^[^\s@]+@[^\s@.]+(\.[^\s@.]+)+$/;
 const STATUSES = ["active", "disabled", "deleted", "locked", "pending"];
@@ -41,15 +49,24 @@ export class OneState {
   meId = "00000000-0000-4000-8000-000000000001";
   readonly accountId: string;
   readonly roles: OneRole[];
-  readonly disableSupported: boolean;
   readonly listShape: "array" | "envelope";
+  readonly variant: Required<Omit<OneVariant, "pageCap">> & { pageCap?: number };
 
   constructor(opts: SimulatorOptions["one"] = {}) {
     this.accountId = opts.accountId ?? ONE_DEFAULT_ACCOUNT;
     this.roles = opts.roles ?? ONE_DEFAULT_ROLES;
-    this.disableSupported = opts.disableSupported ?? true;
     this.listShape = opts.listShape ?? "array";
+    this.variant = {
+      disableRoute: opts.disableRoute ?? (opts.disableSupported === false ? "missing" : "supported"),
+      userRoles: opts.userRoles ?? "roles",
+      put: opts.put ?? "partial",
+      ...(opts.pageCap ? { pageCap: opts.pageCap } : {}),
+    };
     this.reset();
+  }
+
+  appOf(roleId: string): string {
+    return this.roles.find((r) => r.id === roleId)?.application ?? "account_manager";
   }
 
   reset(): void {
@@ -84,8 +101,22 @@ export class OneState {
       status: u.status,
       access_scope: "account",
       primary_account_id: u.accounts[0],
-      accounts: u.accounts.map((id) => ({ id, name: this.accounts.get(id) ?? "Other account" })),
-      roles: u.roles.map((id) => ({ id, name: this.roles.find((r) => r.id === id)?.name ?? id })),
+      ...(this.variant.userRoles === "roles"
+        ? {
+            accounts: u.accounts.map((id) => ({ id, name: this.accounts.get(id) ?? "Other account" })),
+            roles: u.roles.map((id) => ({ id, name: this.roles.find((r) => r.id === id)?.name ?? id })),
+          }
+        : {}),
+      // The documented shape (§D.2): per application, permissions; which roles gave them is not said.
+      ...(this.variant.userRoles === "applications"
+        ? {
+            applications: [...new Set(u.roles.map((r) => this.appOf(r)))].map((app) => ({
+              id: app,
+              name: app,
+              permissions: u.roles.filter((r) => this.appOf(r) === app).map((r) => `PERM_OF_${r}`),
+            })),
+          }
+        : {}),
       created_at: u.created_at,
       created_by: this.meId,
       locale: "en_US",
@@ -223,7 +254,9 @@ export function oneRoutes(state: OneState): express.Router {
     if (q.user_name !== undefined) list = list.filter((u) => u.user_name.toLowerCase() === q.user_name!.toLowerCase());
     if (q.email !== undefined) list = list.filter((u) => u.email.toLowerCase() === q.email!.toLowerCase());
     const offset = Math.max(0, Number(q.offset ?? 0) || 0);
-    const limit = Math.max(0, Number(q.limit ?? 0) || 0);
+    const asked = Math.max(0, Number(q.limit ?? 0) || 0);
+    const cap = state.variant.pageCap;
+    const limit = cap ? Math.min(asked || cap, cap) : asked;
     const items = list.slice(offset, limit > 0 ? offset + limit : undefined).map((u) => state.render(u));
     res.json(state.listShape === "array" ? items : { items, total: list.length, offset, limit });
   });
@@ -237,7 +270,9 @@ export function oneRoutes(state: OneState): express.Router {
     const u = findUser(req, res);
     if (!u) return;
     const body = req.body ?? {};
-    const problems = [...fieldProblems(body, false), ...listProblems(body, false)];
+    const replace = state.variant.put === "replace";
+    const problems = [...fieldProblems(body, replace), ...listProblems(body, replace)];
+    if (body.phone_number === "") problems.push({ code: "invalid_request", message: "phone_number must not be empty" });
     if (body.accounts && Array.isArray(body.accounts) && !body.accounts.includes(u.accounts[0])) {
       problems.push({ code: "invalid_request", message: "The primary account cannot be removed" });
     }
@@ -245,6 +280,7 @@ export function oneRoutes(state: OneState): express.Router {
     if (duplicate(body.user_name, u.id)) return dupFail(res, body.user_name);
     for (const f of ["user_name", "first_name", "last_name", "email", "phone_number"] as const) {
       if (body[f] !== undefined) u[f] = body[f] ?? "";
+      else if (replace) u[f] = "";
     }
     if (body.roles) u.roles = [...body.roles];
     if (body.accounts) u.accounts = [...body.accounts];
@@ -252,7 +288,12 @@ export function oneRoutes(state: OneState): express.Router {
   });
 
   const statusRoute = (to: string) => (req: Request, res: Response, next: express.NextFunction) => {
-    if (!state.disableSupported) return next();
+    const route = state.variant.disableRoute;
+    if (route === "missing") return next();
+    if (route !== "supported") {
+      const code = route === 403 ? "access_denied" : route === 400 ? "invalid_request" : "not_supported";
+      return res.status(route).json({ error: { code, message: `Operation not available (${route})` } });
+    }
     const u = findUser(req, res);
     if (!u) return;
     u.status = to;
@@ -277,10 +318,10 @@ export function oneRoutes(state: OneState): express.Router {
       id: x.id,
       name: x.name,
       description: `${x.name} role`,
-      application_code: "account_manager",
-      permissions: [],
+      application_code: x.application ?? "account_manager",
+      permissions: [`PERM_OF_${x.id}`],
     }));
-    const items = app && app !== "account_manager" ? [] : roles;
+    const items = app ? roles.filter((r) => r.application_code === app) : roles;
     res.json(state.listShape === "array" ? items : { items, total: items.length, offset: 0, limit: items.length });
   });
 

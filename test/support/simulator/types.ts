@@ -22,6 +22,23 @@ export interface CcRole {
 export interface OneRole {
   id: string;
   name: string;
+  /** The manager the role belongs to; default account_manager. */
+  application?: string;
+}
+
+/**
+ * How the simulated DigiCert ONE behaves where DigiCert's docs leave it open (../shared/digicert-api.md §D).
+ * The bridge must be safe under every combination.
+ */
+export interface OneVariant {
+  /** The undocumented PUT /user/{id}/disable|enable: served, missing (404 route), or refused with that status. */
+  disableRoute?: "supported" | "missing" | 400 | 403 | 405 | 501;
+  /** What a user object says about roles: `roles`, only `applications[].permissions` (documented), or nothing. */
+  userRoles?: "roles" | "applications" | "none";
+  /** PUT /user/{id}: changes only the fields sent, or replaces the object (required fields missing → 400). */
+  put?: "partial" | "replace";
+  /** Most users one list page holds, whatever `limit` asks (ONE's cap is not public). */
+  pageCap?: number;
 }
 
 export interface RateWindowSpec {
@@ -38,9 +55,10 @@ export interface SimulatorOptions {
     roles?: CcRole[];
     usernameMaxLength?: number;
   };
-  one?: {
+  one?: OneVariant & {
     accountId?: string;
     roles?: OneRole[];
+    /** false = disableRoute "missing" (kept for older tests). */
     disableSupported?: boolean;
     listShape?: "array" | "envelope";
   };

@@ -129,8 +129,26 @@ describe("ONE wire mapping", () => {
     });
     expect(one.toCreateBody(base, [], "acc")).not.toHaveProperty("phone_number");
   });
-  test("update body clears phone with an empty string", () => {
-    expect(one.toUpdateBody(base).phone_number).toBe("");
+  test("PUT body: the whole object read back, phone omitted rather than empty, roles only when known", () => {
+    const raw = { id: "u1", user_name: "old", first_name: "O", last_name: "L", email: "o@x.com", phone_number: "5", accounts: [{ id: "A" }], roles: [{ id: "R1" }] };
+    expect(one.toPutBody(raw, base, ["R1", "R2"])).toEqual({
+      user_name: base.username,
+      first_name: "Jo",
+      last_name: "Doe",
+      email: base.email,
+      accounts: ["A"],
+      roles: ["R1", "R2"],
+    });
+    expect(one.toPutBody(raw, null, null)).toEqual({ user_name: "old", first_name: "O", last_name: "L", email: "o@x.com", phone_number: "5", accounts: ["A"] });
+    expect(one.toPutBody(raw, { ...base, phone: "7" }, null).phone_number).toBe("7");
+  });
+  test("roles: from roles, from applications[].roles, unknown from permissions alone", () => {
+    expect(one.roleIdsOf({ roles: [{ id: "R1" }, "R2"] })).toEqual(["R1", "R2"]);
+    expect(one.roleIdsOf({ roles: [] })).toEqual([]);
+    expect(one.roleIdsOf({ applications: [{ id: "am", roles: [{ id: "R1" }] }, { id: "tlm", roles: ["T1"] }] })).toEqual(["R1", "T1"]);
+    expect(one.roleIdsOf({ applications: [{ id: "am", name: "Account Manager", permissions: ["VIEW_USERS"] }] })).toBeNull();
+    expect(one.roleIdsOf({})).toBeNull();
+    expect(one.fromWire({ id: "u", applications: [{ id: "am", permissions: ["X"] }] }).roleIds).toBeNull();
   });
   test("fromWire: upper-case status, scope by accounts or primary", () => {
     const wire = { id: "u1", user_name: "a", status: "DISABLED", accounts: [{ id: "A" }], primary_account_id: "A", roles: [{ id: "R1" }] };
