@@ -8,7 +8,9 @@ const DEFAULT_BASE_URLS = {
   one: "https://one.digicert.com/account/api/v1",
 } as const;
 
-const DEFAULT_ROLES = { certcentral: "Standard User", one: "Default User" } as const;
+// ONE's basic Account Manager role is "Account user" on current pages and "Default User" on older ones (§D.4):
+// unset, the first of them DigiCert offers is used.
+const DEFAULT_ROLES: { certcentral: string; one: readonly string[] } = { certcentral: "Standard User", one: ["Account user", "Default User"] };
 
 // `docker run --env-file` and compose's ${VAR:-} pass empty strings for unset variables.
 const emptyAsUnset = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : typeof v === "string" ? v.trim() : v);

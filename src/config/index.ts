@@ -101,7 +101,8 @@ export interface AppConfig {
     retryBudgetMs: number;
     circuitThreshold: number;
     circuitCooldownMs: number;
-    defaultRole: string;
+    /** DIGICERT_DEFAULT_ROLE; unset, the platform's basic role under any of its names (the first DigiCert offers). */
+    defaultRole: string | readonly string[];
     certcentralDeactivation: CertCentralDeactivation;
   };
   /** The outbox toward DigiCert: how long requests wait for their job, back-pressure, the worker's retries. */

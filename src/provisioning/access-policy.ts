@@ -17,7 +17,7 @@ export interface AccessPolicyDeps {
   platform: Platform;
   roles: RoleResolver;
   /** DIGICERT_DEFAULT_ROLE: the default when no mapping file, or the file, names none. */
-  fallbackDefaultRole: string;
+  fallbackDefaultRole: string | readonly string[];
   /** ROLE_MAPPING_FILE. Without it the bridge gives new users the default role and never changes roles after. */
   mappingFile?: string;
   logger: Logger;

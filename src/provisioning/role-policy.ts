@@ -59,6 +59,15 @@ function resolveOne(ref: string, available: DigiCertRole[]): DigiCertRole | unde
   );
 }
 
+/** Roles of several managers (DigiCert ONE) may share a name: a name that is not an id must then be one. */
+function ambiguity(ref: string, available: DigiCertRole[]): string | null {
+  const want = ref.trim();
+  if (available.some((r) => r.id === want || r.id.toLowerCase() === want.toLowerCase())) return null;
+  const same = available.filter((r) => r.name.trim().toLowerCase() === want.toLowerCase());
+  if (same.length < 2) return null;
+  return `${JSON.stringify(ref)} names ${same.length} roles (${same.map((r) => `${r.id}${r.application ? ` in ${r.application}` : ""}`).join(", ")}); name the role by its id`;
+}
+
 /**
  * Resolves every role of the mapping against the roles DigiCert offers. `spec` null means no mapping file:
  * everyone gets `fallbackDefaultRole` (DIGICERT_DEFAULT_ROLE). Throws RoleMappingError listing every problem.
@@ -67,7 +76,7 @@ export function compileRoleMapping(
   spec: RoleMappingSpec | null,
   available: DigiCertRole[],
   platform: Platform,
-  fallbackDefaultRole: string,
+  fallbackDefaultRole: string | readonly string[],
 ): CompiledRoleMapping {
   const problems: string[] = [];
   const source = spec?.source ?? NO_FILE_SOURCE;
@@ -76,6 +85,11 @@ export function compileRoleMapping(
   const resolveList = (refs: string[], where: string, anyNumber = false): ResolvedRole[] => {
     const out: ResolvedRole[] = [];
     for (const ref of refs) {
+      const twice = ambiguity(ref, available);
+      if (twice) {
+        problems.push(`${where}: ${twice}`);
+        continue;
+      }
       const hit = resolveOne(ref, available);
       if (!hit) {
         problems.push(`${where}: ${JSON.stringify(ref)} is not a DigiCert role; DigiCert offers: ${offered(available)}`);
@@ -92,9 +106,21 @@ export function compileRoleMapping(
     return out;
   };
 
-  const defaultRefs = spec?.default ?? [fallbackDefaultRole];
   const defaultWhere = spec?.default ? `${source}: default` : "DIGICERT_DEFAULT_ROLE";
-  const def = resolveList(defaultRefs, defaultWhere);
+  let def: ResolvedRole[];
+  if (spec?.default || typeof fallbackDefaultRole === "string") {
+    def = resolveList(spec?.default ?? [fallbackDefaultRole as string], defaultWhere);
+  } else {
+    // DIGICERT_DEFAULT_ROLE unset: the platform's basic role under any of the names DigiCert has used for it.
+    const hit = fallbackDefaultRole.map((ref) => resolveOne(ref, available)).find((r) => r !== undefined);
+    if (hit) def = [{ id: hit.id, name: hit.name }];
+    else {
+      def = [];
+      problems.push(
+        `DIGICERT_DEFAULT_ROLE (unset): DigiCert offers none of ${fallbackDefaultRole.map((r) => JSON.stringify(r)).join(", ")}; set it to one of: ${offered(available)}`,
+      );
+    }
+  }
 
   const rules: CompiledRoleMapping["rules"] = [];
   for (const rule of spec?.rules ?? []) {

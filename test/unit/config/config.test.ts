@@ -34,7 +34,15 @@ describe("loadConfig", () => {
     expect(problems({ ...base, DIGICERT_PLATFORM: "one" })).toEqual([expect.stringMatching(/^DIGICERT_ONE_ACCOUNT_ID: required/)]);
     const c = loadConfig({ ...base, DIGICERT_PLATFORM: "one", DIGICERT_ONE_ACCOUNT_ID: "acc-1" });
     expect(c.digicert.baseUrl).toBe("https://one.digicert.com/account/api/v1");
-    expect(c.digicert.defaultRole).toBe("Default User");
+    // Unset: ONE's basic role under its current name or its older one (the first DigiCert offers).
+    expect(c.digicert.defaultRole).toEqual(["Account user", "Default User"]);
+    expect(loadConfig({ ...base, DIGICERT_PLATFORM: "one", DIGICERT_ONE_ACCOUNT_ID: "acc-1", DIGICERT_DEFAULT_ROLE: "Read Only" }).digicert.defaultRole).toBe("Read Only");
+    expect(c.digicert.oneDeactivation).toBe("delete");
+    expect(problems({ ...base, DIGICERT_PLATFORM: "one", DIGICERT_ONE_ACCOUNT_ID: "acc-1", ONE_DEACTIVATE: "vanish" })).toEqual([expect.stringMatching(/^ONE_DEACTIVATE: must be delete or disable/)]);
+    expect(problems({ ...base, DIGICERT_ONE_APPLICATIONS: "account_manager;x" })).toEqual([expect.stringMatching(/^DIGICERT_ONE_APPLICATIONS: must be a comma-separated list/)]);
+    const apps = loadConfig({ ...base, DIGICERT_PLATFORM: "one", DIGICERT_ONE_ACCOUNT_ID: "acc-1", ONE_DEACTIVATE: "disable", DIGICERT_ONE_APPLICATIONS: "account_manager, trust_lifecycle" });
+    expect(apps.digicert).toMatchObject({ oneDeactivation: "disable", oneApplications: ["account_manager", "trust_lifecycle"] });
+    expect(loadConfig({ ...base, CERTCENTRAL_SAML_SSO_ONLY: "true" }).digicert.certcentralSamlSsoOnly).toBe(true);
   });
 
   test("plain and sha256 tokens both become digests", () => {

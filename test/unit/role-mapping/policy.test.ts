@@ -200,6 +200,23 @@ describe("effectiveRoles", () => {
     expect(effectiveRoles(m, [g("DigiCert Admins")])).toEqual({ entitled: true, roles: [{ id: "AM_DEFAULT_USER", name: "Default User" }], matchedRules: [] });
   });
 
+  test("ONE's basic role under either name: Account user (current) or Default User (older)", () => {
+    const both = ["Account user", "Default User"] as const;
+    expect(compileRoleMapping(null, ONE, "one", both).default).toEqual([{ id: "AM_DEFAULT_USER", name: "Default User" }]);
+    const current = ONE.map((r) => (r.id === "AM_DEFAULT_USER" ? { id: "AM_ACCOUNT_USER", name: "Account User" } : r));
+    expect(compileRoleMapping(null, current, "one", both).default).toEqual([{ id: "AM_ACCOUNT_USER", name: "Account User" }]);
+    const neither = ONE.filter((r) => r.id !== "AM_DEFAULT_USER");
+    expect(() => compileRoleMapping(null, neither, "one", both)).toThrow(/DIGICERT_DEFAULT_ROLE \(unset\): DigiCert offers none of "Account user", "Default User"/);
+  });
+
+  test("a role name two managers share must be given by id", () => {
+    const roles: DigiCertRole[] = [...ONE, { id: "TLM_READ_ONLY", name: "Read Only", application: "trust_lifecycle" }];
+    const spec = parseRoleMapping("rules:\n  - group: a\n    roles: [Read Only]\n", "one", "m.yaml");
+    expect(() => compileRoleMapping(spec, roles, "one", "Default User")).toThrow(/"Read Only" names 2 roles \(AM_READ_ONLY, TLM_READ_ONLY in trust_lifecycle\); name the role by its id/);
+    const byId = parseRoleMapping("rules:\n  - group: a\n    roles: [TLM_READ_ONLY, User Manager]\n", "one", "m.yaml");
+    expect(compileRoleMapping(byId, roles, "one", "Default User").rules[0].roles.map((r) => r.id)).toEqual(["TLM_READ_ONLY", "AM_USER_MANAGER"]);
+  });
+
   test("callers can't change the mapping through the result", () => {
     const m = compile(ONE_MAP, "one");
     effectiveRoles(m, []).roles.push({ id: "x", name: "x" });
