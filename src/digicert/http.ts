@@ -336,7 +336,11 @@ function parseJson(text: string): unknown {
   }
 }
 
-/** Reads `{"errors":[…]}`, `{"error":{…}}` and a bare `{"code","message"}`; anything else yields no problems. */
+/**
+ * Reads `{"errors":[…]}`, `{"errors":{…}}`, `{"error":{…}}` and a bare `{"code","message"}`; anything else yields
+ * no problems. `errors` as an object is either one problem (`{"code","message"}`) or a map from field or code to
+ * message(s), e.g. `{"username":"is not available"}` (§D.8: seen in client fixtures, not in DigiCert's docs).
+ */
 export function extractProblems(body: unknown): WireProblem[] {
   if (!body || typeof body !== "object") return [];
   const b = body as Record<string, unknown>;
@@ -347,13 +351,35 @@ export function extractProblems(body: unknown): WireProblem[] {
     const message = typeof o.message === "string" ? o.message : undefined;
     return code || message ? { code, message } : undefined;
   };
-  if (Array.isArray(b.errors)) return b.errors.map(pick).filter((p): p is WireProblem => !!p);
+  const present = (p: WireProblem | undefined): p is WireProblem => !!p;
+  if (Array.isArray(b.errors)) return b.errors.map(pick).filter(present);
+  if (typeof b.errors === "string") return [{ message: b.errors }];
+  if (b.errors && typeof b.errors === "object") {
+    const one = pick(b.errors);
+    if (one) return [one];
+    return Object.entries(b.errors as Record<string, unknown>).flatMap(([key, value]) =>
+      (Array.isArray(value) ? value : [value]).map((v) => keyed(key, v)).filter(present),
+    );
+  }
   if (b.error !== undefined) {
     const p = pick(b.error);
     return p ? [p] : [];
   }
   const p = pick(b);
   return p ? [p] : [];
+}
+
+/** One entry of an `errors` map; the key is the code. A fragment such as "is not available" gets its field back. */
+function keyed(key: string, value: unknown): WireProblem | undefined {
+  if (typeof value === "string") {
+    const field = key.split("|").pop() ?? key; // invalid_param|username names the field username
+    const fragment = /^[a-z]/.test(value) && !value.toLowerCase().includes(field.toLowerCase());
+    return { code: key, message: fragment ? `${field} ${value}` : value };
+  }
+  if (!value || typeof value !== "object") return undefined;
+  const o = value as Record<string, unknown>;
+  const message = typeof o.message === "string" ? o.message : undefined;
+  return { code: typeof o.code === "string" ? o.code : key, message };
 }
 
 export function joinMessages(problems: WireProblem[]): string {

@@ -13,6 +13,56 @@ describe("error bodies", () => {
     expect(extractProblems("nope")).toEqual([]);
     expect(joinMessages([{ message: "x" }, { code: "y" }])).toBe("x; y");
   });
+
+  test("errors as an object: one problem, or a map from field or code to message(s) (§D.8)", () => {
+    expect(extractProblems({ errors: { code: "x", message: "y" } })).toEqual([{ code: "x", message: "y" }]);
+    expect(extractProblems({ errors: { code: "x" } })).toEqual([{ code: "x", message: undefined }]);
+    // A fragment names its field again; a whole sentence is kept as DigiCert wrote it.
+    expect(extractProblems({ errors: { username: "is not available" } })).toEqual([
+      { code: "username", message: "username is not available" },
+    ]);
+    expect(extractProblems({ errors: { duplicate_username: "Username jill already exists." } })).toEqual([
+      { code: "duplicate_username", message: "Username jill already exists." },
+    ]);
+    expect(extractProblems({ errors: { "invalid_param|username": "username contains invalid characters.", "missing_param|email": "is required" } })).toEqual([
+      { code: "invalid_param|username", message: "username contains invalid characters." },
+      { code: "missing_param|email", message: "email is required" },
+    ]);
+    expect(extractProblems({ errors: { first_name: ["is required", "is too long"], email: { message: "Bad email." } } })).toEqual([
+      { code: "first_name", message: "first_name is required" },
+      { code: "first_name", message: "first_name is too long" },
+      { code: "email", message: "Bad email." },
+    ]);
+    expect(extractProblems({ errors: { username: { code: "taken" } } })).toEqual([{ code: "taken", message: undefined }]);
+    expect(extractProblems({ errors: "Something went wrong." })).toEqual([{ message: "Something went wrong." }]);
+    expect(extractProblems({ errors: {} })).toEqual([]);
+    expect(extractProblems({ errors: { username: 42 } })).toEqual([]);
+  });
+
+  test("the array form, ONE's error object and a bare problem still read as before", () => {
+    expect(extractProblems({ errors: [{ code: "duplicate_error", message: "Nickname x already exists." }] })).toEqual([
+      { code: "duplicate_error", message: "Nickname x already exists." },
+    ]);
+    expect(extractProblems({ error: { code: "invalid_api_key", message: "Invalid or missing API key" } })).toEqual([
+      { code: "invalid_api_key", message: "Invalid or missing API key" },
+    ]);
+    expect(extractProblems({ code: "resource_not_found", message: "No such user." })).toEqual([
+      { code: "resource_not_found", message: "No such user." },
+    ]);
+    expect(extractProblems({ errors: [] })).toEqual([]);
+    expect(extractProblems(undefined)).toEqual([]);
+  });
+
+  test.each([
+    [{ errors: { username: "is not available" } }, 400, "validation"], // the client looks the username up (client.test.ts)
+    [{ errors: { username: "is already taken" } }, 400, "duplicate"],
+    [{ errors: { bad_request: "That username is already in use by another user." } }, 400, "duplicate"],
+    [{ errors: { duplicate_username: "Username jill already exists." } }, 409, "duplicate"],
+    [{ errors: { "access_denied|access_denied_invalid_key": "Access denied." } }, 403, "auth"],
+    [{ errors: { first_name: "is required" } }, 400, "validation"],
+  ])("CertCentral object-form body %j (%i) classifies as %s", (body, status, kind) => {
+    expect(classifyCertCentral(status, extractProblems(body)).kind).toBe(kind);
+  });
 });
 
 describe("Retry-After", () => {
