@@ -272,6 +272,20 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
         },
         describe: () => "the outbox cannot be read",
       },
+      // ONE_DEACTIVATE=disable: once DigiCert ONE refused the disable route, deactivation deletes; say so. Local state.
+      ...(config.digicert.platform === "one" && config.digicert.oneDeactivation === "disable"
+        ? [
+            {
+              name: "deactivation",
+              cacheMs: 0,
+              check: async () => {
+                const d = digicert.deactivation?.();
+                if (d && d.effective !== d.configured) return { degraded: `ONE_DEACTIVATE=disable: ${d.detail ?? "the disable route is refused"}` };
+              },
+              describe: () => "the deactivation mode is unknown",
+            },
+          ]
+        : []),
       // The shared rate budget (REDIS_URL): degraded, still ready, while Redis is unreachable and this replica
       // paces alone at its share. Local state, read on every request.
       ...(config.digicert.redisUrl

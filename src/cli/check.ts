@@ -5,6 +5,7 @@ import Redis from "ioredis";
 import { loadRoleMappingFile, RoleMappingError } from "../config/role-mapping";
 import { createDigiCertClient } from "../digicert";
 import { isDigiCertError } from "../digicert/errors";
+import type { DigiCertClient } from "../digicert/types";
 import { redact, registerSecret, silentLogger } from "../log/logger";
 import { compileRoleMapping } from "../provisioning/role-policy";
 import { probeDatabase } from "../store/probe";
@@ -14,6 +15,8 @@ export interface CheckResult {
   name: string;
   ok: boolean;
   detail: string;
+  /** Passes, but something the admin should know and check on the tenant (shown as "warn"). */
+  warning?: boolean;
 }
 
 export async function checkCommand(opts: { json?: boolean }, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
@@ -40,7 +43,11 @@ export async function checkCommand(opts: { json?: boolean }, env: NodeJS.Process
     } catch (err) {
       results.push({ name: "digicert", ok: false, detail: `${config.digicert.baseUrl}: ${digicertProblem(err)}` });
     }
-    if (reachable) results.push(await checkMapping(config, () => client.listRoles()));
+    if (reachable) {
+      results.push(await checkPermissions(client));
+      results.push(await checkMapping(config, () => client.listRoles()));
+      results.push(...describeDeactivation(config, client));
+    }
   } finally {
     await client.close();
   }
@@ -49,7 +56,7 @@ export async function checkCommand(opts: { json?: boolean }, env: NodeJS.Process
   if (opts.json) line(stdout, JSON.stringify({ ok: safe.every((r) => r.ok), checks: safe }, null, 2));
   else {
     const width = Math.max(...safe.map((r) => r.name.length));
-    for (const r of safe) line(stdout, `${r.name.padEnd(width)}  ${r.ok ? "ok    " : "FAILED"}  ${r.detail}`);
+    for (const r of safe) line(stdout, `${r.name.padEnd(width)}  ${!r.ok ? "FAILED" : r.warning ? "warn  " : "ok    "}  ${r.detail}`);
   }
   return safe.every((r) => r.ok) ? 0 : 1;
 }
@@ -82,7 +89,7 @@ async function checkMapping(
     return {
       name: "role mapping",
       ok: true,
-      detail: file ? `${file}: ${compiled.rules.length} rules resolve; default ${defaults}` : `no mapping file; new users get ${defaults}`,
+      detail: `${file ? `${file}: ${compiled.rules.length} rules resolve; default ${defaults}` : `no mapping file; new users get ${defaults}`}${foundAs(config.digicert.defaultRole, compiled.default)}`,
     };
   } catch (err) {
     if (err instanceof RoleMappingError) {
@@ -90,6 +97,68 @@ async function checkMapping(
     }
     return { name: "role mapping", ok: false, detail: `cannot list DigiCert's roles: ${(err as Error).message}` };
   }
+}
+
+/**
+ * What the API key may do, found with reads only (§D.10: a key restricted to user management may not list roles).
+ * Creating is not tried: check changes nothing. Where the key's own user shows its roles, they are named.
+ */
+async function checkPermissions(client: DigiCertClient): Promise<CheckResult> {
+  const can = async (call: () => Promise<unknown>): Promise<"yes" | "no" | string> => {
+    try {
+      await call();
+      return "yes";
+    } catch (err) {
+      if (isDigiCertError(err) && (err.kind === "forbidden" || err.kind === "auth")) return "no";
+      return `unknown (${(err as Error).message})`;
+    }
+  };
+  const roles = await can(() => client.listRoles());
+  const users = await can(async () => {
+    for await (const _page of client.listUsers({ pageSize: 1 })) return;
+  });
+  let create = "not tried (check changes nothing)";
+  const me = client.keyUser ? await client.keyUser().catch(() => null) : null;
+  if (me?.roleIds?.length) {
+    const named = await client.listRoles().then((all) => me.roleIds!.map((id) => all.find((r) => r.id === id)?.name ?? id)).catch(() => me.roleIds!);
+    create += `; the key's user holds ${named.join(", ")}`;
+  } else if (me) create += "; DigiCert does not show the key's user's roles";
+  const ok = roles === "yes" && users === "yes";
+  const hint = ok ? "" : " — the bridge needs both (give the key a role that manages users)";
+  return { name: "api key", ok, detail: `list roles: ${roles}; list users: ${users}; create users: ${create}${hint}` };
+}
+
+/** How SCIM active:false removes access here, and on CertCentral a note on tenants whose users live in the DigiCert account. */
+function describeDeactivation(config: NonNullable<ReturnType<typeof configOrReport>>, client: DigiCertClient): CheckResult[] {
+  if (config.digicert.platform === "one") {
+    const d = client.deactivation?.();
+    const detail =
+      d?.configured === "disable"
+        ? "ONE_DEACTIVATE=disable: the undocumented disable route is tried at the first deactivation (check does not try it: it changes a user); any refusal falls back to delete for the process, shown in /readyz"
+        : "ONE_DEACTIVATE=delete: deactivated users are deleted in DigiCert ONE and created again on reactivation";
+    return [{ name: "deactivation", ok: true, detail }];
+  }
+  const cc = config.digicert.certcentralDeactivation;
+  return [
+    {
+      name: "deactivation",
+      ok: true,
+      detail: cc.mode === "delete" ? "CERTCENTRAL_DEACTIVATE=delete: deactivated users are deleted and created again on reactivation" : `CERTCENTRAL_DEACTIVATE=demote: deactivated users keep only ${cc.role}`,
+    },
+    {
+      name: "user management",
+      ok: true,
+      warning: true,
+      detail:
+        "if this CertCentral account's users are managed in the DigiCert account, DigiCert creates, edits and deletes them there and the Services API's behaviour in such accounts is not public: provision one test user and check it in CertCentral before going live",
+    },
+  ];
+}
+
+/** With DIGICERT_DEFAULT_ROLE unset, which of the basic role's names DigiCert uses (§D.4: it has had two). */
+function foundAs(setting: string | readonly string[], def: { id: string; name: string }[]): string {
+  if (typeof setting === "string" || !def.length) return "";
+  return ` (DIGICERT_DEFAULT_ROLE unset: found "${def[0].name}" (${def[0].id}), looked for ${setting.map((s) => `"${s}"`).join(" or ")})`;
 }
 
 async function checkRedis(url: string): Promise<CheckResult> {

@@ -90,7 +90,7 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger, 
     onCall: observers.call,
   });
   const client: DigiCertClient = cc
-    ? new CertCentralClient(http, { containerId: cfg.certcentralContainerId })
+    ? new CertCentralClient(http, { containerId: cfg.certcentralContainerId, samlSsoOnly: cfg.certcentralSamlSsoOnly })
     : new OneClient(http, { accountId: cfg.oneAccountId || undefined, deactivation: cfg.oneDeactivation, applications: cfg.oneApplications, logger });
   let closed: Promise<void> | undefined;
   const close = () =>
@@ -114,6 +114,7 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger, 
     deleteUser: (id) => client.deleteUser(id),
     listRoles: () => client.listRoles(),
     ping: () => client.ping(),
+    keyUser: () => (client.keyUser ? client.keyUser() : Promise.resolve(null)),
     circuit: () => http.circuit(),
     pacing: () =>
       pacer.replicas !== undefined

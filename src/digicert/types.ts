@@ -123,6 +123,8 @@ export interface DigiCertClient {
   /** Deleting a user DigiCert no longer knows succeeds (the goal state holds). */
   deleteUser(id: string): Promise<void>;
   listRoles(): Promise<DigiCertRole[]>;
+  /** The API key's own user (`GET /user/me`), for `digicert-scim check`; optional like circuit(). */
+  keyUser?(): Promise<DigiCertUser | null>;
   /** How access is removed (optional so test doubles may omit it: then disableUser decides). */
   deactivation?(): DeactivationInfo;
   /** One cheap authenticated call, for readiness: throws DigiCertError when unreachable or the key is refused. */

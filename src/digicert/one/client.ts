@@ -207,6 +207,11 @@ export class OneClient implements DigiCertClient {
     return out;
   }
 
+  async keyUser(): Promise<DigiCertUser | null> {
+    const res = await this.http.request("GET", "/user/me");
+    return this.toUser(res.data);
+  }
+
   async ping(): Promise<void> {
     await this.http.request("GET", "/user/me");
   }

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../../src/cli";
-import { startSimulator, type Simulator } from "../../support/simulator";
+import { ONE_DEFAULT_ACCOUNT, startSimulator, type Simulator } from "../../support/simulator";
 
 // serve/migrate/check and the commander surface: every command has --help, exit codes are the documented ones,
 // nothing secret reaches the terminal.
@@ -108,9 +108,25 @@ describe("digicert-scim check", () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
     expect(report.ok).toBe(true);
-    expect(report.checks.map((c: any) => c.name)).toEqual(["configuration", "database", "digicert", "role mapping"]);
+    expect(report.checks.map((c: any) => c.name)).toEqual(["configuration", "database", "digicert", "api key", "role mapping", "deactivation", "user management"]);
     expect(report.checks.find((c: any) => c.name === "role mapping").detail).toContain("Standard User");
+    expect(report.checks.find((c: any) => c.name === "api key").detail).toMatch(/^list roles: yes; list users: yes; create users: not tried/);
+    expect(report.checks.find((c: any) => c.name === "deactivation").detail).toMatch(/CERTCENTRAL_DEACTIVATE=delete/);
+    expect(report.checks.find((c: any) => c.name === "user management")).toMatchObject({ ok: true, warning: true, detail: expect.stringMatching(/managed in the DigiCert account/) });
     expect(existsSync(String(env.DATABASE_URL).slice("sqlite:".length))).toBe(false);
+  });
+
+  test("DigiCert ONE: which name of the basic role was found, the deactivation mode, a key that may not list users", async () => {
+    const env = envFor({ DIGICERT_PLATFORM: "one", DIGICERT_BASE_URL: sim.oneBaseUrl, DIGICERT_ONE_ACCOUNT_ID: ONE_DEFAULT_ACCOUNT, ONE_DEACTIVATE: "disable" });
+    const r = await run(["check"], env);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/role mapping\s+ok\s+no mapping file; new users get Default User \(DIGICERT_DEFAULT_ROLE unset: found "Default User" \(AM_DEFAULT_USER\), looked for "Account user" or "Default User"\)/);
+    expect(r.out).toMatch(/deactivation\s+ok\s+ONE_DEACTIVATE=disable: the undocumented disable route is tried at the first deactivation/);
+    expect(r.out).toMatch(/api key\s+ok\s+list roles: yes; list users: yes; create users: not tried \(check changes nothing\); the key's user holds Account Admin/);
+    sim.failNext({ platform: "one", method: "GET", path: /^\/user$/, status: 403, body: { error: { code: "access_denied", message: "no" } } });
+    const denied = await run(["check"], env);
+    expect(denied.code).toBe(1);
+    expect(denied.out).toMatch(/api key\s+FAILED\s+list roles: yes; list users: no;.*the bridge needs both/);
   });
 
   test("a refused API key and a bad mapping are named, exit 1", async () => {
