@@ -35,6 +35,8 @@ interface Problem {
   message: string;
 }
 
+type CcOptions = NonNullable<SimulatorOptions["certcentral"]>;
+
 export class CertCentralState {
   users = new Map<number, CcUserRow>();
   containers = new Map<number, { id: number; name: string; parent_id: number; is_active: boolean }>();
@@ -44,12 +46,18 @@ export class CertCentralState {
   readonly accountId: number;
   readonly roles: CcRole[];
   readonly usernameMax: number;
+  readonly duplicate: NonNullable<CcOptions["duplicate"]>;
+  readonly availability: NonNullable<CcOptions["availability"]>;
+  readonly errorShape: NonNullable<CcOptions["errorShape"]>;
 
-  constructor(opts: SimulatorOptions["certcentral"] = {}) {
+  constructor(opts: CcOptions = {}) {
     this.containerId = opts.containerId ?? 1;
     this.accountId = opts.accountId ?? 123456;
     this.roles = opts.roles ?? CC_DEFAULT_ROLES;
     this.usernameMax = opts.usernameMaxLength ?? 255;
+    this.duplicate = opts.duplicate ?? "409";
+    this.availability = opts.availability ?? "supported";
+    this.errorShape = opts.errorShape ?? "array";
     this.reset();
   }
 
@@ -136,8 +144,30 @@ export class CertCentralState {
   }
 }
 
-function fail(res: Response, status: number, problems: Problem[]): void {
-  res.status(status).json({ errors: problems });
+function send(res: Response, status: number, problems: Problem[], shape: CcOptions["errorShape"]): void {
+  if (shape !== "object") {
+    res.status(status).json({ errors: problems });
+    return;
+  }
+  // The map form keys by field where the code names one (missing_param|first_name → first_name), else by code.
+  const errors: Record<string, string> = {};
+  for (const p of problems) {
+    const key = /^(?:missing|invalid)_param\|(.+)$/.exec(p.code)?.[1] ?? p.code;
+    errors[key] = errors[key] ? `${errors[key]} ${p.message}` : p.message;
+  }
+  res.status(status).json({ errors });
+}
+
+/** The refusal of a taken username, in the wording the variant plays (§A.8, §D.7). */
+function taken(state: CertCentralState, username: string): { status: number; problems: Problem[] } {
+  switch (state.duplicate) {
+    case "400-not-available":
+      return { status: 400, problems: [{ code: "invalid_param|username", message: "Username is not available." }] };
+    case "400-in-use":
+      return { status: 400, problems: [{ code: "bad_request", message: "That username is already in use by another user." }] };
+    default:
+      return { status: 409, problems: [{ code: "duplicate_username", message: `Username ${username} already exists.` }] };
+  }
 }
 
 function checkString(
@@ -185,6 +215,11 @@ function roleProblems(state: CertCentralState, roles: unknown): { problems: Prob
 
 export function certCentralRoutes(state: CertCentralState): express.Router {
   const r = express.Router();
+  const fail = (res: Response, status: number, problems: Problem[]) => send(res, status, problems, state.errorShape);
+  const refuseTaken = (res: Response, username: string) => {
+    const t = taken(state, username);
+    fail(res, t.status, t.problems);
+  };
   const userFields = (body: any, required: boolean): Problem[] => {
     const problems: Problem[] = [];
     checkString(problems, body, "username", { required, max: state.usernameMax, charset: CHARSET });
@@ -216,9 +251,7 @@ export function certCentralRoutes(state: CertCentralState): express.Router {
         return fail(res, 400, [{ code: "invalid_param|container", message: "Invalid container." }]);
       }
     }
-    if (state.byUsername(body.username)) {
-      return fail(res, 409, [{ code: "duplicate_username", message: `Username ${body.username} already exists.` }]);
-    }
+    if (state.byUsername(body.username)) return refuseTaken(res, body.username);
     const id = state.nextId++;
     state.users.set(id, {
       id,
@@ -266,7 +299,9 @@ export function certCentralRoutes(state: CertCentralState): express.Router {
     res.json({ users, page: { total: list.length, limit, offset } });
   });
 
+  // Account-wide and case-insensitive, like the uniqueness POST /user enforces (§A.1 ASSUMPTION).
   r.get("/user/availability/:username", (req, res) => {
+    if (state.availability === "missing") return fail(res, 404, [{ code: "not_found|route", message: "Route not found." }]);
     res.json({ available: !state.byUsername(req.params.username) });
   });
 
@@ -283,9 +318,7 @@ export function certCentralRoutes(state: CertCentralState): express.Router {
     if (problems.length) return fail(res, 400, problems);
     if (body.username !== undefined && body.username !== "") {
       const other = state.byUsername(body.username);
-      if (other && other.id !== u.id) {
-        return fail(res, 409, [{ code: "duplicate_username", message: `Username ${body.username} already exists.` }]);
-      }
+      if (other && other.id !== u.id) return refuseTaken(res, body.username);
       u.username = body.username;
     }
     if (body.first_name) u.first_name = body.first_name;

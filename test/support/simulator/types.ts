@@ -54,6 +54,21 @@ export interface SimulatorOptions {
     accountId?: number;
     roles?: CcRole[];
     usernameMaxLength?: number;
+    /**
+     * How POST /user (and a rename through PUT /user/{id}) refuses a taken username; DigiCert does not publish it
+     * (../shared/digicert-api.md §A.8, §D.7). "409" (default): 409 duplicate_username; "400-not-available": 400
+     * invalid_param|username "Username is not available."; "400-in-use": 400 bad_request "That username is
+     * already in use by another user."
+     */
+    duplicate?: "409" | "400-not-available" | "400-in-use";
+    /** GET /user/availability/{username}: served (default), or "missing" = 404 not_found|route. */
+    availability?: "supported" | "missing";
+    /**
+     * Envelope of the route answers' errors: "array" (default, documented) `{"errors":[{code,message}]}`, or
+     * "object" `{"errors":{"<field or code>":"<message>"}}` (§D.8). The key, rate-limit and body-parser refusals
+     * played before the routes stay arrays.
+     */
+    errorShape?: "array" | "object";
   };
   one?: OneVariant & {
     accountId?: string;
@@ -90,6 +105,11 @@ export interface Simulator {
   reset(): void;
   seedUser(platform: SimPlatform, partialUser: Record<string, any>): any;
   getUser(platform: SimPlatform, id: string | number): any | undefined;
+  /**
+   * What DigiCert really holds for a ONE user, whatever its answers show (roles, status): the variants may hide
+   * roles from the API, never from the test.
+   */
+  oneTruth(id: string): { status: string; roles: string[]; user_name: string; phone_number: string } | undefined;
   listUsers(platform: SimPlatform): any[];
   failNext(spec: FailSpec): void;
   /** Disarms every fault not yet used up (ends an outage made with a large `times`). */
