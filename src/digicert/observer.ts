@@ -31,7 +31,7 @@ export interface DigiCertObservers {
 }
 
 // Path segments that name an API route rather than an object; anything else is an id.
-const ROUTE_WORDS = new Set(["user", "users", "me", "role", "roles", "container", "account", "disable", "enable"]);
+const ROUTE_WORDS = new Set(["user", "users", "me", "role", "roles", "container", "account", "disable", "enable", "availability"]);
 const MAX_SEGMENTS = 6;
 
 /**

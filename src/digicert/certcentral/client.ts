@@ -1,6 +1,6 @@
 // DigiCertClient for CertCentral Services API v2 (doc §A).
 import { DigiCertError } from "../errors";
-import { type CircuitSnapshot, DigiCertHttp, joinMessages, WireProblem } from "../http";
+import { type CircuitSnapshot, DigiCertHttp, type HttpResult, joinMessages, WireProblem } from "../http";
 import type {
   DigiCertClient,
   DigiCertRole,
@@ -35,12 +35,26 @@ export function classifyCertCentral(status: number, problems: WireProblem[]): Di
 
 export interface CertCentralClientOptions {
   containerId?: string;
+  /** CERTCENTRAL_SAML_SSO_ONLY: users the bridge creates or adopts get `is_saml_sso_only: true`. */
+  samlSsoOnly?: boolean;
+  /** Tests only. */
+  now?: () => number;
 }
+
+/**
+ * How long the bridge stops asking `GET /user/availability` after CertCentral refused the route (403: a key
+ * restricted to user management; 404: the route is not there): each create would otherwise spend a call of
+ * the rate budget on an answer it cannot get. Short enough that a fixed key is noticed without a restart.
+ */
+export const AVAILABILITY_RETRY_MS = 15 * 60_000;
 
 export class CertCentralClient implements DigiCertClient {
   readonly platform = "certcentral" as const;
   private readonly containerId?: number;
+  private readonly samlSsoOnly: boolean;
+  private readonly now: () => number;
   private rootContainer?: Promise<number>;
+  private availabilityOffUntil = 0;
 
   constructor(
     private readonly http: DigiCertHttp,
@@ -51,15 +65,29 @@ export class CertCentralClient implements DigiCertClient {
       if (id === undefined) throw new Error("CertCentral container id must be a positive integer");
       this.containerId = id;
     }
+    this.samlSsoOnly = opts.samlSsoOnly === true;
+    this.now = opts.now ?? Date.now;
   }
 
   validate(input: DigiCertUserInput): FieldProblem[] {
     return map.validate(input);
   }
 
+  /**
+   * §A.8/§D.7: how CertCentral words "username taken" is not public, so a taken username is found out before the
+   * POST (availability) and, when the route is refused, after a 400 by looking the username up.
+   */
   async createUser(input: DigiCertUserInput, roleIds: string[]): Promise<{ id: string }> {
-    const body = map.toCreateBody(input, intRoleIds(roleIds), this.containerId);
-    const res = await this.http.request("POST", "/user", { body });
+    const body = map.toCreateBody(input, intRoleIds(roleIds), this.containerId, this.samlSsoOnly);
+    if ((await this.usernameAvailable(input.username)) === false) {
+      throw new DigiCertError("duplicate", `CertCentral: username '${input.username}' is not available`);
+    }
+    let res: HttpResult;
+    try {
+      res = await this.http.request("POST", "/user", { body });
+    } catch (e) {
+      throw await this.duplicateIfTaken(e, input.username);
+    }
     const id = (res.data as { id?: unknown } | undefined)?.id;
     if (id === undefined || id === null) throw unexpected("create user answer carries no id");
     return { id: String(id) };
@@ -127,7 +155,13 @@ export class CertCentralClient implements DigiCertClient {
 
   /** Profile and roles are two calls on CertCentral (§A.4: PUT /user/{id} does not change roles; §A.5 does). */
   async updateUser(id: string, input: DigiCertUserInput, roles?: { grant?: string[] }): Promise<void> {
-    await this.http.request("PUT", `/user/${this.wireId(id)}`, { body: map.toUpdateBody(input) });
+    const wireId = this.wireId(id);
+    try {
+      await this.http.request("PUT", `/user/${wireId}`, { body: map.toUpdateBody(input, this.samlSsoOnly) });
+    } catch (e) {
+      // A rename onto a taken username is refused in words nobody documented, like a create (§D.7).
+      throw await this.duplicateIfTaken(e, input.username, String(wireId));
+    }
     if (roles?.grant) await this.setRoles(id, roles.grant);
   }
 
@@ -172,6 +206,43 @@ export class CertCentralClient implements DigiCertClient {
 
   circuit(): CircuitSnapshot {
     return this.http.circuit();
+  }
+
+  /** false = taken; undefined = CertCentral would not say, so the create goes ahead and DigiCert decides. */
+  private async usernameAvailable(username: string): Promise<boolean | undefined> {
+    if (username === "" || this.now() < this.availabilityOffUntil) return undefined;
+    try {
+      const res = await this.http.request("GET", `/user/availability/${encodeURIComponent(username)}`);
+      const available = (res.data as { available?: unknown } | undefined)?.available;
+      return typeof available === "boolean" ? available : undefined;
+    } catch (e) {
+      if (!(e instanceof DigiCertError)) throw e;
+      if (e.kind === "forbidden" || e.kind === "not_found") {
+        this.availabilityOffUntil = this.now() + AVAILABILITY_RETRY_MS;
+        return undefined;
+      }
+      // A 400 may be about this one username (e.g. its characters): the next username asks again.
+      if (e.kind === "validation" && e.status === 400) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * A 400 the classifier did not read as "duplicate" may still be one: if DigiCert has a user of that name
+   * (other than `self`, the user being renamed), it is. Otherwise the original refusal stands.
+   */
+  private async duplicateIfTaken(e: unknown, username: string, self?: string): Promise<unknown> {
+    if (!(e instanceof DigiCertError) || e.kind !== "validation" || e.status !== 400) return e;
+    let holder: DigiCertUser | null;
+    try {
+      holder = await this.findUserByUsername(username);
+    } catch (lookup) {
+      // Not knowing whether it was a duplicate is worth another attempt later, not a verdict of invalid input.
+      if (lookup instanceof DigiCertError && (lookup.kind === "rate_limited" || lookup.kind === "unavailable")) return lookup;
+      return e;
+    }
+    if (!holder || holder.id === self) return e;
+    return new DigiCertError("duplicate", `CertCentral: username '${username}' is taken (${e.message})`, { status: e.status, code: e.code });
   }
 
   private rootContainerId(): Promise<number> {

@@ -14,6 +14,7 @@ export interface CcCreateBody {
   telephone?: string;
   container?: { id: number };
   access_roles: { id: number }[];
+  is_saml_sso_only?: boolean;
 }
 
 export interface CcUpdateBody {
@@ -23,6 +24,7 @@ export interface CcUpdateBody {
   email: string;
   job_title: string;
   telephone: string;
+  is_saml_sso_only?: boolean;
 }
 
 export function validate(input: DigiCertUserInput): FieldProblem[] {
@@ -49,7 +51,8 @@ export function toIntId(id: string): number | undefined {
   return /^\d{1,15}$/.test(id.trim()) ? Number(id.trim()) : undefined;
 }
 
-export function toCreateBody(input: DigiCertUserInput, roleIds: number[], containerId?: number): CcCreateBody {
+/** `samlSsoOnly` false leaves the field out, so CertCentral's default (and a hand-set value) stands. */
+export function toCreateBody(input: DigiCertUserInput, roleIds: number[], containerId?: number, samlSsoOnly = false): CcCreateBody {
   const body: CcCreateBody = {
     username: input.username,
     first_name: input.firstName,
@@ -60,12 +63,16 @@ export function toCreateBody(input: DigiCertUserInput, roleIds: number[], contai
   if (input.jobTitle) body.job_title = input.jobTitle;
   if (input.phone) body.telephone = input.phone;
   if (containerId !== undefined) body.container = { id: containerId };
+  if (samlSsoOnly) body.is_saml_sso_only = true;
   return body;
 }
 
-/** Always carries job_title and telephone: CertCentral erases whichever of them a PUT leaves out (§A.4). */
-export function toUpdateBody(input: DigiCertUserInput): CcUpdateBody {
-  return {
+/**
+ * Always carries job_title and telephone: CertCentral erases whichever of them a PUT leaves out (§A.4).
+ * `samlSsoOnly` is re-sent so that an adopted hand-made user also ends up signing in through the IdP only.
+ */
+export function toUpdateBody(input: DigiCertUserInput, samlSsoOnly = false): CcUpdateBody {
+  const body: CcUpdateBody = {
     username: input.username,
     first_name: input.firstName,
     last_name: input.lastName,
@@ -73,6 +80,8 @@ export function toUpdateBody(input: DigiCertUserInput): CcUpdateBody {
     job_title: input.jobTitle ?? "",
     telephone: input.phone ?? "",
   };
+  if (samlSsoOnly) body.is_saml_sso_only = true;
+  return body;
 }
 
 const STATUSES: DigiCertUserStatus[] = ["active", "pending", "disabled", "locked", "deleted"];

@@ -239,13 +239,27 @@ describe("CertCentral client against the simulator", () => {
       await client.close();
     });
 
-    test("duplicate username (case-insensitive) → duplicate", async () => {
+    test("duplicate username (case-insensitive) → duplicate, known from the availability check before any POST", async () => {
       const { client } = make();
       await client.createUser(jill, ["5"]);
-      const e = await expectDigiCertError(client.createUser({ ...jill, username: "JILL.valentine" }, ["5"]), "duplicate");
-      expect(e.status).toBe(409);
-      expect(e.code).toBe("duplicate_username");
+      sim.clearCalls();
+      await expectDigiCertError(client.createUser({ ...jill, username: "JILL.valentine" }, ["5"]), "duplicate");
+      expect(sim.callsTo("certcentral").map((c) => `${c.method} ${c.path}`)).toEqual(["GET /user/availability/JILL.valentine"]);
       await client.close();
+    });
+
+    test("without the availability route, the 409 of the POST → duplicate", async () => {
+      const bare = await startSimulator({ certcentral: { containerId: 7, availability: "missing" } });
+      try {
+        const { client } = clientFor(bare, "certcentral", { certcentralContainerId: "7" });
+        await client.createUser(jill, ["5"]);
+        const e = await expectDigiCertError(client.createUser({ ...jill, username: "JILL.valentine" }, ["5"]), "duplicate");
+        expect(e.status).toBe(409);
+        expect(e.code).toBe("duplicate_username");
+        await client.close();
+      } finally {
+        await bare.close();
+      }
     });
 
     test("400 that says the username is taken → duplicate", async () => {

@@ -96,8 +96,11 @@ describe.each(["certcentral", "one"] as const)("metrics after a known sequence (
       [key({ platform, method: "GET", endpoint: rolePath, status: "200" })]: roleCalls(),
       // 3 creates, then 3 slow ones during back-pressure.
       [key({ platform, method: "POST", endpoint: "/user", status: "201" })]: 6,
-      // The adoption: the create finds the username taken, the user is looked up and updated.
-      [key({ platform, method: "POST", endpoint: "/user", status: "409" })]: 1,
+      // The adoption: the create finds the username taken, the user is looked up and updated. CertCentral's
+      // create asks GET /user/availability first (7 creates), and the adoption's answer spares its POST.
+      ...(platform === "certcentral"
+        ? { [key({ platform, method: "GET", endpoint: "/user/availability/{id}", status: "200" })]: 7 }
+        : { [key({ platform, method: "POST", endpoint: "/user", status: "409" })]: 1 }),
       [key({ platform, method: "GET", endpoint: "/user", status: "200" })]: 1,
       // The PATCH's update answered 503, retried; plus the adoption's update.
       [key({ platform, method: "PUT", endpoint: "/user/{id}", status: "503" })]: 1,
@@ -108,12 +111,13 @@ describe.each(["certcentral", "one"] as const)("metrics after a known sequence (
     // Every request the simulator received is counted, and nothing else.
     const total = m.samples.filter((s) => s.name === "digicert_requests_total").reduce((n, s) => n + s.value, 0);
     expect(total).toBe(h.sim.calls.length);
-    expect(m.value("digicert_request_duration_seconds_count", { platform, method: "POST", endpoint: "/user" })).toBe(7);
+    const adoptionPosts = platform === "certcentral" ? 0 : 1;
+    expect(m.value("digicert_request_duration_seconds_count", { platform, method: "POST", endpoint: "/user" })).toBe(6 + adoptionPosts);
     expect(m.value("digicert_request_duration_seconds_count", { platform, method: "PUT", endpoint: "/user/{id}" })).toBe(3);
     expect(m.value("digicert_request_duration_seconds_count", { platform, method: "DELETE", endpoint: "/user/{id}" })).toBe(1);
     // The three slow creates took 3 s each on the wire.
     expect(m.value("digicert_request_duration_seconds_sum", { platform, method: "POST", endpoint: "/user" })).toBeGreaterThanOrEqual(8.9);
-    expect(m.value("digicert_request_duration_seconds_bucket", { platform, method: "POST", endpoint: "/user", le: "2" })).toBe(4);
+    expect(m.value("digicert_request_duration_seconds_bucket", { platform, method: "POST", endpoint: "/user", le: "2" })).toBe(3 + adoptionPosts);
   });
 
   test("rate limiter: one wait per DigiCert call, nothing queued now, local mode", () => {
@@ -164,10 +168,12 @@ describe("rate-limiter queue depth and waits while calls queue", () => {
   test("one call at a time, 3 slow creates: 2 wait, and their waits are measured", async () => {
     const h = await startHarness({
       platform: "certcentral",
+      // Without the availability route the client stops asking after the first 404, so each create is one call.
+      simulator: { certcentral: { availability: "missing" } },
       env: { SYNC_WAIT_MS: "0", DIGICERT_MAX_CONCURRENT: "1", DIGICERT_TIMEOUT_MS: "5000" },
     });
     try {
-      // Warm the role cache so that only the creates go to DigiCert below.
+      // Warm the role cache (and learn the availability route is missing) so that only the creates go to DigiCert below.
       expect((await h.post("/scim/v2/Users", oktaUser())).status).toBe(201);
       await h.drain();
       const before = await scrape(h);

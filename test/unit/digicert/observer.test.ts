@@ -7,6 +7,8 @@ describe("routeTemplate (the endpoint label of DigiCert call metrics)", () => {
     ["/user/me", "/user/me"],
     ["/user/1000001", "/user/{id}"],
     ["/user/1000001/role", "/user/{id}/role"],
+    // A username is personal data and unbounded: never a label value.
+    ["/user/availability/jill.valentine%40example.com", "/user/availability/{id}"],
     ["/user/6a1f0c2e-8d3b-4c7a-9e5f-0123456789ab", "/user/{id}"],
     ["/user/6a1f0c2e-8d3b-4c7a-9e5f-0123456789ab/disable", "/user/{id}/disable"],
     ["/user/6a1f0c2e-8d3b-4c7a-9e5f-0123456789ab/enable", "/user/{id}/enable"],
