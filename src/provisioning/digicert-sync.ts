@@ -210,7 +210,19 @@ export class DigiCertSync {
       await digicert.updateUser(found.id, profile, { grant: wanted, managed, known: shown });
       roleIds = wanted;
     } else {
-      await digicert.updateUser(found.id, profile, { known: shown });
+      try {
+        await digicert.updateUser(found.id, profile, { known: shown });
+      } catch (err) {
+        // A ONE whose PUT replaces the whole object needs the roles, which it does not show: sending none could
+        // strip them, so the update is refused. Link the user as it is rather than fail the IdP's create;
+        // reconcile reports the profile difference.
+        if (!(shown === null && isDigiCertError(err) && err.kind === "validation")) throw err;
+        logger.warn("DigiCert refused the adopted user's profile update and does not show its roles; linked as it is", {
+          userName: profile.username,
+          digicertId: found.id,
+          error: err.message,
+        });
+      }
     }
     if (shown === null) logger.info("DigiCert does not show the adopted user's roles; they are left as they are", { userName: profile.username, digicertId: found.id });
     if (found.status === "disabled") {
