@@ -106,6 +106,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     roles,
     fallbackDefaultRole: config.digicert.defaultRole,
     mappingFile: config.roleMappingFile,
+    ...(digicert.listDivisions ? { listDivisions: () => digicert.listDivisions!() } : {}),
     logger,
   });
   if (config.roleMappingFile) {

@@ -23,7 +23,7 @@ const byUserName = new Map<string, string>();
 const groups = new Map<string, { resource: Json; members: { value: string; display?: string }[] }>();
 
 for (let i = 0; i < USERS; i++) {
-  const row: UserRow = { ...userRow(i), digicertEnabled: true, digicertRoleIds: ["5"], syncState: "synced", syncError: null, syncedAt: null, created: now, lastModified: now, version: 1 };
+  const row: UserRow = { ...userRow(i), digicertEnabled: true, digicertRoleIds: ["5"], digicertDivisionIds: null, syncState: "synced", syncError: null, syncedAt: null, created: now, lastModified: now, version: 1 };
   const g = groupOfUser(i, USERS, GROUPS);
   const refs = g >= 0 ? [{ id: groupId(g), displayName: groupName(g), externalId: `gext-${g}` }] : [];
   // As the bridge shows it: role names are known once DigiCert's role list was read (at the first write).

@@ -45,7 +45,8 @@ export async function checkCommand(opts: { json?: boolean }, env: NodeJS.Process
     }
     if (reachable) {
       results.push(await checkPermissions(client));
-      results.push(await checkMapping(config, () => client.listRoles()));
+      results.push(await checkMapping(config, () => client.listRoles(), client.listDivisions ? () => client.listDivisions!() : undefined));
+      if (client.listDivisions) results.push(await checkDivisions(() => client.listDivisions!()));
       results.push(...describeDeactivation(config, client));
     }
   } finally {
@@ -78,18 +79,20 @@ function digicertProblem(err: unknown): string {
 async function checkMapping(
   config: NonNullable<ReturnType<typeof configOrReport>>,
   listRoles: () => Promise<{ id: string; name: string }[]>,
+  listDivisions?: () => Promise<{ id: string; name: string }[]>,
 ): Promise<CheckResult> {
   const platform = config.digicert.platform;
   const file = config.roleMappingFile;
   try {
     const roles = await listRoles();
     const spec = file ? loadRoleMappingFile(file, platform) : null;
-    const compiled = compileRoleMapping(spec, roles, platform, config.digicert.defaultRole);
+    const divisions = listDivisions ? await listDivisions().catch(() => undefined) : undefined;
+    const compiled = compileRoleMapping(spec, roles, platform, config.digicert.defaultRole, divisions);
     const defaults = compiled.default.map((r) => r.name).join(", ");
     return {
       name: "role mapping",
       ok: true,
-      detail: `${file ? `${file}: ${compiled.rules.length} rules resolve; default ${defaults}` : `no mapping file; new users get ${defaults}`}${foundAs(config.digicert.defaultRole, compiled.default)}`,
+      detail: `${file ? `${file}: ${compiled.rules.length} rules resolve; default ${defaults}` : `no mapping file; new users get ${defaults}`}${spec?.default ? "" : foundAs(config.digicert.defaultRole, compiled.default)}`,
     };
   } catch (err) {
     if (err instanceof RoleMappingError) {
@@ -153,6 +156,17 @@ function describeDeactivation(config: NonNullable<ReturnType<typeof configOrRepo
         "if this CertCentral account's users are managed in the DigiCert account, DigiCert creates, edits and deletes them there and the Services API's behaviour in such accounts is not public: provision one test user and check it in CertCentral before going live",
     },
   ];
+}
+
+/** CertCentral's divisions, which mapping rules may name (`divisions:`). */
+async function checkDivisions(list: () => Promise<{ id: string; name: string }[]>): Promise<CheckResult> {
+  try {
+    const divisions = await list();
+    const shown = divisions.map((d) => `${d.name} (${d.id})`).join(", ");
+    return { name: "divisions", ok: true, detail: divisions.length ? `a mapping rule may name: ${shown}` : "none listed" };
+  } catch (err) {
+    return { name: "divisions", ok: true, warning: true, detail: `cannot list CertCentral's divisions (${(err as Error).message}): rules naming divisions would not resolve` };
+  }
 }
 
 /** With DIGICERT_DEFAULT_ROLE unset, which of the basic role's names DigiCert uses (§D.4: it has had two). */

@@ -132,8 +132,9 @@ export async function rolesCommand(env: NodeJS.ProcessEnv, stdout: Output, stder
   const config = configOrReport(env, stderr);
   if (!config) return 1;
   const platform = config.digicert.platform;
-  const available = await fetchRoles(config, stderr);
-  if (!available) return 1;
+  const catalogue = await fetchRoles(config, stderr);
+  if (!catalogue) return 1;
+  const { roles: available, divisions } = catalogue;
 
   if (!opts.json) {
     // Printed first: DigiCert's roles help fix a mapping file that turns out to be invalid below.
@@ -144,14 +145,14 @@ export async function rolesCommand(env: NodeJS.ProcessEnv, stdout: Output, stder
   const file = config.roleMappingFile;
   try {
     const spec = file ? loadRoleMappingFile(file, platform) : null;
-    const compiled = compileRoleMapping(spec, available, platform, config.digicert.defaultRole);
+    const compiled = compileRoleMapping(spec, available, platform, config.digicert.defaultRole, divisions);
     if (opts.json) {
       const mapping = {
         source: compiled.source,
         default: compiled.default,
         unmapped: compiled.unmapped,
         forbidden: compiled.forbidden,
-        rules: compiled.rules.map((r) => ({ rule: r.spec.index, line: r.spec.line, match: r.spec.match, roles: r.roles })),
+        rules: compiled.rules.map((r) => ({ rule: r.spec.index, line: r.spec.line, match: r.spec.match, roles: r.roles, ...(r.divisions ? { divisions: r.divisions } : {}) })),
       };
       line(stdout, JSON.stringify({ platform, roles: available, mapping }, null, 2));
       return 0;
@@ -179,11 +180,12 @@ export async function rolesCheckCommand(file: string, env: NodeJS.ProcessEnv, st
     reportProblems(stderr, `${file} is invalid:`, err.problems);
     return 1;
   }
-  const available = await fetchRoles(config, stderr);
-  if (!available) return 1;
+  const catalogue = await fetchRoles(config, stderr);
+  if (!catalogue) return 1;
+  const { roles: available, divisions } = catalogue;
   let compiled: CompiledRoleMapping;
   try {
-    compiled = compileRoleMapping(spec, available, platform, config.digicert.defaultRole);
+    compiled = compileRoleMapping(spec, available, platform, config.digicert.defaultRole, divisions);
   } catch (err) {
     if (!(err instanceof RoleMappingError)) throw err;
     reportProblems(stderr, `${file} is invalid:`, err.problems);
@@ -196,12 +198,15 @@ export async function rolesCheckCommand(file: string, env: NodeJS.ProcessEnv, st
   return 0;
 }
 
-async function fetchRoles(config: AppConfig, stderr: Output): Promise<DigiCertRole[] | null> {
+/** DigiCert's roles, and on CertCentral its divisions (undefined when they cannot be listed: only rules naming some need them). */
+async function fetchRoles(config: AppConfig, stderr: Output): Promise<{ roles: DigiCertRole[]; divisions?: DigiCertRole[] } | null> {
   // Any message that echoes the key (a proxy error page, say) is masked before it reaches the terminal.
   registerSecret(config.digicert.apiKey);
   const client = createDigiCertClient(config.digicert, silentLogger());
   try {
-    return await client.listRoles();
+    const roles = await client.listRoles();
+    const divisions = client.listDivisions ? await client.listDivisions().catch(() => undefined) : undefined;
+    return divisions ? { roles, divisions } : { roles };
   } catch (err) {
     line(stderr, `Cannot list DigiCert roles at ${config.digicert.baseUrl}: ${redact((err as Error).message)}`);
     return null;

@@ -122,6 +122,11 @@ function describeCall(c: AuditEntry): string {
     case "setRoles":
       text = `set the roles of DigiCert user ${id ?? "?"} to ${roles()}`;
       break;
+    case "setDivisions": {
+      const divisions = showValue(field(c, "divisions") ?? []).replace(/^\[|\]$/g, "");
+      text = divisions ? `restrict DigiCert user ${id ?? "?"} to divisions ${divisions}` : `lift the division restriction of DigiCert user ${id ?? "?"}`;
+      break;
+    }
     case "disableUser":
       text = `disable DigiCert user ${id ?? "?"}`;
       break;

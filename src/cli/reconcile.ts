@@ -72,6 +72,7 @@ export async function reconcileCommand(
       roles,
       fallbackDefaultRole: config.digicert.defaultRole,
       mappingFile: config.roleMappingFile,
+      ...(digicert.listDivisions ? { listDivisions: () => digicert.listDivisions!() } : {}),
       logger,
     });
     try {

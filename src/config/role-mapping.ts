@@ -19,6 +19,11 @@ export interface RoleRuleSpec {
   match: RuleMatch;
   /** Role names or ids for the platform being parsed for; [] when the rule only lists the other platform. */
   roles: string[];
+  /**
+   * CertCentral divisions (container names or ids) the group's members are restricted to (container_id_assignments);
+   * absent or [] when the rule names none, and always [] for DigiCert ONE, which has no divisions.
+   */
+  divisions?: string[];
   /** e.g. 'rule 2 (group "DigiCert Admins", line 7)', for messages. */
   describe: string;
 }
@@ -41,7 +46,7 @@ export class RoleMappingError extends Error {
 }
 
 const TOP_KEYS = ["default", "unmapped", "rules", "forbid"] as const;
-const RULE_KEYS = ["group", "externalId", "pattern", "roles"] as const;
+const RULE_KEYS = ["group", "externalId", "pattern", "roles", "divisions"] as const;
 const MATCH_KEYS = ["group", "externalId", "pattern"] as const;
 const PLATFORM_KEYS = ["certcentral", "one"] as const;
 const ROLES_SHAPE = "must be a non-empty list of role names or ids, or an object with certcentral and/or one lists";
@@ -187,6 +192,25 @@ function roleList(c: Checker, node: Node | null, line: number, field: string): s
   return ok ? out : undefined;
 }
 
+/** A non-empty list of names or ids (numbers keep their source text); undefined when invalid (reported). */
+function nameList(c: Checker, node: Node | null, line: number, field: string, what: string): string[] | undefined {
+  if (!isSeq(node) || node.items.length === 0) {
+    c.problem(line, field, `must be a non-empty list of ${what} (got ${shown(node)})`);
+    return undefined;
+  }
+  const out: string[] = [];
+  for (const [i, raw] of node.items.entries()) {
+    const item = c.deref(raw);
+    const text = scalarText(item);
+    if (text === undefined || !text.trim()) {
+      c.problem(c.line(item, line), `${field}[${i}]`, `must be a name or id (got ${shown(item)})`);
+      return undefined;
+    }
+    out.push(text.trim());
+  }
+  return out;
+}
+
 /**
  * `roles` / `default`: either one list for both platforms or a per-platform object. Returns the list for
  * `platform` ([] when only the other platform is listed), or undefined when invalid.
@@ -259,6 +283,13 @@ function parseRule(c: Checker, raw: unknown, i: number, platform: Platform): Rol
   let roles: string[] | undefined;
   if (!rolesEntry) c.problem(line, `${field}.roles`, "required: the DigiCert roles this group gives");
   else roles = platformRoles(c, rolesEntry, `${field}.roles`, platform);
+  let divisions: string[] = [];
+  const divisionsEntry = e.get("divisions");
+  if (divisionsEntry) {
+    const list = nameList(c, divisionsEntry.value, divisionsEntry.keyLine, `${field}.divisions`, "division (container) names or ids");
+    // One file may serve both platforms: ONE has no divisions, so the list only matters on CertCentral.
+    if (list && platform === "certcentral") divisions = list;
+  }
   if (!match || !roles || c.count > before) return undefined;
   const what =
     match.kind === "displayName"
@@ -266,7 +297,7 @@ function parseRule(c: Checker, raw: unknown, i: number, platform: Platform): Rol
       : match.kind === "externalId"
         ? `externalId ${JSON.stringify(match.value)}`
         : `pattern ${JSON.stringify(match.source)}`;
-  return { index: i + 1, line, match, roles, describe: `rule ${i + 1} (${what}, line ${line})` };
+  return { index: i + 1, line, match, roles, divisions, describe: `rule ${i + 1} (${what}, line ${line})` };
 }
 
 /** Parses and checks a mapping for one platform; throws RoleMappingError listing every problem. */

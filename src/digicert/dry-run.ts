@@ -10,7 +10,7 @@ import type { DigiCertClient, DigiCertUser, DigiCertUserInput } from "./types";
 export const DRY_RUN_ID_PREFIX = "dry-run-";
 
 /** The DigiCert write operations; every other member of a client (reads, validate, platform, …) passes through. */
-export const WRITE_OPERATIONS = ["createUser", "updateUser", "setRoles", "disableUser", "enableUser", "deleteUser"] as const;
+export const WRITE_OPERATIONS = ["createUser", "updateUser", "setRoles", "setDivisions", "disableUser", "enableUser", "deleteUser"] as const;
 export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
 
 /**
@@ -62,6 +62,9 @@ export function dryRunClient(inner: DigiCertClient, newId: () => string = random
     async setRoles(id, roleIds) {
       const u = made.get(id);
       if (u) made.set(id, { ...u, roleIds: [...roleIds] });
+    },
+    async setDivisions() {
+      // Nothing the pretend users show depends on divisions; the call recorder around this client records it.
     },
     async disableUser(id) {
       // Where the real client would delete instead (ONE_DEACTIVATE=delete, CertCentral), the dry run says so too.

@@ -92,7 +92,8 @@ export interface DigiCertClient {
   /** Checks the documented limits (charset, lengths, email shape) without calling DigiCert. */
   validate(input: DigiCertUserInput): FieldProblem[];
 
-  createUser(input: DigiCertUserInput, roleIds: string[]): Promise<{ id: string }>;
+  /** `opts.divisionIds`: CertCentral divisions (container ids) the new user is restricted to. */
+  createUser(input: DigiCertUserInput, roleIds: string[], opts?: { divisionIds?: string[] }): Promise<{ id: string }>;
   /** null when DigiCert does not know the id. */
   getUser(id: string): Promise<DigiCertUser | null>;
   /** Exact, case-insensitive username match; null when there is none. */
@@ -123,6 +124,10 @@ export interface DigiCertClient {
   /** Deleting a user DigiCert no longer knows succeeds (the goal state holds). */
   deleteUser(id: string): Promise<void>;
   listRoles(): Promise<DigiCertRole[]>;
+  /** CertCentral divisions (containers) a mapping may name; absent where the platform has none. */
+  listDivisions?(): Promise<DigiCertRole[]>;
+  /** Restricts the user to these divisions ([] = unrestricted); a destructive overwrite. Absent = no divisions. */
+  setDivisions?(id: string, divisionIds: string[]): Promise<void>;
   /** The API key's own user (`GET /user/me`), for `digicert-scim check`; optional like circuit(). */
   keyUser?(): Promise<DigiCertUser | null>;
   /** How access is removed (optional so test doubles may omit it: then disableUser decides). */

@@ -3,7 +3,7 @@ import type { DigiCertRole, Platform } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import type { GroupRef } from "../store/types";
 import { MisconfiguredError } from "./errors";
-import { compileRoleMapping, effectiveRoles, type CompiledRoleMapping } from "./role-policy";
+import { compileRoleMapping, effectiveDivisions, effectiveRoles, type CompiledRoleMapping } from "./role-policy";
 import type { RoleResolver } from "./role-resolver";
 
 export interface DesiredAccess {
@@ -11,6 +11,8 @@ export interface DesiredAccess {
   entitled: boolean;
   /** Role ids the user should hold; null when roles are not managed by the bridge. */
   roleIds: string[] | null;
+  /** CertCentral divisions the user is restricted to ([] = unrestricted); null when the mapping names none. */
+  divisionIds?: string[] | null;
 }
 
 export interface AccessPolicyDeps {
@@ -20,6 +22,8 @@ export interface AccessPolicyDeps {
   fallbackDefaultRole: string | readonly string[];
   /** ROLE_MAPPING_FILE. Without it the bridge gives new users the default role and never changes roles after. */
   mappingFile?: string;
+  /** CertCentral's divisions (GET /container), listed when the mapping names some. */
+  listDivisions?: () => Promise<DigiCertRole[]>;
   logger: Logger;
 }
 
@@ -42,7 +46,9 @@ export class AccessPolicy {
   async load(): Promise<CompiledRoleMapping> {
     const spec = this.deps.mappingFile ? loadRoleMappingFile(this.deps.mappingFile, this.deps.platform) : null;
     const available = await this.deps.roles.roles(true);
-    const compiled = compileRoleMapping(spec, available, this.deps.platform, this.deps.fallbackDefaultRole);
+    const wantsDivisions = this.deps.platform === "certcentral" && !!spec?.rules.some((r) => r.divisions?.length);
+    const divisions = wantsDivisions && this.deps.listDivisions ? await this.deps.listDivisions() : undefined;
+    const compiled = compileRoleMapping(spec, available, this.deps.platform, this.deps.fallbackDefaultRole, divisions);
     this.compiled = compiled;
     return compiled;
   }
@@ -70,11 +76,13 @@ export class AccessPolicy {
     // A role the mapping forbids is never granted, even if an assignment made before the forbid is still stored.
     const forbidden = new Set(mapping.forbidden.map((r) => r.id));
     const assigned = [...new Set(assignedRoleIds)].filter((id) => !forbidden.has(id));
+    const divisionIds = effectiveDivisions(mapping, groups);
+    const divisions = divisionIds === null ? {} : { divisionIds };
     if (!this.managed && !assigned.length) return { entitled: true, roleIds: null };
     const fromGroups = this.managed ? effectiveRoles(mapping, groups) : { entitled: true, roles: [] };
-    if (!assigned.length) return { entitled: fromGroups.entitled, roleIds: fromGroups.roles.map((r) => r.id) };
-    if (!mapping.multipleRoles) return { entitled: true, roleIds: [assigned[0]] };
-    return { entitled: true, roleIds: [...new Set([...fromGroups.roles.map((r) => r.id), ...assigned])] };
+    if (!assigned.length) return { entitled: fromGroups.entitled, roleIds: fromGroups.roles.map((r) => r.id), ...divisions };
+    if (!mapping.multipleRoles) return { entitled: true, roleIds: [assigned[0]], ...divisions };
+    return { entitled: true, roleIds: [...new Set([...fromGroups.roles.map((r) => r.id), ...assigned])], ...divisions };
   }
 
   /** The subset of role ids DigiCert does not know, to refuse a direct assignment before anything changes. */

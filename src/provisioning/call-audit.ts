@@ -76,11 +76,19 @@ export function auditedClient(inner: DigiCertClient, job: OutboxJob, deps: CallA
   }
 
   return overlay<DigiCertClient>(inner, {
-    createUser: (input, roleIds) =>
-      recorded("createUser", null, [...profileChanges(input), { path: "roles", after: roles(roleIds) }], () => inner.createUser(input, roleIds)),
+    createUser: (input, roleIds, opts) =>
+      recorded(
+        "createUser",
+        null,
+        [...profileChanges(input), { path: "roles", after: roles(roleIds) }, ...(opts?.divisionIds?.length ? [{ path: "divisions", after: opts.divisionIds }] : [])],
+        () => inner.createUser(input, roleIds, opts),
+      ),
     updateUser: (id, input, r) =>
       recorded("updateUser", id, [...profileChanges(input), ...(r?.grant ? [{ path: "roles", after: roles(r.grant) }] : [])], () => inner.updateUser(id, input, r)),
     setRoles: (id, roleIds, scope) => recorded("setRoles", id, [{ path: "roles", after: roles(roleIds) }], () => inner.setRoles(id, roleIds, scope)),
+    ...(inner.setDivisions
+      ? { setDivisions: (id: string, ids: string[]) => recorded("setDivisions", id, [{ path: "divisions", after: ids }], () => inner.setDivisions!(id, ids)) }
+      : {}),
     disableUser: (id) => recorded("disableUser", id, [], () => inner.disableUser(id)),
     enableUser: (id) => recorded("enableUser", id, [], () => inner.enableUser(id)),
     deleteUser: (id) => recorded("deleteUser", id, [], () => inner.deleteUser(id)),

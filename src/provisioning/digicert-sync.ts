@@ -34,6 +34,8 @@ export interface SyncTarget {
   profile: DigiCertUserInput;
   profileChanged: boolean;
   roleIds: string[] | null;
+  /** CertCentral divisions the user is restricted to ([] = none); absent or null = leave alone. */
+  divisionIds?: string[] | null;
 }
 
 /** Per job: whether it may have run before (so a create may already have reached DigiCert). */
@@ -43,10 +45,16 @@ interface Run {
   checkpoint: (link: UserLink) => Promise<void>;
 }
 
-export const NO_LINK: UserLink = { digicertId: null, adopted: false, digicertEnabled: true, digicertRoleIds: null };
+export const NO_LINK: UserLink = { digicertId: null, adopted: false, digicertEnabled: true, digicertRoleIds: null, digicertDivisionIds: null };
 
 export function linkOf(row: UserRow): UserLink {
-  return { digicertId: row.digicertId, adopted: row.adopted, digicertEnabled: row.digicertEnabled, digicertRoleIds: row.digicertRoleIds };
+  return {
+    digicertId: row.digicertId,
+    adopted: row.adopted,
+    digicertEnabled: row.digicertEnabled,
+    digicertRoleIds: row.digicertRoleIds,
+    digicertDivisionIds: row.digicertDivisionIds ?? null,
+  };
 }
 
 export function sameRoles(a: string[] | null, b: string[]): boolean {
@@ -91,13 +99,19 @@ export class DigiCertSync {
     const draft = this.deps.draftOf(row);
     const groups = (await this.deps.groups.groupsOfUsers([row.id])).get(row.id) ?? [];
     const desired = await this.deps.access.desired(groups, draft.assignedRoleIds);
-    return { access: row.active && desired.entitled, profile: profileFromDraft(draft), profileChanged, roleIds: desired.roleIds };
+    const divisions = desired.divisionIds === undefined ? {} : { divisionIds: desired.divisionIds };
+    return { access: row.active && desired.entitled, profile: profileFromDraft(draft), profileChanged, roleIds: desired.roleIds, ...divisions };
   }
 
   private async remove(job: OutboxJob): Promise<void> {
     const id = job.payload.digicertId;
     if (!id) return;
-    await this.deps.digicert.deleteUser(id);
+    try {
+      await this.deps.digicert.deleteUser(id);
+    } catch (err) {
+      // A SCIM DELETE takes access away like active:false: never given up on (job-errors.ts).
+      throw new AccessRemovalError(err);
+    }
     this.deps.logger.info("DigiCert user deleted", { userId: job.userId, userName: job.payload.userName, digicertId: id });
   }
 
@@ -112,7 +126,12 @@ export class DigiCertSync {
         throw new AccessRemovalError(err);
       }
     }
-    if (!link.digicertId) return this.materialise(target.profile, target.roleIds, run);
+    return this.alignDivisions(await this.grant(link, target, run), target);
+  }
+
+  /** Gives the user access with the profile and roles the target says (creating or adopting it when needed). */
+  private async grant(link: UserLink, target: SyncTarget, run: Run): Promise<UserLink> {
+    if (!link.digicertId) return this.materialise(target.profile, target.roleIds, run, target.divisionIds);
     let l = link;
     if (!l.digicertEnabled) {
       l = await this.enable(l, target, run);
@@ -126,6 +145,15 @@ export class DigiCertSync {
       l = { ...l, digicertRoleIds: roles.grant! };
     }
     return l;
+  }
+
+  /** CertCentral divisions, kept in step like roles when the mapping names some (§A.5: a destructive overwrite). */
+  private async alignDivisions(link: UserLink, target: SyncTarget): Promise<UserLink> {
+    const want = target.divisionIds;
+    if (want === undefined || want === null || !link.digicertId || !this.deps.digicert.setDivisions) return link;
+    if (link.digicertDivisionIds && sameRoles(link.digicertDivisionIds, want)) return link;
+    await this.deps.digicert.setDivisions(link.digicertId, want);
+    return { ...link, digicertDivisionIds: want };
   }
 
   /**
@@ -150,7 +178,7 @@ export class DigiCertSync {
   }
 
   /** Creates the DigiCert user, or adopts the one DigiCert already has under that username. */
-  private async materialise(profile: DigiCertUserInput, managedRoles: string[] | null, run: Run): Promise<UserLink> {
+  private async materialise(profile: DigiCertUserInput, managedRoles: string[] | null, run: Run, divisionIds?: string[] | null): Promise<UserLink> {
     const { digicert, logger } = this.deps;
     const roleIds = managedRoles ?? (await this.deps.access.defaultRoleIds());
     if (run.resumed) {
@@ -163,8 +191,9 @@ export class DigiCertSync {
       }
     }
     try {
-      const { id } = await digicert.createUser(profile, roleIds);
-      const link = { digicertId: id, adopted: false, digicertEnabled: true, digicertRoleIds: roleIds };
+      const divisions = divisionIds && digicert.setDivisions ? { divisionIds } : undefined;
+      const { id } = await digicert.createUser(profile, roleIds, divisions);
+      const link: UserLink = { digicertId: id, adopted: false, digicertEnabled: true, digicertRoleIds: roleIds, ...(divisions ? { digicertDivisionIds: divisionIds } : {}) };
       await run.checkpoint(link);
       return link;
     } catch (err) {

@@ -23,8 +23,10 @@ export interface CompiledRoleMapping {
   source: string;
   default: ResolvedRole[];
   unmapped: "default" | "deactivate";
-  /** Only the rules that give roles on this platform, in file order. */
-  rules: { spec: RoleRuleSpec; roles: ResolvedRole[] }[];
+  /** Only the rules that give roles on this platform, in file order; `divisions`: CertCentral containers resolved. */
+  rules: { spec: RoleRuleSpec; roles: ResolvedRole[]; divisions?: ResolvedRole[] }[];
+  /** True when some rule names CertCentral divisions: the bridge then keeps every user's divisions in step. */
+  managesDivisions?: boolean;
   /** ONE: a user holds a list of roles. CertCentral: exactly one. */
   multipleRoles: boolean;
   /** Roles never granted through SCIM (`forbid`): no rule or default may name them, and direct assignments are refused. */
@@ -77,6 +79,8 @@ export function compileRoleMapping(
   available: DigiCertRole[],
   platform: Platform,
   fallbackDefaultRole: string | readonly string[],
+  /** CertCentral's divisions (GET /container), needed only when a rule names `divisions`. */
+  divisions?: DigiCertRole[],
 ): CompiledRoleMapping {
   const problems: string[] = [];
   const source = spec?.source ?? NO_FILE_SOURCE;
@@ -112,8 +116,12 @@ export function compileRoleMapping(
     def = resolveList(spec?.default ?? [fallbackDefaultRole as string], defaultWhere);
   } else {
     // DIGICERT_DEFAULT_ROLE unset: the platform's basic role under any of the names DigiCert has used for it.
+    const shared = fallbackDefaultRole.map((ref) => ambiguity(ref, available)).find((a) => a !== null);
     const hit = fallbackDefaultRole.map((ref) => resolveOne(ref, available)).find((r) => r !== undefined);
-    if (hit) def = [{ id: hit.id, name: hit.name }];
+    if (shared) {
+      def = [];
+      problems.push(`DIGICERT_DEFAULT_ROLE (unset): ${shared}; set DIGICERT_DEFAULT_ROLE to that id`);
+    } else if (hit) def = [{ id: hit.id, name: hit.name }];
     else {
       def = [];
       problems.push(
@@ -123,9 +131,24 @@ export function compileRoleMapping(
   }
 
   const rules: CompiledRoleMapping["rules"] = [];
+  const resolveDivisions = (refs: string[], where: string): ResolvedRole[] => {
+    if (!divisions) {
+      problems.push(`${where}: CertCentral's divisions could not be listed to resolve ${refs.map((r) => JSON.stringify(r)).join(", ")}`);
+      return [];
+    }
+    const out: ResolvedRole[] = [];
+    for (const ref of refs) {
+      const hit = resolveOne(ref, divisions);
+      if (!hit) problems.push(`${where}: ${JSON.stringify(ref)} is not a CertCentral division; CertCentral has: ${offered(divisions)}`);
+      else if (!out.some((d) => d.id === hit.id)) out.push({ id: hit.id, name: hit.name });
+    }
+    return out;
+  };
   for (const rule of spec?.rules ?? []) {
     if (rule.roles.length === 0) continue; // lists only the other platform's roles
-    rules.push({ spec: rule, roles: resolveList(rule.roles, `${source}: ${rule.describe}`) });
+    const compiled: CompiledRoleMapping["rules"][number] = { spec: rule, roles: resolveList(rule.roles, `${source}: ${rule.describe}`) };
+    if (platform === "certcentral" && rule.divisions?.length) compiled.divisions = resolveDivisions(rule.divisions, `${source}: ${rule.describe}: divisions`);
+    rules.push(compiled);
   }
 
   // forbid guards against a mistake in this same file as much as against a hostile IdP: a rule may not grant them.
@@ -138,7 +161,8 @@ export function compileRoleMapping(
   for (const rule of rules) grantsForbidden(rule.roles, `${source}: ${rule.spec.describe}`);
 
   if (problems.length) throw new RoleMappingError(problems);
-  return { source, default: def, unmapped: spec?.unmapped ?? "default", rules, multipleRoles, forbidden };
+  const managesDivisions = rules.some((r) => r.divisions?.length);
+  return { source, default: def, unmapped: spec?.unmapped ?? "default", rules, multipleRoles, forbidden, ...(managesDivisions ? { managesDivisions } : {}) };
 }
 
 type Matcher = (groups: PreparedGroup[]) => boolean;
@@ -192,6 +216,23 @@ export function effectiveRoles(mapping: CompiledRoleMapping, groups: GroupRef[])
   if (mapping.unmapped === "deactivate") return { entitled: false, roles: [], matchedRules };
   const def = mapping.multipleRoles ? mapping.default.slice() : mapping.default.slice(0, 1);
   return { entitled: true, roles: def, matchedRules };
+}
+
+/**
+ * The CertCentral divisions a member of `groups` is restricted to: those of every matching rule that names some
+ * (a member of two such groups sees both). [] = unrestricted, CertCentral's default for a new user; null when the
+ * mapping names no divisions at all (the bridge leaves divisions alone).
+ */
+export function effectiveDivisions(mapping: CompiledRoleMapping, groups: GroupRef[]): string[] | null {
+  if (!mapping.managesDivisions) return null;
+  const prepared: PreparedGroup[] = groups.map((g) => ({ displayName: g.displayName.trim(), lowerName: g.displayName.trim().toLowerCase(), externalId: g.externalId }));
+  const matchers = matchersOf(mapping.rules);
+  const out: string[] = [];
+  mapping.rules.forEach((rule, i) => {
+    if (!prepared.length || !rule.divisions?.length || !matchers[i](prepared)) return;
+    for (const d of rule.divisions) if (!out.includes(d.id)) out.push(d.id);
+  });
+  return out;
 }
 
 /**

@@ -19,6 +19,8 @@ export interface UsersTable {
   digicert_enabled: DbBool;
   /** Added by 0002; a JSON array of strings, or null. Text on SQLite, jsonb on PostgreSQL. */
   digicert_role_ids: unknown;
+  /** Added by 0008: CertCentral division ids the bridge restricted the user to (JSON array), or null. */
+  digicert_division_ids: unknown;
   /** Added by 0004: synced | pending | failed. */
   sync_state: string;
   sync_error: string | null;
@@ -148,7 +150,7 @@ export function codecFor(dialect: Dialect): Codec {
       if (v === null || v === undefined) return null;
       const parsed: unknown = typeof v === "string" ? JSON.parse(v) : v;
       if (!Array.isArray(parsed) || !parsed.every((x) => typeof x === "string")) {
-        throw new Error("stored digicert_role_ids is not a JSON array of strings");
+        throw new Error("stored id list (digicert_role_ids, digicert_division_ids) is not a JSON array of strings");
       }
       return parsed;
     },

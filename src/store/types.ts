@@ -29,6 +29,8 @@ export interface UserRow {
   digicertEnabled: boolean;
   /** The DigiCert role ids the bridge last gave (or found on) the linked user; null when unknown. */
   digicertRoleIds: string[] | null;
+  /** CertCentral divisions the bridge restricted the user to (a mapping rule's `divisions`); null = never set. */
+  digicertDivisionIds: string[] | null;
   /** Whether DigiCert holds what the store says: jobs still to run (pending), all done (synced), or one failed. */
   syncState: SyncState;
   /** Why the last DigiCert job for this user failed or is being retried; null once a job succeeds. */
@@ -52,9 +54,11 @@ export interface UserStateCounts {
 }
 
 /** The bridge's knowledge of the DigiCert side of one user, as the outbox worker leaves it. */
-export type UserLink = Pick<UserRow, "digicertId" | "adopted" | "digicertEnabled" | "digicertRoleIds">;
+export type UserLink = Pick<UserRow, "digicertId" | "adopted" | "digicertEnabled" | "digicertRoleIds"> &
+  /** Absent: left as stored (setLink does not touch it). */
+  Partial<Pick<UserRow, "digicertDivisionIds">>;
 
-type ServerOwned = "created" | "lastModified" | "version" | "digicertEnabled" | "digicertRoleIds" | "syncState" | "syncError" | "syncedAt";
+type ServerOwned = "created" | "lastModified" | "version" | "digicertEnabled" | "digicertRoleIds" | "digicertDivisionIds" | "syncState" | "syncError" | "syncedAt";
 export type NewUserRow = Omit<UserRow, ServerOwned> & Partial<Pick<UserRow, "digicertEnabled" | "digicertRoleIds" | "syncState">>;
 
 export type UserChanges = Partial<Omit<UserRow, "id" | "created" | "lastModified" | "version" | "syncError" | "syncedAt">>;

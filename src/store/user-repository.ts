@@ -171,6 +171,7 @@ export class SqlUserRepository implements UserRepository {
         adopted: this.codec.bool(link.adopted),
         digicert_enabled: this.codec.bool(link.digicertEnabled),
         digicert_role_ids: this.codec.stringList(link.digicertRoleIds),
+        ...(link.digicertDivisionIds !== undefined ? { digicert_division_ids: this.codec.stringList(link.digicertDivisionIds) } : {}),
       })
       .where("id", "=", id)
       .executeTakeFirst();
@@ -288,6 +289,7 @@ export class SqlUserRepository implements UserRepository {
       adopted: this.codec.readBool(r.adopted),
       digicertEnabled: this.codec.readBool(r.digicert_enabled),
       digicertRoleIds: this.codec.readStringList(r.digicert_role_ids),
+      digicertDivisionIds: this.codec.readStringList(r.digicert_division_ids),
       syncState: (r.sync_state as SyncState) ?? "synced",
       syncError: r.sync_error,
       syncedAt: r.synced_at,

@@ -77,8 +77,10 @@ export class CertCentralClient implements DigiCertClient {
    * §A.8/§D.7: how CertCentral words "username taken" is not public, so a taken username is found out before the
    * POST (availability) and, when the route is refused, after a 400 by looking the username up.
    */
-  async createUser(input: DigiCertUserInput, roleIds: string[]): Promise<{ id: string }> {
+  async createUser(input: DigiCertUserInput, roleIds: string[], opts: { divisionIds?: string[] } = {}): Promise<{ id: string }> {
     const body = map.toCreateBody(input, intRoleIds(roleIds), this.containerId, this.samlSsoOnly);
+    // §A.1: container_id_assignments restricts the user to divisions; omitted (as public clients do) when none.
+    if (opts.divisionIds?.length) body.container_id_assignments = divisionIdsOf(opts.divisionIds);
     if ((await this.usernameAvailable(input.username)) === false) {
       throw new DigiCertError("duplicate", `CertCentral: username '${input.username}' is not available`);
     }
@@ -190,6 +192,26 @@ export class CertCentralClient implements DigiCertClient {
     }
   }
 
+  /** §A.6: `GET /container` lists the account's containers (divisions); the root has parent_id 0. */
+  async listDivisions(): Promise<DigiCertRole[]> {
+    const res = await this.http.request("GET", "/container");
+    const list = (res.data as { containers?: unknown } | undefined)?.containers;
+    if (!Array.isArray(list)) throw unexpected("container list answer carries no containers");
+    return list
+      .filter((c) => c && typeof c === "object" && (c as { id?: unknown }).id !== undefined)
+      .map((c) => ({ id: String((c as { id: unknown }).id), name: String((c as { name?: unknown }).name ?? "") }));
+  }
+
+  /** §A.5: `PUT /user/{id}/container-assignments`, a destructive overwrite ([] = unrestricted). */
+  async setDivisions(id: string, divisionIds: string[]): Promise<void> {
+    await this.http.request("PUT", `/user/${this.wireId(id)}/container-assignments`, { body: { container_id_assignments: divisionIdsOf(divisionIds) } });
+  }
+
+  async keyUser(): Promise<DigiCertUser | null> {
+    const res = await this.http.request("GET", "/user/me");
+    return this.toUser(res.data);
+  }
+
   async listRoles(): Promise<DigiCertRole[]> {
     const cid = this.containerId ?? (await this.rootContainerId());
     const res = await this.http.request("GET", `/container/${cid}/role`);
@@ -277,6 +299,14 @@ export class CertCentralClient implements DigiCertClient {
 
 function pageSize(n: number | undefined): number {
   return n !== undefined && Number.isInteger(n) && n > 0 ? Math.min(n, 1000) : LIST_PAGE_SIZE;
+}
+
+/** The doc's own example sends division ids as strings (§A.5). */
+function divisionIdsOf(ids: string[]): string[] {
+  return ids.map((d) => {
+    if (map.toIntId(d) === undefined) throw new DigiCertError("validation", `CertCentral division id "${d}" is not an integer`);
+    return String(map.toIntId(d));
+  });
 }
 
 function intRoleIds(roleIds: string[]): number[] {

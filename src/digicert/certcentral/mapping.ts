@@ -14,6 +14,7 @@ export interface CcCreateBody {
   telephone?: string;
   container?: { id: number };
   access_roles: { id: number }[];
+  container_id_assignments?: string[];
   is_saml_sso_only?: boolean;
 }
 

@@ -9,6 +9,7 @@ import { outboxMigration } from "./0004-outbox";
 import { auditMigration } from "./0005-audit";
 import { reconcileMigration } from "./0006-reconcile";
 import { tokensMigration } from "./0007-tokens";
+import { divisionsMigration } from "./0008-divisions";
 
 export function buildMigrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -19,6 +20,7 @@ export function buildMigrations(dialect: Dialect): Record<string, Migration> {
     "0005-audit": auditMigration(dialect),
     "0006-reconcile": reconcileMigration(dialect),
     "0007-tokens": tokensMigration(dialect),
+    "0008-divisions": divisionsMigration(dialect),
   };
 }
 

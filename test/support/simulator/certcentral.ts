@@ -25,6 +25,8 @@ interface CcUserRow {
   status: string;
   container_id: number;
   role_ids: number[];
+  /** Divisions the user is restricted to (container_id_assignments); [] = unrestricted. */
+  division_ids: number[];
   type: string;
   is_saml_sso_only: boolean;
   last_login_date: string | null;
@@ -49,9 +51,11 @@ export class CertCentralState {
   readonly duplicate: NonNullable<CcOptions["duplicate"]>;
   readonly availability: NonNullable<CcOptions["availability"]>;
   readonly errorShape: NonNullable<CcOptions["errorShape"]>;
+  readonly divisions: { id: number; name: string }[];
 
   constructor(opts: CcOptions = {}) {
     this.containerId = opts.containerId ?? 1;
+    this.divisions = opts.divisions ?? [];
     this.accountId = opts.accountId ?? 123456;
     this.roles = opts.roles ?? CC_DEFAULT_ROLES;
     this.usernameMax = opts.usernameMaxLength ?? 255;
@@ -66,6 +70,7 @@ export class CertCentralState {
     this.containers.clear();
     this.nextId = 1_000_001;
     this.containers.set(this.containerId, { id: this.containerId, name: "Sim Account", parent_id: 0, is_active: true });
+    for (const d of this.divisions) this.containers.set(d.id, { id: d.id, name: d.name, parent_id: this.containerId, is_active: true });
     this.users.set(this.meId, {
       id: this.meId,
       username: "sim.admin",
@@ -78,6 +83,7 @@ export class CertCentralState {
       status: "active",
       container_id: this.containerId,
       role_ids: [1],
+      division_ids: [],
       type: "standard",
       is_saml_sso_only: false,
       last_login_date: "2024-01-01T00:00:00+00:00",
@@ -109,7 +115,7 @@ export class CertCentralState {
       is_enterprise: true,
       is_saml_sso_only: u.is_saml_sso_only,
       type: u.type,
-      has_container_assignments: false,
+      has_container_assignments: u.division_ids.length > 0,
     };
   }
 
@@ -129,6 +135,7 @@ export class CertCentralState {
       status: p.status ?? "active",
       container_id: containerId,
       role_ids: (p.access_roles ?? [{ id: 5 }]).map((r: any) => Number(r.id ?? r)),
+      division_ids: (p.container_id_assignments ?? []).map((x: any) => Number(x)),
       type: p.type ?? "standard",
       is_saml_sso_only: !!p.is_saml_sso_only,
       last_login_date: p.last_login_date ?? null,
@@ -213,6 +220,17 @@ function roleProblems(state: CertCentralState, roles: unknown): { problems: Prob
   return { problems: [], status: 200, ids };
 }
 
+/** container_id_assignments: ids (numbers or numeric strings, as the doc's example has them) of known containers. */
+function divisionProblems(state: CertCentralState, raw: unknown): { ids: number[]; problems: Problem[] } {
+  if (raw === undefined) return { ids: [], problems: [] };
+  if (!Array.isArray(raw)) return { ids: [], problems: [{ code: "invalid_param|container_id_assignments", message: "container_id_assignments must be an array." }] };
+  const ids = raw.map((x) => Number(x));
+  const bad = raw.filter((x, i) => !/^\d+$/.test(String(x)) || !state.containers.has(ids[i]));
+  return bad.length
+    ? { ids: [], problems: [{ code: "invalid_param|container_id_assignments", message: `Invalid container: ${bad.join(", ")}.` }] }
+    : { ids, problems: [] };
+}
+
 export function certCentralRoutes(state: CertCentralState): express.Router {
   const r = express.Router();
   const fail = (res: Response, status: number, problems: Problem[]) => send(res, status, problems, state.errorShape);
@@ -251,6 +269,8 @@ export function certCentralRoutes(state: CertCentralState): express.Router {
         return fail(res, 400, [{ code: "invalid_param|container", message: "Invalid container." }]);
       }
     }
+    const divisions = divisionProblems(state, body.container_id_assignments);
+    if (divisions.problems.length) return fail(res, 400, divisions.problems);
     if (state.byUsername(body.username)) return refuseTaken(res, body.username);
     const id = state.nextId++;
     state.users.set(id, {
@@ -265,6 +285,7 @@ export function certCentralRoutes(state: CertCentralState): express.Router {
       status: "pending",
       container_id: containerId,
       role_ids: roles.ids,
+      division_ids: divisions.ids,
       type: "standard",
       is_saml_sso_only: !!body.is_saml_sso_only,
       last_login_date: null,
@@ -337,6 +358,20 @@ export function certCentralRoutes(state: CertCentralState): express.Router {
     const roles = roleProblems(state, req.body?.access_roles);
     if (roles.problems.length) return fail(res, roles.status, roles.problems);
     u.role_ids = roles.ids;
+    res.status(204).end();
+  });
+
+  // §A.5: a destructive overwrite; [] = unrestricted.
+  r.put("/user/:id/container-assignments", (req, res) => {
+    const u = findUser(req, res);
+    if (!u) return;
+    const body = req.body ?? {};
+    if (!Array.isArray(body.container_id_assignments)) {
+      return fail(res, 400, [{ code: "missing_param|container_id_assignments", message: "container_id_assignments is required." }]);
+    }
+    const divisions = divisionProblems(state, body.container_id_assignments);
+    if (divisions.problems.length) return fail(res, 400, divisions.problems);
+    u.division_ids = divisions.ids;
     res.status(204).end();
   });
 

@@ -160,6 +160,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       const u = one.users.get(String(id));
       return u ? one.render(u) : undefined;
     },
+    ccTruth(id) {
+      const u = cc.users.get(Number(id));
+      return u ? { role_ids: [...u.role_ids], division_ids: [...u.division_ids] } : undefined;
+    },
     oneTruth(id) {
       const u = one.users.get(String(id));
       return u ? { status: u.status, roles: [...u.roles], user_name: u.user_name, phone_number: u.phone_number } : undefined;

@@ -69,6 +69,8 @@ export interface SimulatorOptions {
      * played before the routes stay arrays.
      */
     errorShape?: "array" | "object";
+    /** Divisions (child containers of the root) the account has, for mapping rules that name some. */
+    divisions?: { id: number; name: string }[];
   };
   one?: OneVariant & {
     accountId?: string;
@@ -109,6 +111,8 @@ export interface Simulator {
    * What DigiCert really holds for a ONE user, whatever its answers show (roles, status): the variants may hide
    * roles from the API, never from the test.
    */
+  /** What CertCentral holds for a user: its role ids and the divisions it is restricted to. */
+  ccTruth(id: string | number): { role_ids: number[]; division_ids: number[] } | undefined;
   oneTruth(id: string): { status: string; roles: string[]; user_name: string; phone_number: string } | undefined;
   listUsers(platform: SimPlatform): any[];
   failNext(spec: FailSpec): void;

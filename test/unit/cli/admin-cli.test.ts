@@ -108,7 +108,7 @@ describe("digicert-scim check", () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.out);
     expect(report.ok).toBe(true);
-    expect(report.checks.map((c: any) => c.name)).toEqual(["configuration", "database", "digicert", "api key", "role mapping", "deactivation", "user management"]);
+    expect(report.checks.map((c: any) => c.name)).toEqual(["configuration", "database", "digicert", "api key", "role mapping", "divisions", "deactivation", "user management"]);
     expect(report.checks.find((c: any) => c.name === "role mapping").detail).toContain("Standard User");
     expect(report.checks.find((c: any) => c.name === "api key").detail).toMatch(/^list roles: yes; list users: yes; create users: not tried/);
     expect(report.checks.find((c: any) => c.name === "deactivation").detail).toMatch(/CERTCENTRAL_DEACTIVATE=delete/);

@@ -159,8 +159,8 @@ describe("parseRoleMapping: problems name the file, the line and the field", () 
     const text = ["defualt: [x]", "rules:", "  - grup: Admins", "    roles: [a]", "    role: [b]", "  - group: x", "    roles:", "      oen: [a]", ""].join("\n");
     expect(problems(text)).toEqual([
       "roles.yaml line 1: defualt: unknown key (did you mean default?); expected default, unmapped, rules, forbid",
-      "roles.yaml line 3: rules[0].grup: unknown key (did you mean group?); expected group, externalId, pattern, roles",
-      "roles.yaml line 5: rules[0].role: unknown key (did you mean roles?); expected group, externalId, pattern, roles",
+      "roles.yaml line 3: rules[0].grup: unknown key (did you mean group?); expected group, externalId, pattern, roles, divisions",
+      "roles.yaml line 5: rules[0].role: unknown key (did you mean roles?); expected group, externalId, pattern, roles, divisions",
       "roles.yaml line 8: rules[1].roles.oen: unknown key (did you mean one?); expected certcentral, one",
     ]);
   });

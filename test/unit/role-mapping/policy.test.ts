@@ -1,6 +1,6 @@
 import { parseRoleMapping, RoleMappingError } from "../../../src/config/role-mapping";
 import type { DigiCertRole, Platform } from "../../../src/digicert/types";
-import { compileRoleMapping, describeRoleChange, effectiveRoles } from "../../../src/provisioning/role-policy";
+import { compileRoleMapping, describeRoleChange, effectiveDivisions, effectiveRoles } from "../../../src/provisioning/role-policy";
 import type { GroupRef } from "../../../src/store/types";
 
 const CC: DigiCertRole[] = [
@@ -247,5 +247,48 @@ describe("describeRoleChange", () => {
     expect(describeRoleChange(["1"], [admin])).toEqual({ gained: [], lost: [] });
     expect(describeRoleChange(null, [admin, manager])).toEqual({ gained: ["Administrator", "Manager"], lost: [] });
     expect(describeRoleChange(["1", "4"], [], CC)).toEqual({ gained: [], lost: ["Administrator", "Manager"] });
+  });
+});
+
+describe("CertCentral divisions in rules", () => {
+  const DIVISIONS: DigiCertRole[] = [
+    { id: "1", name: "Sim Account" },
+    { id: "11", name: "EU" },
+    { id: "12", name: "US" },
+  ];
+  const text = `rules:
+  - group: "EU PKI"
+    roles: [Manager]
+    divisions: [EU]
+  - group: "US PKI"
+    roles: [Standard User]
+    divisions: ["12"]
+  - group: "Everyone"
+    roles: [Standard User]
+`;
+
+  test("names and ids resolve; a member's divisions are the union of its matching rules'; none = unrestricted", () => {
+    const m = compileRoleMapping(parseRoleMapping(text, "certcentral", "m.yaml"), CC, "certcentral", "Standard User", DIVISIONS);
+    expect(m.managesDivisions).toBe(true);
+    expect(m.rules[0].divisions).toEqual([{ id: "11", name: "EU" }]);
+    expect(effectiveDivisions(m, [g("EU PKI"), g("US PKI")])).toEqual(["11", "12"]);
+    expect(effectiveDivisions(m, [g("Everyone")])).toEqual([]);
+    // CertCentral's single role still comes from the first matching rule.
+    expect(effectiveRoles(m, [g("EU PKI"), g("US PKI")]).roles).toEqual([{ id: "4", name: "Manager" }]);
+  });
+
+  test("an unknown division, an unlistable division list and a malformed list are named", () => {
+    expect(() => compileRoleMapping(parseRoleMapping(text.replace("[EU]", "[Mars]"), "certcentral", "m.yaml"), CC, "certcentral", "Standard User", DIVISIONS)).toThrow(
+      /rule 1 .*: divisions: "Mars" is not a CertCentral division; CertCentral has: Sim Account \(1\), EU \(11\), US \(12\)/,
+    );
+    expect(() => compileRoleMapping(parseRoleMapping(text, "certcentral", "m.yaml"), CC, "certcentral", "Standard User")).toThrow(/divisions could not be listed/);
+    expect(() => parseRoleMapping(text.replace("[EU]", "[]"), "certcentral", "m.yaml")).toThrow(/m\.yaml line 4: rules\[0\]\.divisions: must be a non-empty list of division \(container\) names or ids/);
+  });
+
+  test("ONE has no divisions: the same file's divisions are ignored there; no divisions = divisions left alone", () => {
+    const one = parseRoleMapping(text.replace(/\[Manager\]|\[Standard User\]/g, "[Read Only]"), "one", "m.yaml");
+    expect(one.rules.every((r) => !r.divisions?.length)).toBe(true);
+    const m = compileRoleMapping(parseRoleMapping("rules:\n  - group: a\n    roles: [Manager]\n", "certcentral", "m.yaml"), CC, "certcentral", "Standard User");
+    expect(effectiveDivisions(m, [g("Sales")])).toBeNull();
   });
 });
