@@ -128,14 +128,12 @@ describe.each(storeVariants("audit trail"))("Audit trail: %s", (_label, platform
     );
     expect(patch.changes.find((c) => c.path === "userName")).toBeUndefined();
     const patchCalls = trail.filter((e) => e.kind === "digicert" && e.requestId === patchId);
-    // CertCentral has no deactivation: the DigiCert user is deleted; ONE updates the profile, then disables.
-    expect(patchCalls.map((e) => e.action)).toEqual(
-      platform === "certcentral" ? ["digicert.deleteUser"] : ["digicert.updateUser", "digicert.disableUser"],
-    );
+    // Both platforms delete on deactivation by default (CertCentral has no deactivation; ONE_DEACTIVATE=delete).
+    expect(patchCalls.map((e) => e.action)).toEqual(["digicert.deleteUser"]);
     for (const e of patchCalls) {
       expect(e).toMatchObject({ outcome: "ok", jobId: patch.jobId, digicert: { digicertId: String(row.digicertId), errorKind: null } });
     }
-    if (platform === "one") expect(h.sim.getUser(platform, row.digicertId!).status).toMatch(/disabled/i);
+    if (platform === "one") expect(h.sim.getUser(platform, row.digicertId!).status).toBe("DELETED");
     else expect(h.sim.getUser(platform, row.digicertId!)).toBeUndefined();
 
     const deleteId = rid();
@@ -146,8 +144,8 @@ describe.each(storeVariants("audit trail"))("Audit trail: %s", (_label, platform
     expect(del).toMatchObject({ outcome: "ok", actor: "okta-prod", idp: "okta", requestId: deleteId, userName: body.userName });
     expect(del.changes).toEqual(expect.arrayContaining([{ path: "userName", before: body.userName }, { path: "name.givenName", before: "Augusta" }]));
     const deleteCalls = trail.filter((e) => e.kind === "digicert" && e.requestId === deleteId);
-    // On CertCentral the DigiCert user went with the deactivation: nothing is left to delete.
-    expect(deleteCalls.map((e) => e.action)).toEqual(platform === "certcentral" ? [] : ["digicert.deleteUser"]);
+    // The DigiCert user went with the deactivation: nothing is left to delete.
+    expect(deleteCalls.map((e) => e.action)).toEqual([]);
     // In the order things happened.
     expect(trail.map((e) => e.action).filter((a) => a.startsWith("user."))).toEqual(["user.create", "user.patch", "user.delete"]);
 

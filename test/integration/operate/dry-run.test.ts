@@ -119,11 +119,8 @@ describe.each<[Platform]>([["certcentral"], ["one"]])("Dry run on %s", (platform
     expect(ops(users.alice.id)).toEqual(["createUser:ok", "updateUser:ok", "setRoles:ok", "setRoles:ok"]);
     // Adopted (a refused create, then its profile), then the group's role, then back when the group goes.
     expect(ops(users.hand.id)).toEqual(["createUser:error", "updateUser:ok", "setRoles:ok", "setRoles:ok"]);
-    expect(ops(users.carol.id)).toEqual(
-      platform === "certcentral"
-        ? ["createUser:ok", "deleteUser:ok", "createUser:ok", "deleteUser:ok"]
-        : ["createUser:ok", "disableUser:ok", "enableUser:ok", "deleteUser:ok"],
-    );
+    // Both platforms delete on deactivation by default (CERTCENTRAL_DEACTIVATE, ONE_DEACTIVATE) and re-create.
+    expect(ops(users.carol.id)).toEqual(["createUser:ok", "deleteUser:ok", "createUser:ok", "deleteUser:ok"]);
     const aliceAdmin = calls.find((e) => e.resourceId === users.alice.id && e.digicert!.operation === "setRoles")!;
     expect(aliceAdmin.changes).toEqual([{ path: "roles", after: [{ id: r.adminId, name: r.admin }] }]);
     expect(calls.find((e) => e.resourceId === users.hand.id && e.digicert!.operation === "updateUser")!.digicert!.digicertId).toBe(seededId);
@@ -154,7 +151,7 @@ describe.each<[Platform]>([["certcentral"], ["one"]])("Dry run on %s", (platform
     expect(hand).toContain(`update DigiCert user ${seededId}`);
     expect(hand).toContain(`set the roles of DigiCert user ${seededId} to ${r.admin} (${r.adminId})`);
     const carol = section(users.carol.userName);
-    expect(carol).toContain(platform === "certcentral" ? "delete DigiCert user dry-run-" : "disable DigiCert user dry-run-");
+    expect(carol).toContain("delete DigiCert user dry-run-");
     expect(text.out).toMatch(/\n3 users, \d+ DigiCert calls: createUser \d+/);
 
     const json = await run((out, err) => planCommand({ json: true }, cliEnv, out, err));
@@ -162,8 +159,8 @@ describe.each<[Platform]>([["certcentral"], ["one"]])("Dry run on %s", (platform
     const plan = JSON.parse(json.out);
     expect(plan.dryRunConfigured).toBe(false); // the CLI's own environment; the entries say what the bridge did
     expect(plan.users.map((u: any) => u.userName).sort()).toEqual([users.alice.userName, users.carol.userName, "hand.made@example.com"].sort());
-    // alice, hand.made (refused: adopted), carol (and carol again on CertCentral, where deactivating deleted her).
-    expect(plan.totals.createUser).toBe(platform === "certcentral" ? 4 : 3);
+    // alice, hand.made (refused: adopted), carol, and carol again (deactivating deleted her, on both platforms).
+    expect(plan.totals.createUser).toBe(4);
     expect(plan.users.find((u: any) => u.userId === users.alice.id).calls[0]).toMatchObject({ operation: "createUser", outcome: "ok", digicertId: users.alice[DC_EXT].digicertUserId });
 
     const one = await run((out, err) => planCommand({ user: users.alice.userName.toUpperCase() }, cliEnv, out, err));

@@ -100,7 +100,11 @@ describe.each(["certcentral", "one"] as const)("metrics after a known sequence (
       // create asks GET /user/availability first (7 creates), and the adoption's answer spares its POST.
       ...(platform === "certcentral"
         ? { [key({ platform, method: "GET", endpoint: "/user/availability/{id}", status: "200" })]: 7 }
-        : { [key({ platform, method: "POST", endpoint: "/user", status: "409" })]: 1 }),
+        : {
+            [key({ platform, method: "POST", endpoint: "/user", status: "409" })]: 1,
+            // ONE reads the user before each whole-object PUT (the PATCH's update and the adoption's).
+            [key({ platform, method: "GET", endpoint: "/user/{id}", status: "200" })]: 2,
+          }),
       [key({ platform, method: "GET", endpoint: "/user", status: "200" })]: 1,
       // The PATCH's update answered 503, retried; plus the adoption's update.
       [key({ platform, method: "PUT", endpoint: "/user/{id}", status: "503" })]: 1,
