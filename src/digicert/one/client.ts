@@ -224,7 +224,7 @@ export class OneClient implements DigiCertClient {
    * §D.1: no disable/enable route for standard users is documented. With ONE_DEACTIVATE=disable one PUT is tried;
    * any refusal of it (a 4xx but 401/408/429, or 501) means the route is not there for us: remembered for the
    * process and reported as unsupported, so the caller deletes at once and later users cost no probe. A 404 is
-   * a refusal only while the user still exists (otherwise the user is gone, which is the goal of a disable).
+   * a refusal only while the user still exists; otherwise it stays not_found (the caller forgets the link).
    */
   private async statusChange(id: string, verb: "disable" | "enable"): Promise<void> {
     if (this.opts.deactivation !== "disable") {
@@ -237,10 +237,13 @@ export class OneClient implements DigiCertClient {
       return;
     } catch (e) {
       if (!(e instanceof DigiCertError) || !routeRefusal(e)) throw e;
-      if (e.kind === "not_found" && verb === "disable" && (await this.getUser(id)) === null) return;
+      // The user itself is gone: not a verdict on the route (and, for a disable, the goal holds).
+      if (e.kind === "not_found" && (await this.getUser(id)) === null) throw e;
       const why = `DigiCert ONE refused PUT /user/{id}/${verb} (${e.status ?? e.kind}): deactivation deletes the user instead`;
+      const first = (this.statusRoutes as StatusRoutes).state !== "unsupported";
       this.statusRoutes = { state: "unsupported", why };
-      this.opts.logger?.warn("DigiCert ONE has no usable disable/enable route; ONE_DEACTIVATE=disable falls back to delete for this process", {
+      // Two deactivations may meet the refusal at once: one warning.
+      if (first) this.opts.logger?.warn("DigiCert ONE has no usable disable/enable route; ONE_DEACTIVATE=disable falls back to delete for this process", {
         status: e.status,
         code: e.code,
       });

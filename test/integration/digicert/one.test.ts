@@ -182,10 +182,10 @@ describe.each(["array", "envelope"] as const)("ONE client against the simulator 
     await client.close();
   });
 
-  test("ONE_DEACTIVATE=disable: disabling a user DigiCert no longer has succeeds (the goal holds)", async () => {
+  test("ONE_DEACTIVATE=disable: disabling a user DigiCert no longer has is not_found, and says nothing of the route", async () => {
     const { client } = make({ oneDeactivation: "disable" });
-    await client.disableUser("00000000-0000-4000-8000-00000000dead");
-    expect(sim.callsTo("one", "POST")).toHaveLength(0);
+    await expectDigiCertError(client.disableUser("00000000-0000-4000-8000-00000000dead"), "not_found");
+    expect(client.deactivation?.()).toMatchObject({ effective: "disable" });
     await client.close();
   });
 
