@@ -1,5 +1,6 @@
 import { SCIMMY } from "scimmy-routers";
 import type { GroupCondition, GroupQuery, UserCondition, UserQuery } from "../store/types";
+import { userFilterFromExpression } from "./user-filter";
 
 // SCIMMY parses a filter into OR-branches of AND-objects ({attr: [op, value]}, nested objects for sub-attributes,
 // an array of [op, value] pairs when one attribute appears twice) and applies none of it. We translate the forms
@@ -98,8 +99,14 @@ function translate<C>(filter: unknown, forms: string, branch: (b: Record<string,
   }
 }
 
-/** undefined when there is no filter (all users). Throws a SCIM invalidFilter error for unsupported forms. */
+/**
+ * undefined when there is no filter (all users). The filter's own text is parsed (filter-parser.ts: the whole RFC
+ * 7644 grammar, `not` and grouping as written); a parsed filter without its text falls back to the simple forms.
+ * Throws a SCIM invalidFilter error naming what is wrong.
+ */
 export function userQueryFromFilter(filter: unknown): UserQuery | undefined {
+  const expression = (filter as { expression?: unknown } | null | undefined)?.expression;
+  if (typeof expression === "string" && expression.trim() !== "") return { where: userFilterFromExpression(expression) };
   return translate(filter, SUPPORTED_USERS, branchConditions);
 }
 

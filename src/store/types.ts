@@ -70,10 +70,34 @@ export type UserCondition =
   | { attr: "email"; value: string; type?: string } // value and type case-insensitive
   | { attr: "active"; value: boolean };
 
-/** OR of AND-groups: `anyOf: [[a, b], [c]]` means (a AND b) OR c. */
-export interface UserQuery {
-  anyOf: UserCondition[][];
-}
+/**
+ * OR of AND-groups: `anyOf: [[a, b], [c]]` means (a AND b) OR c. Or, for the whole filter grammar, `where`: a
+ * tree of comparisons on the store's own fields (translated from SCIM by src/scim/user-filter.ts).
+ */
+export type UserQuery = { anyOf: UserCondition[][] } | { where: UserFilterNode };
+
+export type FilterOp = "eq" | "ne" | "co" | "sw" | "ew" | "gt" | "ge" | "lt" | "le" | "pr";
+
+/**
+ * A field a user filter may compare. Columns are indexed; `json` reads the stored SCIM resource (a singular
+ * attribute at `path`), `email` a column of the user's stored emails, `jsonItem` a sub-attribute of one element of
+ * a multi-valued attribute of the resource (only inside `anyElement`).
+ */
+export type UserFilterField =
+  | { kind: "id" | "userName" | "externalId" | "active" | "created" | "lastModified" | "version" }
+  | { kind: "json"; path: string[]; type: "string" | "boolean" | "number" | "dateTime"; caseExact: boolean }
+  | { kind: "email"; column: "value" | "type" | "primary" }
+  | { kind: "jsonItem"; sub: string | null; type: "string" | "boolean" | "number" | "dateTime"; caseExact: boolean };
+
+export type UserFilterNode =
+  | { and: UserFilterNode[] }
+  | { or: UserFilterNode[] }
+  | { not: UserFilterNode }
+  | { field: UserFilterField; op: FilterOp; value?: string | number | boolean | null }
+  /** Some stored email matches `where` (whose fields are `email` ones): one email must satisfy all of it. */
+  | { anyEmail: UserFilterNode }
+  /** Some element of the multi-valued resource attribute `attr` matches `where` (fields `jsonItem`). */
+  | { anyElement: { attr: string; where: UserFilterNode } };
 
 export interface Page {
   /** 0-based. */

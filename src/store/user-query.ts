@@ -1,16 +1,17 @@
 // Translates the neutral UserQuery (OR of AND-groups) into a kysely WHERE expression.
 // Every value is a bound parameter; only column names are fixed in code.
 import { Expression, ExpressionBuilder, SqlBool, sql } from "kysely";
-import type { Codec, Database } from "./db";
-import type { UserCondition, UserQuery } from "./types";
+import type { Codec, Database, Dialect } from "./db";
+import type { UserCondition, UserFilterField, UserFilterNode, UserQuery } from "./types";
 
 type UsersEb = ExpressionBuilder<Database, "scim_users">;
 
 /** "all": no WHERE needed; "none": nothing can match; otherwise a filter to apply. */
 export type UserFilter = "all" | "none" | ((eb: UsersEb) => Expression<SqlBool>);
 
-export function userFilter(query: UserQuery | undefined, codec: Codec): UserFilter {
+export function userFilter(query: UserQuery | undefined, codec: Codec, dialect: Dialect = "sqlite"): UserFilter {
   if (query === undefined) return "all";
+  if ("where" in query) return (eb) => compileNode(eb, query.where, new SqlDialect(dialect, codec));
   // An empty OR is false; an empty AND-group is true, so one such group makes the whole OR true.
   if (query.anyOf.length === 0) return "none";
   if (query.anyOf.some((group) => group.length === 0)) return "all";
@@ -41,4 +42,164 @@ function condition(eb: UsersEb, c: UserCondition, codec: Codec): Expression<SqlB
       throw new Error(`unsupported user condition: ${JSON.stringify(unknown)}`);
     }
   }
+}
+
+// --- The whole filter grammar (UserQuery.where) ------------------------------------------------------------------
+//
+// Every leaf is a boolean that is never NULL (a missing attribute is false, not unknown), so `not` inverts exactly:
+// `not (title eq "x")` matches users without a title too. Values are bound parameters; JSON paths are parameters
+// too, only the SQL shape is fixed here. Indexed columns (user_name_lower, external_id, id, last_modified, created,
+// emails' value_lower) are compared directly so their indexes serve `eq`, `sw` and ranges; attributes only the
+// stored resource holds are read with json_extract / #>>, which costs a scan of the users (bounded by the store's
+// size, never by DigiCert).
+
+type Value = string | number | boolean | null | undefined;
+type Raw = ReturnType<typeof sql>;
+
+class SqlDialect {
+  constructor(
+    readonly name: Dialect,
+    readonly codec: Codec,
+  ) {}
+
+  /** SQLite's LIKE folds ASCII case and has no portable escape here, so text tests are spelled out. */
+  contains(col: Raw, v: string): Raw {
+    return this.name === "postgres" ? sql`strpos(${col}, ${v}) > 0` : sql`instr(${col}, ${v}) > 0`;
+  }
+  startsWith(col: Raw, v: string): Raw {
+    return this.name === "postgres" ? sql`left(${col}, ${v.length}) = ${v}` : sql`substr(${col}, 1, ${v.length}) = ${v}`;
+  }
+  endsWith(col: Raw, v: string): Raw {
+    if (v === "") return sql`${col} is not null`;
+    return this.name === "postgres" ? sql`right(${col}, ${v.length}) = ${v}` : sql`substr(${col}, ${-v.length}) = ${v}`;
+  }
+  /** The text at `path` in a JSON document expression (null when absent or not a scalar). */
+  jsonText(doc: Raw, path: string[]): Raw {
+    if (this.name === "postgres") return sql`(${doc} #>> ${sql.val(path)}::text[])`;
+    return sql`json_extract(${doc}, ${sqlitePath(path)})`;
+  }
+  /** A JSON boolean at `path` compared with `v`. */
+  jsonBool(doc: Raw, path: string[], v: boolean): Raw {
+    if (this.name === "postgres") return sql`coalesce((${doc} #> ${sql.val(path)}::text[]) = ${v ? sql`'true'::jsonb` : sql`'false'::jsonb`}, false)`;
+    return sql`coalesce(json_type(${doc}, ${sqlitePath(path)}) = ${v ? "true" : "false"}, 0)`;
+  }
+  /** The elements of the array at `attr` of the stored resource, as rows `j(value)`. */
+  elements(attr: string): Raw {
+    if (this.name === "postgres") {
+      return sql`jsonb_array_elements(case when jsonb_typeof(scim_users.resource -> ${attr}) = 'array' then scim_users.resource -> ${attr} else '[]'::jsonb end) as j(value)`;
+    }
+    return sql`json_each(scim_users.resource, ${sqlitePath([attr])}) as j`;
+  }
+  element(): Raw {
+    return this.name === "postgres" ? sql`j.value` : sql`j.value`;
+  }
+  truth(b: boolean): Raw {
+    return b ? sql`1 = 1` : sql`1 = 0`;
+  }
+}
+
+function sqlitePath(path: string[]): string {
+  return `$${path.map((p) => `."${p.replace(/"/g, '""')}"`).join("")}`;
+}
+
+function compileNode(eb: UsersEb, node: UserFilterNode, d: SqlDialect): Expression<SqlBool> {
+  return sql<SqlBool>`${raw(node, d, null)}`;
+}
+
+/** `item`: inside anyElement/anyEmail, the SQL of the element (jsonItem) or null (email columns use e.*). */
+function raw(node: UserFilterNode, d: SqlDialect, item: Raw | null): Raw {
+  if ("and" in node) return node.and.length ? sql`(${sql.join(node.and.map((n) => raw(n, d, item)), sql` and `)})` : d.truth(true);
+  if ("or" in node) return node.or.length ? sql`(${sql.join(node.or.map((n) => raw(n, d, item)), sql` or `)})` : d.truth(false);
+  if ("not" in node) return sql`(not ${raw(node.not, d, item)})`;
+  if ("anyEmail" in node) {
+    return sql`exists (select 1 from scim_user_emails e where e.user_id = scim_users.id and ${raw(node.anyEmail, d, item)})`;
+  }
+  if ("anyElement" in node) {
+    const el = d.element();
+    return sql`exists (select 1 from ${d.elements(node.anyElement.attr)} where ${raw(node.anyElement.where, d, el)})`;
+  }
+  return leaf(node.field, node.op, node.value, d, item);
+}
+
+function leaf(field: UserFilterField, op: string, value: Value, d: SqlDialect, item: Raw | null): Raw {
+  switch (field.kind) {
+    case "id":
+      return text(sql`scim_users.id`, op, value, d, true);
+    case "userName":
+      return text(sql`scim_users.user_name_lower`, op, value, d, false, true);
+    case "externalId":
+      return text(sql`scim_users.external_id`, op, value, d, true);
+    case "created":
+      return text(sql`scim_users.created`, op, value, d, true);
+    case "lastModified":
+      return text(sql`scim_users.last_modified`, op, value, d, true);
+    case "version":
+      return numeric(sql`scim_users.version`, op, value, d);
+    case "active":
+      return bool(sql`scim_users.active`, op, value, d, (v) => sql`scim_users.active = ${d.codec.bool(v) as number | boolean}`);
+    case "email": {
+      if (field.column === "primary") return bool(sql`e.is_primary`, op, value, d, (v) => sql`e.is_primary = ${d.codec.bool(v) as number | boolean}`);
+      return text(field.column === "value" ? sql`e.value_lower` : sql`e.type_lower`, op, value, d, false, true);
+    }
+    case "json":
+    case "jsonItem": {
+      const doc = field.kind === "json" ? sql`scim_users.resource` : item!;
+      const path = field.kind === "json" ? field.path : field.sub ? [field.sub] : null;
+      if (field.type === "boolean") {
+        if (!path) return bool(doc, op, value, d, (v) => (d.name === "postgres" ? sql`${doc} = ${v ? sql`'true'::jsonb` : sql`'false'::jsonb`}` : sql`${doc} = ${v ? 1 : 0}`));
+        return bool(d.jsonText(doc, path), op, value, d, (v) => d.jsonBool(doc, path, v));
+      }
+      // A JSON array element that is itself a scalar (rare) is compared as text.
+      const col = path ? d.jsonText(doc, path) : d.name === "postgres" ? sql`(${doc} #>> '{}')` : sql`${doc}`;
+      if (field.type === "number") return numeric(d.name === "postgres" ? sql`(${col})::numeric` : col, op, value, d);
+      return text(col, op, value, d, field.caseExact || field.type === "dateTime");
+    }
+  }
+}
+
+/** `lowered`: the column already holds lower-cased text (user_name_lower, value_lower): fold the value only. */
+function text(col: Raw, op: string, value: Value, d: SqlDialect, caseExact: boolean, lowered = false): Raw {
+  if (op === "pr") return sql`(${col} is not null and ${col} <> '')`;
+  if (value === null) return op === "eq" ? sql`(${col} is null)` : op === "ne" ? sql`(${col} is not null)` : d.truth(false);
+  const v = String(value);
+  const c = caseExact || lowered ? col : sql`lower(${col})`;
+  const w = caseExact ? v : v.toLowerCase();
+  const present = (test: Raw) => sql`(${col} is not null and ${test})`;
+  switch (op) {
+    case "eq":
+      return present(sql`${c} = ${w}`);
+    case "ne":
+      return sql`(${col} is null or ${c} <> ${w})`;
+    case "co":
+      return present(d.contains(c, w));
+    case "sw":
+      return present(d.startsWith(c, w));
+    case "ew":
+      return present(d.endsWith(c, w));
+    case "gt":
+      return present(sql`${c} > ${w}`);
+    case "ge":
+      return present(sql`${c} >= ${w}`);
+    case "lt":
+      return present(sql`${c} < ${w}`);
+    case "le":
+      return present(sql`${c} <= ${w}`);
+  }
+  throw new Error(`unsupported operator ${op}`);
+}
+
+function numeric(col: Raw, op: string, value: Value, d: SqlDialect): Raw {
+  if (op === "pr") return sql`(${col} is not null)`;
+  if (typeof value !== "number") return d.truth(false);
+  const sym = { eq: "=", ne: "<>", gt: ">", ge: ">=", lt: "<", le: "<=" }[op as "eq"];
+  if (!sym) return d.truth(false);
+  const test = sql`${col} ${sql.raw(sym)} ${value}`;
+  return op === "ne" ? sql`(${col} is null or ${test})` : sql`(${col} is not null and ${test})`;
+}
+
+function bool(col: Raw, op: string, value: Value, d: SqlDialect, is: (v: boolean) => Raw): Raw {
+  if (op === "pr") return sql`(${col} is not null)`;
+  if (typeof value !== "boolean") return d.truth(false);
+  if (op === "eq") return sql`coalesce(${is(value)}, false)`;
+  return sql`(not coalesce(${is(value)}, false))`;
 }

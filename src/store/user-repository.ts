@@ -92,7 +92,7 @@ export class SqlUserRepository implements UserRepository {
   }
 
   async list(query: UserQuery | undefined, page: Page): Promise<{ total: number; rows: UserRow[] }> {
-    const filter = userFilter(query, this.codec);
+    const filter = userFilter(query, this.codec, this.dialect);
     if (filter === "none") return { total: 0, rows: [] };
     const base = filter === "all" ? this.db.selectFrom("scim_users") : this.db.selectFrom("scim_users").where(filter);
 

@@ -1,0 +1,244 @@
+// A parsed SCIM filter (filter-parser.ts) on Users → the store's neutral filter tree. Attribute names are matched
+// without case against the User schema and its extensions (SCIMMY's definitions), values are checked against the
+// attribute's type, and case-exactness comes from the schema, so the store only sees fields it knows.
+import { SCIMMY } from "scimmy-routers";
+import type { FilterOp, UserFilterField, UserFilterNode } from "../store/types";
+import { FilterSyntaxError, parseFilter, type AttrPath, type CompareOp, type FilterAst, type FilterValue } from "./filter-parser";
+
+const CORE = "urn:ietf:params:scim:schemas:core:2.0:User";
+const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+class FilterRefused extends Error {}
+
+interface SchemaAttribute {
+  name: string;
+  type: string;
+  config: { multiValued?: boolean; caseExact?: boolean };
+  subAttributes?: SchemaAttribute[];
+}
+
+type ValueType = "string" | "boolean" | "number" | "dateTime";
+
+function attributesOf(schema: { definition: { attributes: SchemaAttribute[] } }): SchemaAttribute[] {
+  return schema.definition.attributes;
+}
+
+const find = (list: SchemaAttribute[] | undefined, name: string) => list?.find((a) => a.name.toLowerCase() === name.toLowerCase());
+
+function valueType(a: SchemaAttribute): ValueType | null {
+  switch (a.type) {
+    case "string":
+    case "reference":
+    case "binary":
+      return "string";
+    case "boolean":
+      return "boolean";
+    case "decimal":
+    case "integer":
+      return "number";
+    case "dateTime":
+      return "dateTime";
+    default:
+      return null;
+  }
+}
+
+/** A comparison on `field` of `type`, with the value checked and normalised (dates to the stored ISO form). */
+function compare(field: UserFilterField, type: ValueType, op: CompareOp | "pr", value: FilterValue | undefined, shown: string): UserFilterNode {
+  if (op === "pr") return { field, op };
+  if (value === null) {
+    if (op !== "eq" && op !== "ne") throw new FilterRefused(`'${shown} ${op} null': only eq and ne compare with null`);
+    return { field, op, value: null };
+  }
+  if (type === "boolean") {
+    if (typeof value !== "boolean") throw new FilterRefused(`'${shown}' is a boolean: compare it with true or false`);
+    if (op !== "eq" && op !== "ne") throw new FilterRefused(`'${shown}' is a boolean: only eq, ne and pr apply`);
+    return { field, op, value };
+  }
+  if (type === "number") {
+    if (typeof value !== "number") throw new FilterRefused(`'${shown}' is a number: compare it with a bare number`);
+    if (op === "co" || op === "sw" || op === "ew") throw new FilterRefused(`'${shown}' is a number: ${op} does not apply`);
+    return { field, op, value };
+  }
+  if (typeof value !== "string") throw new FilterRefused(`'${shown}' is a ${type === "dateTime" ? "date-time" : "string"}: compare it with a quoted value`);
+  if (type === "dateTime") {
+    if (op === "co" || op === "sw" || op === "ew") throw new FilterRefused(`'${shown}' is a date-time: use eq, ne, gt, ge, lt or le`);
+    const t = Date.parse(value);
+    if (!Number.isFinite(t) || !/^\d{4}-\d{2}-\d{2}/.test(value)) throw new FilterRefused(`'${value}' is not an ISO 8601 date-time (e.g. 2021-09-23T19:35:41Z)`);
+    return { field, op, value: new Date(t).toISOString() };
+  }
+  return { field, op, value };
+}
+
+type Test = { op: CompareOp | "pr"; value?: FilterValue };
+
+/** The store field (and how to wrap it) for a path outside a value path. */
+function resolveTop(path: AttrPath, test: Test): UserFilterNode {
+  const shown = `${path.urn ? `${path.urn}:` : ""}${path.attr}${path.sub ? `.${path.sub}` : ""}`;
+  const urn = path.urn?.toLowerCase();
+  if (urn && urn !== CORE.toLowerCase() && urn !== ENTERPRISE.toLowerCase()) {
+    throw new FilterRefused(`'${path.urn}' is not a schema whose attributes can be filtered (User and the enterprise extension can)`);
+  }
+  if (urn === ENTERPRISE.toLowerCase()) {
+    const a = find(attributesOf(SCIMMY.Schemas.EnterpriseUser), path.attr);
+    if (!a || ["schemas", "id", "externalId", "meta"].includes(a.name)) throw new FilterRefused(`'${shown}' is not an attribute of the enterprise extension`);
+    return singular([ENTERPRISE], a, path.sub, test, shown);
+  }
+  const a = find(attributesOf(SCIMMY.Schemas.User), path.attr);
+  if (!a) throw new FilterRefused(`'${shown}' is not a User attribute`);
+  switch (a.name) {
+    case "id":
+    case "userName":
+    case "externalId":
+    case "active":
+      if (path.sub) throw new FilterRefused(`'${shown}': ${a.name} has no sub-attributes`);
+      return compare({ kind: a.name }, a.name === "active" ? "boolean" : "string", test.op, test.value, shown);
+    case "meta":
+      return meta(path.sub, test, shown);
+    case "emails":
+      return { anyEmail: emailTest(path.sub ?? "value", test, shown) };
+    case "groups":
+      throw new FilterRefused(`'${shown}': filter memberships on Groups instead (GET /Groups?filter=members[value eq "…"])`);
+    case "password":
+    case "schemas":
+      throw new FilterRefused(`'${shown}' cannot be filtered`);
+  }
+  if (a.config.multiValued) return { anyElement: { attr: a.name, where: elementTest(a, path.sub ?? "value", test, shown) } };
+  return singular([], a, path.sub, test, shown);
+}
+
+/** A singular attribute of the stored resource (under `prefix`, an extension's URN key), or one of its sub-attributes. */
+function singular(prefix: string[], a: SchemaAttribute, sub: string | undefined, test: Test, shown: string): UserFilterNode {
+  let target = a;
+  const path = [...prefix, a.name];
+  if (a.type === "complex") {
+    // A complex attribute without a sub-attribute means its `value` (RFC 7644 §3.10), or, for pr, the whole object.
+    const s = find(a.subAttributes, sub ?? "value");
+    if (!s) {
+      if (!sub && test.op === "pr") return { field: { kind: "json", path, type: "string", caseExact: true }, op: "pr" };
+      throw new FilterRefused(`'${shown}' needs a sub-attribute of ${a.name} (${(a.subAttributes ?? []).map((x) => x.name).join(", ")})`);
+    }
+    target = s;
+    path.push(s.name);
+  } else if (sub) {
+    throw new FilterRefused(`'${shown}': ${a.name} has no sub-attributes`);
+  }
+  const type = valueType(target);
+  if (!type) throw new FilterRefused(`'${shown}' cannot be compared`);
+  return compare({ kind: "json", path, type, caseExact: !!target.config.caseExact }, type, test.op, test.value, shown);
+}
+
+function meta(sub: string | undefined, test: Test, shown: string): UserFilterNode {
+  switch (sub?.toLowerCase()) {
+    case "created":
+      return compare({ kind: "created" }, "dateTime", test.op, test.value, shown);
+    case "lastmodified":
+      return compare({ kind: "lastModified" }, "dateTime", test.op, test.value, shown);
+    case "version": {
+      // Versions are weak ETags W/"n" over the stored counter.
+      if (test.op === "pr") return { field: { kind: "version" }, op: "pr" };
+      const m = typeof test.value === "string" ? /^(?:W\/)?"?(\d+)"?$/.exec(test.value) : null;
+      if (!m || (test.op !== "eq" && test.op !== "ne")) throw new FilterRefused(`'${shown}' is compared with eq or ne and a version such as W/"3"`);
+      return { field: { kind: "version" }, op: test.op, value: Number(m[1]) };
+    }
+    case "resourcetype":
+      if (test.op === "pr") return { and: [] };
+      if (typeof test.value !== "string" || (test.op !== "eq" && test.op !== "ne")) throw new FilterRefused(`'${shown}' is compared with eq or ne`);
+      return (test.value.toLowerCase() === "user") === (test.op === "eq") ? { and: [] } : { or: [] };
+    default:
+      throw new FilterRefused(`'${shown}' is not filterable (meta.created, meta.lastModified, meta.version and meta.resourceType are)`);
+  }
+}
+
+const EMAIL_COLUMNS: Record<string, "value" | "type" | "primary"> = { value: "value", type: "type", primary: "primary" };
+
+/** A test on one stored email (email columns), or, for other sub-attributes, on the resource's emails elements. */
+function emailTest(sub: string, test: Test, shown: string): UserFilterNode {
+  const emails = find(attributesOf(SCIMMY.Schemas.User), "emails")!;
+  const s = find(emails.subAttributes, sub);
+  if (!s) throw new FilterRefused(`'${shown}': emails has no sub-attribute '${sub}'`);
+  const column = EMAIL_COLUMNS[s.name];
+  if (!column) throw new FilterRefused(`'${shown}': emails can be filtered by value, type and primary`);
+  return compare({ kind: "email", column }, column === "primary" ? "boolean" : "string", test.op, test.value, shown);
+}
+
+function elementTest(a: SchemaAttribute, sub: string, test: Test, shown: string): UserFilterNode {
+  const s = find(a.subAttributes, sub);
+  if (!s) throw new FilterRefused(`'${shown}': ${a.name} has no sub-attribute '${sub}'`);
+  const type = valueType(s);
+  if (!type) throw new FilterRefused(`'${shown}' cannot be compared`);
+  return compare({ kind: "jsonItem", sub: s.name, type, caseExact: !!s.config.caseExact }, type, test.op, test.value, shown);
+}
+
+/** Inside `attr[…]`: sub-attribute paths only, tested against one element. */
+function inner(ast: FilterAst, leafOf: (sub: string, test: Test, shown: string) => UserFilterNode, owner: string): UserFilterNode {
+  switch (ast.kind) {
+    case "and":
+      return { and: [inner(ast.left, leafOf, owner), inner(ast.right, leafOf, owner)] };
+    case "or":
+      return { or: [inner(ast.left, leafOf, owner), inner(ast.right, leafOf, owner)] };
+    case "not":
+      return { not: inner(ast.expr, leafOf, owner) };
+    case "valuePath":
+      throw new FilterRefused(`value filters do not nest (inside ${owner}[…])`);
+    default: {
+      if (ast.path.urn || ast.path.sub) throw new FilterRefused(`inside ${owner}[…] name a sub-attribute of ${owner} alone (e.g. type, value)`);
+      const test: Test = ast.kind === "present" ? { op: "pr" } : { op: ast.op, value: ast.value };
+      return leafOf(ast.path.attr, test, `${owner}.${ast.path.attr}`);
+    }
+  }
+}
+
+function valuePath(ast: Extract<FilterAst, { kind: "valuePath" }>): UserFilterNode {
+  const { path } = ast;
+  const shown = `${path.urn ? `${path.urn}:` : ""}${path.attr}`;
+  if (path.sub) throw new FilterRefused(`'${shown}.${path.sub}[…]': a value filter follows the multi-valued attribute itself`);
+  if (path.urn && path.urn.toLowerCase() !== CORE.toLowerCase()) throw new FilterRefused(`'${shown}[…]': only User's multi-valued attributes take value filters`);
+  const a = find(attributesOf(SCIMMY.Schemas.User), path.attr);
+  if (!a || !a.config.multiValued || a.type !== "complex") throw new FilterRefused(`'${shown}[…]': a value filter needs a multi-valued User attribute (emails, phoneNumbers, …)`);
+  if (a.name === "groups") throw new FilterRefused(`'groups[…]': filter memberships on Groups instead (GET /Groups?filter=members[value eq "…"])`);
+  const then = ast.then;
+  if (a.name === "emails") {
+    const where = inner(ast.filter, emailTest, "emails");
+    const also = then ? emailTest(then.sub, then.test, `emails[…].${then.sub}`) : null;
+    return { anyEmail: also ? { and: [where, also] } : where };
+  }
+  const leafOf = (sub: string, test: Test, s: string) => elementTest(a, sub, test, s);
+  const where = inner(ast.filter, leafOf, a.name);
+  const also = then ? elementTest(a, then.sub, then.test, `${a.name}[…].${then.sub}`) : null;
+  return { anyElement: { attr: a.name, where: also ? { and: [where, also] } : where } };
+}
+
+function translate(ast: FilterAst): UserFilterNode {
+  switch (ast.kind) {
+    case "and":
+      return { and: [translate(ast.left), translate(ast.right)] };
+    case "or":
+      return { or: [translate(ast.left), translate(ast.right)] };
+    case "not":
+      return { not: translate(ast.expr) };
+    case "present":
+      return resolveTop(ast.path, { op: "pr" });
+    case "compare":
+      return resolveTop(ast.path, { op: ast.op, value: ast.value });
+    case "valuePath":
+      return valuePath(ast);
+  }
+}
+
+/**
+ * The store filter for a SCIM User filter expression. Throws a SCIM 400 invalidFilter naming what is wrong
+ * (syntax, an unknown attribute, an operator the attribute's type does not take).
+ */
+export function userFilterFromExpression(expression: string): UserFilterNode {
+  try {
+    return translate(parseFilter(expression));
+  } catch (err) {
+    if (err instanceof FilterSyntaxError || err instanceof FilterRefused) {
+      throw new SCIMMY.Types.Error(400, "invalidFilter", `Invalid filter: ${err.message}`);
+    }
+    throw err;
+  }
+}
+
+export type { FilterOp };

@@ -1,0 +1,127 @@
+// The SCIM filter grammar over real HTTP on both stores: every operator, grouping, not, value paths, sub-attributes,
+// extension attributes, dates compared as dates, and an HR-style delta sync by meta.lastModified, paged. Each
+// answer is checked against the users it must return, and reads never reach DigiCert.
+import { dropSchema, PG_URL, storeVariants, uniqueSchema } from "../../support/databases";
+import { oktaUser, PATCH_OP, startHarness, type Harness } from "../../support/harness";
+
+const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
+describe.each(storeVariants("query"))("SCIM filters: %s", (_label, platform, db) => {
+  let h: Harness;
+  const pgSchema = uniqueSchema(`scim_query_${platform}`);
+  const made: Record<"ada" | "grace" | "alan", any> = {} as any;
+
+  beforeAll(async () => {
+    h = await startHarness(db === "postgres" ? { platform, databaseUrl: PG_URL, pgSchema } : { platform });
+    const post = async (body: Record<string, unknown>) => {
+      const res = await h.post("/scim/v2/Users", body);
+      expect(res.status).toBe(201);
+      return res.body;
+    };
+    made.ada = await post(
+      oktaUser("ada.lovelace@example.com", {
+        schemas: ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+        name: { givenName: "Ada", familyName: "Lovelace" },
+        title: "Analyst",
+        emails: [
+          { value: "ada.lovelace@example.com", type: "work", primary: true },
+          { value: "ada@home.org", type: "home" },
+        ],
+        phoneNumbers: [{ value: "+44 20 0000", type: "mobile" }],
+        [ENTERPRISE]: { employeeNumber: "42", department: "Mathematics" },
+      }),
+    );
+    made.grace = await post(
+      oktaUser("grace.hopper@navy.example", {
+        name: { givenName: "Grace", familyName: "Hopper" },
+        emails: [{ value: "grace.hopper@navy.example", type: "work", primary: true }],
+        active: false,
+      }),
+    );
+    made.alan = await post(
+      oktaUser("alan.turing@example.com", {
+        name: { givenName: "Alan", familyName: "Turing" },
+        title: "Cryptanalyst",
+        emails: [{ value: "Alan.Turing@example.com", type: "home", primary: true }],
+      }),
+    );
+    await h.drain();
+  });
+  afterAll(async () => {
+    await h.close();
+    if (db === "postgres") await dropSchema(pgSchema);
+  });
+
+  const names = async (filter: string, extra = ""): Promise<string[]> => {
+    const res = await h.get(`/scim/v2/Users?filter=${encodeURIComponent(filter)}${extra}`);
+    expect(res.status).toBe(200);
+    return res.body.Resources.map((r: any) => r.userName.split(".")[0]).sort();
+  };
+
+  test.each([
+    ['userName sw "ADA"', ["ada"]],
+    ['userName ew "@example.com"', ["ada", "alan"]],
+    ['userName co "hopper"', ["grace"]],
+    ['userName gt "b"', ["grace"]],
+    ['userName le "alan.turing@example.com"', ["ada", "alan"]],
+    ['name.familyName eq "lovelace"', ["ada"]],
+    ['urn:ietf:params:scim:schemas:core:2.0:User:name.givenName sw "g"', ["grace"]],
+    ['title co "ANALYST"', ["ada", "alan"]],
+    ["title pr", ["ada", "alan"]],
+    ["not (title pr)", ["grace"]],
+    ['title ne "Analyst"', ["alan", "grace"]],
+    ['emails[type eq "work" and value co "@example.com"]', ["ada"]],
+    ['emails[type eq "home"].value ew ".org"', ["ada"]],
+    ['emails.value eq "ALAN.TURING@EXAMPLE.COM"', ["alan"]],
+    ['emails co "@navy"', ["grace"]],
+    ["emails[primary eq true and type eq \"home\"]", ["alan"]],
+    ['active eq true and (name.familyName eq "Turing" or name.familyName eq "Hopper")', ["alan"]],
+    ['not (userName sw "ada" or userName sw "alan")', ["grace"]],
+    ['not (userName sw "ada") and not (userName sw "alan")', ["grace"]],
+    ["active eq false", ["grace"]],
+    ["active ne false", ["ada", "alan"]],
+    ['phoneNumbers[type eq "mobile"]', ["ada"]],
+    ['phoneNumbers co "+44"', ["ada"]],
+    [`${ENTERPRISE}:employeeNumber eq "42"`, ["ada"]],
+    [`${ENTERPRISE}:department sw "math"`, ["ada"]],
+    ['meta.resourceType eq "User"', ["ada", "alan", "grace"]],
+  ])("%s", async (filter, expected) => {
+    h.sim.clearCalls();
+    expect(await names(filter)).toEqual(expected);
+    expect(h.sim.calls).toHaveLength(0);
+  });
+
+  test("dates compare as dates; meta.version by its weak ETag", async () => {
+    const t = (u: any) => u.meta.lastModified as string;
+    expect(await names(`meta.created le "${made.ada.meta.created}"`)).toEqual(["ada"]);
+    expect(await names(`meta.lastModified gt "${t(made.ada)}"`)).toEqual(["alan", "grace"]);
+    // An instant written with an offset and without milliseconds is compared as that instant, not as text.
+    const floor = Math.floor(Date.parse(t(made.grace)) / 1000) * 1000;
+    const withOffset = `${new Date(floor + 2 * 3600_000).toISOString().slice(0, 19)}+02:00`;
+    const after = (["ada", "grace", "alan"] as const).filter((k) => Date.parse(t(made[k])) > floor).sort();
+    expect(await names(`meta.lastModified gt "${withOffset}"`)).toEqual(after);
+    expect(await names(`meta.lastModified le "${withOffset}"`)).toEqual((["ada", "alan", "grace"] as const).filter((k) => !after.includes(k)));
+    const ada = (await h.get(`/scim/v2/Users/${made.ada.id}`)).body;
+    // SCIMMY refuses escaped quotes in a filter before the bridge sees it, so W/"n" is written without them here.
+    const n = /\d+/.exec(ada.meta.version)![0];
+    expect(await names(`meta.version eq "W/${n}" and userName sw "ada"`)).toEqual(["ada"]);
+    expect(await names(`meta.version ne "${n}" and userName sw "ada"`)).toEqual([]);
+  });
+
+  test("HR-style delta sync: active eq true and a lastModified window, paged", async () => {
+    const since = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 5));
+    const changed = await h.patch(`/scim/v2/Users/${made.ada.id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "title", value: "Countess" }] });
+    expect(changed.status).toBe(200);
+    await h.patch(`/scim/v2/Users/${made.grace.id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "title", value: "Admiral" }] });
+    const until = new Date(Date.now() + 60_000).toISOString();
+    const filter = `active eq true and (meta.lastModified ge "${since}" and meta.lastModified le "${until}")`;
+    const res = await h.get(`/scim/v2/Users?filter=${encodeURIComponent(filter)}&startIndex=1&count=100`);
+    expect(res.status).toBe(200);
+    expect(res.body.totalResults).toBe(1);
+    expect(res.body.Resources.map((r: any) => r.id)).toEqual([made.ada.id]);
+    // Paging over a filtered set: the true total and the asked window.
+    const page = await h.get(`/scim/v2/Users?filter=${encodeURIComponent('userName ew "@example.com"')}&startIndex=2&count=1`);
+    expect(page.body).toMatchObject({ totalResults: 2, startIndex: 2, itemsPerPage: 1 });
+  });
+});
