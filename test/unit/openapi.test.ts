@@ -184,7 +184,7 @@ describe("openapi/openapi.yaml", () => {
     const names = params.map((p) => p.name);
     expect(names).toEqual(expect.arrayContaining(["filter", "startIndex", "count", "attributes", "excludedAttributes"]));
     const filter = params.find((p) => p.name === "filter")!;
-    for (const form of ["userName eq", "externalId eq", "id eq", "emails eq", "emails.value eq", 'emails[type eq "work"].value eq', "active eq", "invalidFilter"]) {
+    for (const form of ["eq ne co sw ew gt ge lt le pr", "`not`", 'emails[type eq "work" and value co', "name.familyName", "meta.lastModified", "meta.version", "invalidFilter"]) {
       expect(filter.description).toContain(form);
     }
     expect(params.find((p) => p.name === "count")!.description).toContain("SCIM_MAX_RESULTS");

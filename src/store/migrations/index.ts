@@ -10,6 +10,7 @@ import { auditMigration } from "./0005-audit";
 import { reconcileMigration } from "./0006-reconcile";
 import { tokensMigration } from "./0007-tokens";
 import { divisionsMigration } from "./0008-divisions";
+import { lastModifiedIndexMigration } from "./0009-last-modified-index";
 
 export function buildMigrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -21,6 +22,7 @@ export function buildMigrations(dialect: Dialect): Record<string, Migration> {
     "0006-reconcile": reconcileMigration(dialect),
     "0007-tokens": tokensMigration(dialect),
     "0008-divisions": divisionsMigration(dialect),
+    "0009-last-modified-index": lastModifiedIndexMigration(),
   };
 }
 
