@@ -6,6 +6,7 @@ import {
   type GroupChanges,
   type GroupMember,
   type GroupQuery,
+  type GroupSort,
   type GroupRef,
   type GroupRepository,
   type GroupRow,
@@ -68,8 +69,8 @@ export class GroupService {
     return row;
   }
 
-  list(query: GroupQuery | undefined, page: Page): Promise<{ total: number; rows: GroupRow[] }> {
-    return this.deps.store.groups.list(query, page);
+  list(query: GroupQuery | undefined, page: Page, sort?: GroupSort): Promise<{ total: number; rows: GroupRow[] }> {
+    return this.deps.store.groups.list(query, page, sort);
   }
 
   groupsOfUsers(userIds: string[]): Promise<Map<string, GroupRef[]>> {

@@ -14,6 +14,7 @@ import {
   type UserQuery,
   type UserRow,
   type UserSnapshot,
+  type UserSort,
 } from "../store/types";
 import type { AccessPolicy } from "./access-policy";
 import { diffUsers, logAudit, requestFields, type AuditActor } from "./audit";
@@ -105,8 +106,8 @@ export class UserService {
     return row;
   }
 
-  list(query: UserQuery | undefined, page: Page): Promise<{ total: number; rows: UserRow[] }> {
-    return this.deps.store.users.list(query, page);
+  list(query: UserQuery | undefined, page: Page, sort?: UserSort): Promise<{ total: number; rows: UserRow[] }> {
+    return this.deps.store.users.list(query, page, sort);
   }
 
   /** `actor`: who asked (recorded in the audit trail with the change, in the same transaction). */

@@ -1,5 +1,5 @@
 import { SCIMMY } from "scimmy-routers";
-import type { GroupCondition, GroupQuery, UserCondition, UserQuery } from "../store/types";
+import type { GroupCondition, GroupQuery, GroupSort, UserCondition, UserQuery } from "../store/types";
 import { userFilterFromExpression } from "./user-filter";
 
 // SCIMMY parses a filter into OR-branches of AND-objects ({attr: [op, value]}, nested objects for sub-attributes,
@@ -139,4 +139,25 @@ function groupBranchConditions(branch: Record<string, unknown>): GroupCondition[
 /** Group filters, including Entra's membership probe `id eq "g" and members[value eq "u"]`. */
 export function groupQueryFromFilter(filter: unknown): GroupQuery | undefined {
   return translate(filter, SUPPORTED_GROUPS, groupBranchConditions);
+}
+
+const GROUP_SORTS: Record<string, GroupSort["by"]> = {
+  displayname: "displayName",
+  externalid: "externalId",
+  id: "id",
+  "meta.created": "created",
+  "meta.lastmodified": "lastModified",
+};
+
+/** A group list's `sortBy`/`sortOrder`: displayName, externalId, id, meta.created or meta.lastModified. */
+export function groupSortFromConstraints(constraints: { sortBy?: unknown; sortOrder?: unknown } | undefined): GroupSort | undefined {
+  const { sortBy, sortOrder } = constraints ?? {};
+  if (sortOrder !== undefined && sortOrder !== "ascending" && sortOrder !== "descending") {
+    throw new SCIMMY.Types.Error(400, "invalidValue", `sortOrder must be ascending or descending, not '${String(sortOrder)}'`);
+  }
+  if (sortBy === undefined || sortBy === "") return undefined;
+  const name = String(sortBy).replace(/^urn:ietf:params:scim:schemas:core:2\.0:Group:/i, "").toLowerCase();
+  const by = GROUP_SORTS[name];
+  if (!by) throw new SCIMMY.Types.Error(400, "invalidValue", `Invalid sortBy '${String(sortBy)}': Groups sort by displayName, externalId, id, meta.created or meta.lastModified`);
+  return { by, descending: sortOrder === "descending" };
 }

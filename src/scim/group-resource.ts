@@ -1,6 +1,6 @@
 import { SCIMMY } from "scimmy-routers";
 import { actorOf, type ScimContext } from "./context";
-import { groupQueryFromFilter } from "./filter";
+import { groupQueryFromFilter, groupSortFromConstraints } from "./filter";
 import { groupDraftFromScim, scimFromGroup } from "./group-mapping";
 import { guarded, hardened, hardenedResource, listResponse, pageOf, wantsAttribute } from "./handler-support";
 
@@ -14,8 +14,9 @@ class GroupResource extends hardenedResource(SCIMMY.Resources.Group) {
     if (this.id) return hardened(() => super.read(ctx));
     return guarded(c, async () => {
       const query = groupQueryFromFilter(this.filter);
+      const sort = groupSortFromConstraints(this.constraints);
       const page = pageOf(this.constraints, c.maxResults);
-      const { total, rows } = await c.groups.list(query, page);
+      const { total, rows } = await c.groups.list(query, page, sort);
       const withMembers = wantsAttribute(this.attributes, "members");
       const resources: unknown[] = [];
       for (const row of rows) {

@@ -125,7 +125,8 @@ function applyServiceProviderConfig(maxResults: number, auth: ScimRouterOptions[
     documentationUri,
     patch: true,
     bulk: false,
-    sort: false,
+    // Users sort by any singular attribute; Groups by displayName, externalId, id and meta dates.
+    sort: true,
     etag: false,
     changePassword: false,
     filter: { supported: true, maxResults },

@@ -2,8 +2,8 @@
 // without case against the User schema and its extensions (SCIMMY's definitions), values are checked against the
 // attribute's type, and case-exactness comes from the schema, so the store only sees fields it knows.
 import { SCIMMY } from "scimmy-routers";
-import type { FilterOp, UserFilterField, UserFilterNode } from "../store/types";
-import { FilterSyntaxError, parseFilter, type AttrPath, type CompareOp, type FilterAst, type FilterValue } from "./filter-parser";
+import type { FilterOp, UserFilterField, UserFilterNode, UserSort } from "../store/types";
+import { FilterSyntaxError, parseAttrPath, parseFilter, type AttrPath, type CompareOp, type FilterAst, type FilterValue } from "./filter-parser";
 
 const CORE = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -237,6 +237,29 @@ export function userFilterFromExpression(expression: string): UserFilterNode {
     if (err instanceof FilterSyntaxError || err instanceof FilterRefused) {
       throw new SCIMMY.Types.Error(400, "invalidFilter", `Invalid filter: ${err.message}`);
     }
+    throw err;
+  }
+}
+
+/**
+ * The store order for a list's `sortBy`/`sortOrder` (RFC 7644 §3.4.2.3): any singular User or enterprise attribute,
+ * ascending unless `descending`; users without the attribute come last. undefined without sortBy (creation order).
+ * Throws a SCIM 400 invalidValue for a multi-valued, unknown or unsortable attribute or a bad sortOrder.
+ */
+export function userSortFromConstraints(constraints: { sortBy?: unknown; sortOrder?: unknown } | undefined): UserSort | undefined {
+  const { sortBy, sortOrder } = constraints ?? {};
+  if (sortOrder !== undefined && sortOrder !== "ascending" && sortOrder !== "descending") {
+    throw new SCIMMY.Types.Error(400, "invalidValue", `sortOrder must be ascending or descending, not '${String(sortOrder)}'`);
+  }
+  if (sortBy === undefined || sortBy === "") return undefined;
+  try {
+    const node = resolveTop(parseAttrPath(String(sortBy)), { op: "pr" });
+    if (!("field" in node) || node.field.kind === "email" || node.field.kind === "jsonItem") {
+      throw new FilterRefused(`'${String(sortBy)}' is multi-valued or not a stored value: sortBy takes a singular attribute`);
+    }
+    return { field: node.field, descending: sortOrder === "descending" };
+  } catch (err) {
+    if (err instanceof FilterSyntaxError || err instanceof FilterRefused) throw new SCIMMY.Types.Error(400, "invalidValue", `Invalid sortBy: ${err.message}`);
     throw err;
   }
 }

@@ -2,6 +2,7 @@ import { SCIMMY } from "scimmy-routers";
 import type { UserRow } from "../store/types";
 import { actorOf, type ScimContext } from "./context";
 import { userQueryFromFilter } from "./filter";
+import { userSortFromConstraints } from "./user-filter";
 import { guarded, hardened, hardenedResource, listResponse, pageOf, wantsAttribute } from "./handler-support";
 import { DigiCertUserExtension } from "./schemas";
 import { draftFromScim, scimFromRow } from "./user-mapping";
@@ -13,8 +14,9 @@ class UserResource extends hardenedResource(SCIMMY.Resources.User) {
     const c = ctx as unknown as ScimContext;
     return guarded(c, async () => {
       const query = userQueryFromFilter(this.filter);
+      const sort = userSortFromConstraints(this.constraints);
       const page = pageOf(this.constraints, c.maxResults);
-      const { total, rows } = await c.users.list(query, page);
+      const { total, rows } = await c.users.list(query, page, sort);
       const groups = wantsAttribute(this.attributes, "groups") ? await c.groups.groupsOfUsers(rows.map((r) => r.id)) : undefined;
       const resources = rows.map(
         (row) =>

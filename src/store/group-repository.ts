@@ -1,7 +1,7 @@
 // GroupRepository over kysely, identical behaviour on SQLite and PostgreSQL.
 // Membership operations lock the group row (PostgreSQL; SQLite serialises every transaction on its one
 // connection), touch only the member rows named in the call, and bump the group's version only on a change.
-import { Insertable, Kysely, Selectable, Transaction, Updateable } from "kysely";
+import { Insertable, Kysely, Selectable, sql, Transaction, Updateable } from "kysely";
 import { chunksOf, distinct } from "./chunks";
 import { nextTimestamp } from "./clock";
 import type { Codec, Database, Dialect, GroupMembersTable, GroupsTable } from "./db";
@@ -13,6 +13,7 @@ import {
   GroupChanges,
   GroupMember,
   GroupQuery,
+  GroupSort,
   GroupRef,
   GroupRepository,
   GroupRow,
@@ -25,6 +26,14 @@ import {
 type Db = Kysely<Database> | Transaction<Database>;
 type Locked = { version: number; last_modified: string };
 
+
+const GROUP_SORT_COLUMNS = {
+  displayName: "display_name_lower",
+  externalId: "external_id",
+  id: "id",
+  created: "created",
+  lastModified: "last_modified",
+} as const;
 
 export class SqlGroupRepository implements GroupRepository {
   private readonly codec: Codec;
@@ -66,7 +75,7 @@ export class SqlGroupRepository implements GroupRepository {
     return row ? this.toGroup(row) : null;
   }
 
-  async list(query: GroupQuery | undefined, page: Page): Promise<{ total: number; rows: GroupRow[] }> {
+  async list(query: GroupQuery | undefined, page: Page, sort?: GroupSort): Promise<{ total: number; rows: GroupRow[] }> {
     const filter = groupFilter(query);
     if (filter === "none") return { total: 0, rows: [] };
     const base = filter === "all" ? this.db.selectFrom("scim_groups") : this.db.selectFrom("scim_groups").where(filter);
@@ -76,7 +85,12 @@ export class SqlGroupRepository implements GroupRepository {
     const { limit, offset } = window(page);
     if (limit === 0 || offset >= total) return { total, rows: [] };
 
-    const rows = await base.selectAll().orderBy("created").orderBy("id").limit(limit).offset(offset).execute();
+    const column = sort ? GROUP_SORT_COLUMNS[sort.by] : null;
+    const dir = sort?.descending ? "desc" : "asc";
+    const ordered = column
+      ? base.selectAll().orderBy(sql`(case when ${sql.ref(column)} is null then 1 else 0 end)`).orderBy(column, dir).orderBy("id", dir)
+      : base.selectAll().orderBy("created").orderBy("id");
+    const rows = await ordered.limit(limit).offset(offset).execute();
     return { total, rows: rows.map((r) => this.toGroup(r)) };
   }
 

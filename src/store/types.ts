@@ -99,6 +99,18 @@ export type UserFilterNode =
   /** Some element of the multi-valued resource attribute `attr` matches `where` (fields `jsonItem`). */
   | { anyElement: { attr: string; where: UserFilterNode } };
 
+/** A list's order: by a singular field, users without it last, ties broken by id (stable paging). */
+export interface UserSort {
+  field: UserFilterField;
+  descending: boolean;
+}
+
+/** A group list's order (ties broken by id); displayName sorts without case. */
+export interface GroupSort {
+  by: "displayName" | "externalId" | "id" | "created" | "lastModified";
+  descending: boolean;
+}
+
 export interface Page {
   /** 0-based. */
   offset: number;
@@ -112,7 +124,7 @@ export interface UserRepository {
   getById(id: string): Promise<UserRow | null>;
   getByUserName(userName: string): Promise<UserRow | null>;
   /** Rows ordered by creation then id; total counts every match. `query` undefined = all users. */
-  list(query: UserQuery | undefined, page: Page): Promise<{ total: number; rows: UserRow[] }>;
+  list(query: UserQuery | undefined, page: Page, sort?: UserSort): Promise<{ total: number; rows: UserRow[] }>;
   /**
    * Applies the changes, bumps version and lastModified. With expectedVersion, throws StoreVersionConflictError
    * when the stored version differs. Throws StoreConflictError on a userName clash. Returns null if the id is gone.
@@ -188,7 +200,7 @@ export interface GroupRepository {
   insert(row: NewGroupRow, memberIds: string[]): Promise<GroupRow>;
   getById(id: string): Promise<GroupRow | null>;
   /** Rows ordered by creation then id; total counts every match. `query` undefined = all groups. */
-  list(query: GroupQuery | undefined, page: Page): Promise<{ total: number; rows: GroupRow[] }>;
+  list(query: GroupQuery | undefined, page: Page, sort?: GroupSort): Promise<{ total: number; rows: GroupRow[] }>;
   /** Like UserRepository.update; StoreConflictError("displayName") on a clash. Null if the id is gone. */
   update(id: string, changes: GroupChanges, expectedVersion?: number): Promise<GroupRow | null>;
   /** Deletes the group and its memberships; returns the former member ids, or null when there was no group. */

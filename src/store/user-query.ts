@@ -2,7 +2,7 @@
 // Every value is a bound parameter; only column names are fixed in code.
 import { Expression, ExpressionBuilder, SqlBool, sql } from "kysely";
 import type { Codec, Database, Dialect } from "./db";
-import type { UserCondition, UserFilterField, UserFilterNode, UserQuery } from "./types";
+import type { UserCondition, UserFilterField, UserFilterNode, UserQuery, UserSort } from "./types";
 
 type UsersEb = ExpressionBuilder<Database, "scim_users">;
 
@@ -202,4 +202,43 @@ function bool(col: Raw, op: string, value: Value, d: SqlDialect, is: (v: boolean
   if (typeof value !== "boolean") return d.truth(false);
   if (op === "eq") return sql`coalesce(${is(value)}, false)`;
   return sql`(not coalesce(${is(value)}, false))`;
+}
+
+/** ORDER BY terms for a sort: missing values last in both directions, then the key, then id for stable pages. */
+export function userOrder(sort: UserSort, codec: Codec, dialect: Dialect): Raw[] {
+  const d = new SqlDialect(dialect, codec);
+  const f = sort.field;
+  let key: Raw;
+  switch (f.kind) {
+    case "id":
+      key = sql`scim_users.id`;
+      break;
+    case "userName":
+      key = sql`scim_users.user_name_lower`;
+      break;
+    case "externalId":
+      key = sql`scim_users.external_id`;
+      break;
+    case "created":
+      key = sql`scim_users.created`;
+      break;
+    case "lastModified":
+      key = sql`scim_users.last_modified`;
+      break;
+    case "version":
+      key = sql`scim_users.version`;
+      break;
+    case "active":
+      key = sql`scim_users.active`;
+      break;
+    case "json": {
+      const text = d.jsonText(sql`scim_users.resource`, f.path);
+      key = f.type === "number" && dialect === "postgres" ? sql`(${text})::numeric` : f.caseExact || f.type !== "string" ? text : sql`lower(${text})`;
+      break;
+    }
+    default:
+      throw new Error(`cannot sort by ${f.kind}`);
+  }
+  const dir = sort.descending ? sql`desc` : sql`asc`;
+  return [sql`(case when ${key} is null then 1 else 0 end) asc`, sql`${key} ${dir}`, sql`scim_users.id ${dir}`];
 }

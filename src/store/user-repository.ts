@@ -6,7 +6,7 @@ import type { Codec, Database, Dialect, UserEmailsTable, UsersTable } from "./db
 import { codecFor, inTransaction } from "./db";
 import { rethrowMapped } from "./errors";
 import { updateWithRetry } from "./optimistic";
-import { userFilter } from "./user-query";
+import { userFilter, userOrder } from "./user-query";
 import {
   NewUserRow,
   Page,
@@ -19,6 +19,7 @@ import {
   UserQuery,
   UserRepository,
   UserRow,
+  UserSort,
 } from "./types";
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -91,7 +92,7 @@ export class SqlUserRepository implements UserRepository {
     return row ? (await this.hydrate(this.db, [row]))[0]! : null;
   }
 
-  async list(query: UserQuery | undefined, page: Page): Promise<{ total: number; rows: UserRow[] }> {
+  async list(query: UserQuery | undefined, page: Page, sort?: UserSort): Promise<{ total: number; rows: UserRow[] }> {
     const filter = userFilter(query, this.codec, this.dialect);
     if (filter === "none") return { total: 0, rows: [] };
     const base = filter === "all" ? this.db.selectFrom("scim_users") : this.db.selectFrom("scim_users").where(filter);
@@ -102,13 +103,10 @@ export class SqlUserRepository implements UserRepository {
     const offset = Math.max(0, Math.floor(page.offset));
     if (limit === 0 || offset >= total) return { total, rows: [] };
 
-    const rows = await base
-      .selectAll()
-      .orderBy("created")
-      .orderBy("id")
-      .limit(limit)
-      .offset(offset)
-      .execute();
+    let ordered = base.selectAll();
+    if (sort) for (const term of userOrder(sort, this.codec, this.dialect)) ordered = ordered.orderBy(term as never);
+    else ordered = ordered.orderBy("created").orderBy("id");
+    const rows = await ordered.limit(limit).offset(offset).execute();
     return { total, rows: await this.hydrate(this.db, rows) };
   }
 

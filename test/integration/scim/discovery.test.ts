@@ -18,7 +18,7 @@ describe("discovery and service limits", () => {
       patch: { supported: true },
       bulk: { supported: false },
       filter: { supported: true, maxResults: 3 },
-      sort: { supported: false },
+      sort: { supported: true },
       etag: { supported: false },
       changePassword: { supported: false },
     });
