@@ -27,6 +27,8 @@ export interface ScimContext {
   maxResults: number;
   /** PATCH: the stored version egress handed SCIMMY, so ingress can tell whether another change came in between. */
   patchBaseVersion?: number;
+  /** PUT with If-Match: the version it names, which the write must still find (see etags.ts). */
+  ifMatchVersion?: number;
   /** Parks a failure SCIMMY cannot render (429/502/503) for the app error handler. */
   park(failure: ScimFailure): void;
 }

@@ -15,6 +15,7 @@ import type { Logger } from "../log/logger";
 import { normaliseUserBody, normaliseUserPatch } from "./patch-normaliser";
 import { scimFromRow } from "./user-mapping";
 import { declareUserResource } from "./user-resource";
+import { etagHeader, preconditions } from "./etags";
 
 export const SCIM_CONTENT_TYPES = ["application/scim+json", "application/json"];
 
@@ -127,7 +128,7 @@ function applyServiceProviderConfig(maxResults: number, auth: ScimRouterOptions[
     bulk: false,
     // Users sort by any singular attribute; Groups by displayName, externalId, id and meta dates.
     sort: true,
-    etag: false,
+    etag: true,
     changePassword: false,
     filter: { supported: true, maxResults },
     authenticationSchemes: [],
@@ -177,6 +178,8 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     if (!/["\\]/.test(req.params.id)) return next();
     sendScimError(res, { status: 404, detail: "Resource not found" });
   });
+  router.all("/:resource(Users|Groups)/:id", preconditions);
+  router.use(etagHeader);
   const roles = roleRoutes(() => `${opts.publicBaseUrl}/scim/v2`);
   router.get("/Roles", roles.list);
   router.get("/Roles/:id", roles.get);

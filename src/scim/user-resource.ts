@@ -63,7 +63,7 @@ export function declareUserResource(): void {
       guarded(ctx, async () => {
         const draft = draftFromScim(JSON.parse(JSON.stringify(instance)));
         const row = resource.id
-          ? await ctx.users.replace(resource.id, draft, ctx.method === "PATCH" ? ctx.patchBaseVersion : undefined, actorOf(ctx))
+          ? await ctx.users.replace(resource.id, draft, ctx.method === "PATCH" ? ctx.patchBaseVersion : ctx.ifMatchVersion, actorOf(ctx))
           : await ctx.users.create(draft, actorOf(ctx));
         return userWithExtras(ctx, row);
       }),

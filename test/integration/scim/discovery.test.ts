@@ -19,7 +19,7 @@ describe("discovery and service limits", () => {
       bulk: { supported: false },
       filter: { supported: true, maxResults: 3 },
       sort: { supported: true },
-      etag: { supported: false },
+      etag: { supported: true },
       changePassword: { supported: false },
     });
     expect(res.body.authenticationSchemes).toHaveLength(1);

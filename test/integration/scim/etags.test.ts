@@ -1,0 +1,72 @@
+// ETags: meta.version as the ETag header, If-None-Match → 304, If-Match → 412 on another version, on Users and
+// Groups; a precondition never costs a DigiCert call.
+import { oktaUser, PATCH_OP, startHarness, type Harness } from "../../support/harness";
+
+const GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
+
+describe("ETags and preconditions", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ platform: "certcentral" });
+  });
+  afterAll(() => h.close());
+
+  test("a user's ETag is its meta.version; If-None-Match with it is 304, with another 200", async () => {
+    const created = await h.post("/scim/v2/Users", oktaUser());
+    expect(created.status).toBe(201);
+    expect(created.headers.etag).toBe(created.body.meta.version);
+    const read = await h.get(`/scim/v2/Users/${created.body.id}`);
+    expect(read.headers.etag).toBe(read.body.meta.version);
+    h.sim.clearCalls();
+    const same = await h.get(`/scim/v2/Users/${created.body.id}`).set("If-None-Match", read.body.meta.version);
+    expect(same.status).toBe(304);
+    expect(same.headers.etag).toBe(read.body.meta.version);
+    expect((await h.get(`/scim/v2/Users/${created.body.id}`).set("If-None-Match", 'W/"999"')).status).toBe(200);
+    expect(h.sim.calls).toHaveLength(0);
+    // Lists carry no ETag of their own.
+    expect((await h.get("/scim/v2/Users")).headers.etag).toBeUndefined();
+  });
+
+  test("If-Match: the current version (weak or strong, or *) lets PUT, PATCH and DELETE through; another is 412 and changes nothing", async () => {
+    const u = (await h.post("/scim/v2/Users", oktaUser())).body;
+    const v = u.meta.version as string;
+    const stale = await h.patch(`/scim/v2/Users/${u.id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "title", value: "X" }] }).set("If-Match", 'W/"999"');
+    expect(stale.status).toBe(412);
+    expect(stale.body).toMatchObject({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "412" });
+    expect(stale.headers.etag).toBe(v);
+    expect((await h.get(`/scim/v2/Users/${u.id}`)).body.title).toBeUndefined();
+
+    const patched = await h.patch(`/scim/v2/Users/${u.id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "title", value: "Y" }] }).set("If-Match", v.replace(/^W\//, ""));
+    expect(patched.status).toBe(200);
+    expect(patched.headers.etag).toBe(patched.body.meta.version);
+    expect(patched.body.meta.version).not.toBe(v);
+
+    // The version read before the PATCH is stale now: a PUT based on it is refused.
+    const put = await h.put(`/scim/v2/Users/${u.id}`, { ...oktaUser(u.userName), title: "Z" }).set("If-Match", v);
+    expect(put.status).toBe(412);
+    const putOk = await h.put(`/scim/v2/Users/${u.id}`, { ...oktaUser(u.userName), title: "Z" }).set("If-Match", patched.body.meta.version);
+    expect(putOk.status).toBe(200);
+    expect(putOk.body.title).toBe("Z");
+
+    expect((await h.del(`/scim/v2/Users/${u.id}`).set("If-Match", v)).status).toBe(412);
+    expect((await h.get(`/scim/v2/Users/${u.id}`)).status).toBe(200);
+    expect((await h.del(`/scim/v2/Users/${u.id}`).set("If-Match", "*")).status).toBe(204);
+    // A missing resource is a 404 whatever the precondition.
+    expect((await h.del(`/scim/v2/Users/${u.id}`).set("If-Match", v)).status).toBe(404);
+  });
+
+  test("groups: ETag, If-None-Match and If-Match on PATCH", async () => {
+    const g = (await h.post("/scim/v2/Groups", { schemas: [GROUP], displayName: `etag-${Date.now()}` })).body;
+    const read = await h.get(`/scim/v2/Groups/${g.id}`);
+    expect(read.headers.etag).toBe(read.body.meta.version);
+    expect((await h.get(`/scim/v2/Groups/${g.id}`).set("If-None-Match", read.body.meta.version)).status).toBe(304);
+    const renameStale = await h.patch(`/scim/v2/Groups/${g.id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "displayName", value: "x" }] }).set("If-Match", 'W/"999"');
+    expect(renameStale.status).toBe(412);
+    const rename = await h.patch(`/scim/v2/Groups/${g.id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "displayName", value: `${g.displayName}-2` }] }).set("If-Match", read.body.meta.version);
+    expect(rename.status).toBe(204);
+  });
+
+  test("ServiceProviderConfig advertises etag", async () => {
+    expect((await h.get("/scim/v2/ServiceProviderConfig")).body.etag).toEqual({ supported: true });
+  });
+});
