@@ -178,6 +178,11 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     if (!/["\\]/.test(req.params.id)) return next();
     sendScimError(res, { status: 404, detail: "Resource not found" });
   });
+  // An old name some clients still call (draft SCIM 2.0): answered as /ServiceProviderConfig rather than a 404.
+  router.get("/serviceConfiguration", (req, _res, next) => {
+    req.url = req.url.replace(/^\/serviceConfiguration/, "/ServiceProviderConfig");
+    next();
+  });
   router.all("/:resource(Users|Groups)/:id", preconditions);
   router.use(etagHeader);
   const roles = roleRoutes(() => `${opts.publicBaseUrl}/scim/v2`);

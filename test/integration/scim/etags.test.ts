@@ -66,7 +66,12 @@ describe("ETags and preconditions", () => {
     expect(rename.status).toBe(204);
   });
 
-  test("ServiceProviderConfig advertises etag", async () => {
-    expect((await h.get("/scim/v2/ServiceProviderConfig")).body.etag).toEqual({ supported: true });
+  test("ServiceProviderConfig advertises etag; the old /serviceConfiguration name answers the same", async () => {
+    const spc = await h.get("/scim/v2/ServiceProviderConfig");
+    expect(spc.body.etag).toEqual({ supported: true });
+    const old = await h.get("/scim/v2/serviceConfiguration");
+    expect(old.status).toBe(200);
+    expect(old.body).toEqual(spc.body);
+    expect((await h.get("/scim/v2/serviceConfiguration").set("Authorization", "Bearer wrong")).status).toBe(401);
   });
 });
