@@ -1,5 +1,6 @@
 import { SCIMMY } from "scimmy-routers";
 import type { GroupCondition, GroupQuery, GroupSort, UserCondition, UserQuery } from "../store/types";
+import { groupFilterFromExpression } from "./group-filter";
 import { userFilterFromExpression } from "./user-filter";
 
 // SCIMMY parses a filter into OR-branches of AND-objects ({attr: [op, value]}, nested objects for sub-attributes,
@@ -136,8 +137,13 @@ function groupBranchConditions(branch: Record<string, unknown>): GroupCondition[
   return out;
 }
 
-/** Group filters, including Entra's membership probe `id eq "g" and members[value eq "u"]`. */
+/**
+ * Group filters, including Entra's membership probe `id eq "g" and members[value eq "u"]`: the filter's text is
+ * parsed like a user filter's (group-filter.ts); a parsed filter without its text falls back to the simple forms.
+ */
 export function groupQueryFromFilter(filter: unknown): GroupQuery | undefined {
+  const expression = (filter as { expression?: unknown } | null | undefined)?.expression;
+  if (typeof expression === "string" && expression.trim() !== "") return { where: groupFilterFromExpression(expression) };
   return translate(filter, SUPPORTED_GROUPS, groupBranchConditions);
 }
 

@@ -76,7 +76,7 @@ export class SqlGroupRepository implements GroupRepository {
   }
 
   async list(query: GroupQuery | undefined, page: Page, sort?: GroupSort): Promise<{ total: number; rows: GroupRow[] }> {
-    const filter = groupFilter(query);
+    const filter = groupFilter(query, this.codec, this.dialect);
     if (filter === "none") return { total: 0, rows: [] };
     const base = filter === "all" ? this.db.selectFrom("scim_groups") : this.db.selectFrom("scim_groups").where(filter);
 

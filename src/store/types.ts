@@ -179,9 +179,18 @@ export type GroupCondition =
   | { attr: "externalId"; value: string } // case-exact
   | { attr: "member"; value: string }; // the group has this user id as a member
 
-export interface GroupQuery {
-  anyOf: GroupCondition[][];
-}
+/** OR of AND-groups, or, for the whole filter grammar, `where`: a tree over the group's own fields. */
+export type GroupQuery = { anyOf: GroupCondition[][] } | { where: GroupFilterNode };
+
+export type GroupFilterField = { kind: "id" | "displayName" | "externalId" | "created" | "lastModified" | "version" } | { kind: "memberValue" };
+
+export type GroupFilterNode =
+  | { and: GroupFilterNode[] }
+  | { or: GroupFilterNode[] }
+  | { not: GroupFilterNode }
+  | { field: GroupFilterField; op: FilterOp; value?: string | number | boolean | null }
+  /** Some member of the group matches `where` (fields `memberValue`: the member's user id). */
+  | { anyMember: GroupFilterNode };
 
 export interface MembershipChange {
   /** User ids that became members (were not members before). */

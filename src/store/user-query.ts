@@ -54,9 +54,9 @@ function condition(eb: UsersEb, c: UserCondition, codec: Codec): Expression<SqlB
 // size, never by DigiCert).
 
 type Value = string | number | boolean | null | undefined;
-type Raw = ReturnType<typeof sql>;
+export type Raw = ReturnType<typeof sql>;
 
-class SqlDialect {
+export class SqlDialect {
   constructor(
     readonly name: Dialect,
     readonly codec: Codec,
@@ -158,7 +158,7 @@ function leaf(field: UserFilterField, op: string, value: Value, d: SqlDialect, i
 }
 
 /** `lowered`: the column already holds lower-cased text (user_name_lower, value_lower): fold the value only. */
-function text(col: Raw, op: string, value: Value, d: SqlDialect, caseExact: boolean, lowered = false): Raw {
+export function text(col: Raw, op: string, value: Value, d: SqlDialect, caseExact: boolean, lowered = false): Raw {
   if (op === "pr") return sql`(${col} is not null and ${col} <> '')`;
   if (value === null) return op === "eq" ? sql`(${col} is null)` : op === "ne" ? sql`(${col} is not null)` : d.truth(false);
   const v = String(value);
@@ -188,7 +188,7 @@ function text(col: Raw, op: string, value: Value, d: SqlDialect, caseExact: bool
   throw new Error(`unsupported operator ${op}`);
 }
 
-function numeric(col: Raw, op: string, value: Value, d: SqlDialect): Raw {
+export function numeric(col: Raw, op: string, value: Value, d: SqlDialect): Raw {
   if (op === "pr") return sql`(${col} is not null)`;
   if (typeof value !== "number") return d.truth(false);
   const sym = { eq: "=", ne: "<>", gt: ">", ge: ">=", lt: "<", le: "<=" }[op as "eq"];

@@ -136,6 +136,26 @@ describe.each(storeVariants("query"))("SCIM filters: %s", (_label, platform, db)
     expect(groups).toEqual(["Zeta", "Mu", "alpha"]);
   });
 
+  test("Groups take the same grammar: displayName operators, members by value, not, meta dates", async () => {
+    const post = async (displayName: string, members: string[]) =>
+      (await h.post("/scim/v2/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName, externalId: `ext-${displayName}`, members: members.map((value) => ({ value })) })).body;
+    const eng = await post("Engineering PKI", [made.ada.id, made.alan.id]);
+    const fin = await post("Finance PKI", [made.grace.id]);
+    const g = async (filter: string) =>
+      (await h.get(`/scim/v2/Groups?excludedAttributes=members&filter=${encodeURIComponent(filter)}`)).body.Resources.map((r: any) => r.displayName).sort();
+    expect(await g('displayName ew "pki"')).toEqual(["Engineering PKI", "Finance PKI"]);
+    expect(await g('displayName sw "eng" or externalId eq "ext-Finance PKI"')).toEqual(["Engineering PKI", "Finance PKI"]);
+    expect(await g(`members[value eq "${made.alan.id}"]`)).toEqual(["Engineering PKI"]);
+    expect(await g(`displayName co "PKI" and not (members[value eq "${made.alan.id}"])`)).toEqual(["Finance PKI"]);
+    expect(await g(`id eq "${fin.id}" and members[value eq "${made.grace.id}"]`)).toEqual(["Finance PKI"]);
+    expect(await g(`id eq "${fin.id}" and members[value eq "${made.ada.id}"]`)).toEqual([]);
+    expect(await g(`members.value eq "${made.ada.id}"`)).toEqual(["Engineering PKI"]);
+    expect(await g(`meta.created ge "${eng.meta.created}" and displayName ew "PKI"`)).toEqual(["Engineering PKI", "Finance PKI"]);
+    const bad = await h.get(`/scim/v2/Groups?filter=${encodeURIComponent('members.display eq "x"')}`);
+    expect(bad.status).toBe(400);
+    expect(bad.body.detail).toMatch(/members are filtered by value/);
+  });
+
   test("HR-style delta sync: active eq true and a lastModified window, paged", async () => {
     const since = new Date().toISOString();
     await new Promise((r) => setTimeout(r, 5));

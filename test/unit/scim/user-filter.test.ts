@@ -1,5 +1,6 @@
-// The bridge's own RFC 7644 filter parser and its translation to the store's filter tree.
+// The bridge's own RFC 7644 filter parser and its translation to the store's filter trees (Users and Groups).
 import { FilterSyntaxError, parseFilter } from "../../../src/scim/filter-parser";
+import { groupFilterFromExpression } from "../../../src/scim/group-filter";
 import { userFilterFromExpression } from "../../../src/scim/user-filter";
 
 describe("parseFilter", () => {
@@ -94,5 +95,24 @@ describe("userFilterFromExpression", () => {
     }
     expect(err).toMatchObject({ status: 400, scimType: "invalidFilter" });
     expect(err.message).toMatch(message);
+  });
+});
+
+describe("groupFilterFromExpression", () => {
+  test("displayName without case, members by value, Entra's probe, not", () => {
+    expect(groupFilterFromExpression('displayName sw "Dig"')).toEqual({ field: { kind: "displayName" }, op: "sw", value: "Dig" });
+    expect(groupFilterFromExpression('id eq "g1" and members[value eq "u1"]')).toEqual({
+      and: [{ field: { kind: "id" }, op: "eq", value: "g1" }, { anyMember: { field: { kind: "memberValue" }, op: "eq", value: "u1" } }],
+    });
+    expect(groupFilterFromExpression('not (members eq "u1")')).toEqual({ not: { anyMember: { field: { kind: "memberValue" }, op: "eq", value: "u1" } } });
+  });
+
+  test.each([
+    ['members.display eq "x"', /members are filtered by value/],
+    ['title eq "x"', /not a Group attribute that can be filtered/],
+    ['meta.lastModified gt "later"', /not an ISO 8601 date-time/],
+    ['emails[value eq "x"]', /value filter on members only/],
+  ])("%s is 400 invalidFilter", (text, message) => {
+    expect(() => groupFilterFromExpression(text)).toThrow(message);
   });
 });
