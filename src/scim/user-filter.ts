@@ -2,13 +2,12 @@
 // without case against the User schema and its extensions (SCIMMY's definitions), values are checked against the
 // attribute's type, and case-exactness comes from the schema, so the store only sees fields it knows.
 import { SCIMMY } from "scimmy-routers";
-import type { FilterOp, UserFilterField, UserFilterNode, UserSort } from "../store/types";
-import { FilterSyntaxError, parseAttrPath, parseFilter, type AttrPath, type CompareOp, type FilterAst, type FilterValue } from "./filter-parser";
+import type { UserFilterField, UserFilterNode, UserSort } from "../store/types";
+import { parseAttrPath, parseFilter, type AttrPath, type FilterAst } from "./filter-parser";
+import { asScimError, comparison, FilterRefused, mapLogic, resourceTypeTest, testOf, type Test, type ValueType } from "./filter-terms";
 
 const CORE = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-
-class FilterRefused extends Error {}
 
 interface SchemaAttribute {
   name: string;
@@ -17,15 +16,13 @@ interface SchemaAttribute {
   subAttributes?: SchemaAttribute[];
 }
 
-type ValueType = "string" | "boolean" | "number" | "dateTime";
-
 function attributesOf(schema: { definition: { attributes: SchemaAttribute[] } }): SchemaAttribute[] {
   return schema.definition.attributes;
 }
 
 const find = (list: SchemaAttribute[] | undefined, name: string) => list?.find((a) => a.name.toLowerCase() === name.toLowerCase());
 
-function valueType(a: SchemaAttribute): ValueType | null {
+function valueType(a: SchemaAttribute): Exclude<ValueType, "version"> | null {
   switch (a.type) {
     case "string":
     case "reference":
@@ -42,35 +39,6 @@ function valueType(a: SchemaAttribute): ValueType | null {
       return null;
   }
 }
-
-/** A comparison on `field` of `type`, with the value checked and normalised (dates to the stored ISO form). */
-function compare(field: UserFilterField, type: ValueType, op: CompareOp | "pr", value: FilterValue | undefined, shown: string): UserFilterNode {
-  if (op === "pr") return { field, op };
-  if (value === null) {
-    if (op !== "eq" && op !== "ne") throw new FilterRefused(`'${shown} ${op} null': only eq and ne compare with null`);
-    return { field, op, value: null };
-  }
-  if (type === "boolean") {
-    if (typeof value !== "boolean") throw new FilterRefused(`'${shown}' is a boolean: compare it with true or false`);
-    if (op !== "eq" && op !== "ne") throw new FilterRefused(`'${shown}' is a boolean: only eq, ne and pr apply`);
-    return { field, op, value };
-  }
-  if (type === "number") {
-    if (typeof value !== "number") throw new FilterRefused(`'${shown}' is a number: compare it with a bare number`);
-    if (op === "co" || op === "sw" || op === "ew") throw new FilterRefused(`'${shown}' is a number: ${op} does not apply`);
-    return { field, op, value };
-  }
-  if (typeof value !== "string") throw new FilterRefused(`'${shown}' is a ${type === "dateTime" ? "date-time" : "string"}: compare it with a quoted value`);
-  if (type === "dateTime") {
-    if (op === "co" || op === "sw" || op === "ew") throw new FilterRefused(`'${shown}' is a date-time: use eq, ne, gt, ge, lt or le`);
-    const t = Date.parse(value);
-    if (!Number.isFinite(t) || !/^\d{4}-\d{2}-\d{2}/.test(value)) throw new FilterRefused(`'${value}' is not an ISO 8601 date-time (e.g. 2021-09-23T19:35:41Z)`);
-    return { field, op, value: new Date(t).toISOString() };
-  }
-  return { field, op, value };
-}
-
-type Test = { op: CompareOp | "pr"; value?: FilterValue };
 
 /** The store field (and how to wrap it) for a path outside a value path. */
 function resolveTop(path: AttrPath, test: Test): UserFilterNode {
@@ -92,7 +60,7 @@ function resolveTop(path: AttrPath, test: Test): UserFilterNode {
     case "externalId":
     case "active":
       if (path.sub) throw new FilterRefused(`'${shown}': ${a.name} has no sub-attributes`);
-      return compare({ kind: a.name }, a.name === "active" ? "boolean" : "string", test.op, test.value, shown);
+      return comparison<UserFilterField>({ kind: a.name }, a.name === "active" ? "boolean" : "string", test, shown);
     case "meta":
       return meta(path.sub, test, shown);
     case "emails":
@@ -125,26 +93,19 @@ function singular(prefix: string[], a: SchemaAttribute, sub: string | undefined,
   }
   const type = valueType(target);
   if (!type) throw new FilterRefused(`'${shown}' cannot be compared`);
-  return compare({ kind: "json", path, type, caseExact: !!target.config.caseExact }, type, test.op, test.value, shown);
+  return comparison<UserFilterField>({ kind: "json", path, type, caseExact: !!target.config.caseExact }, type, test, shown);
 }
 
 function meta(sub: string | undefined, test: Test, shown: string): UserFilterNode {
   switch (sub?.toLowerCase()) {
     case "created":
-      return compare({ kind: "created" }, "dateTime", test.op, test.value, shown);
+      return comparison<UserFilterField>({ kind: "created" }, "dateTime", test, shown);
     case "lastmodified":
-      return compare({ kind: "lastModified" }, "dateTime", test.op, test.value, shown);
-    case "version": {
-      // Versions are weak ETags W/"n" over the stored counter.
-      if (test.op === "pr") return { field: { kind: "version" }, op: "pr" };
-      const m = typeof test.value === "string" ? /^(?:W\/)?"?(\d+)"?$/.exec(test.value) : null;
-      if (!m || (test.op !== "eq" && test.op !== "ne")) throw new FilterRefused(`'${shown}' is compared with eq or ne and a version such as W/"3"`);
-      return { field: { kind: "version" }, op: test.op, value: Number(m[1]) };
-    }
+      return comparison<UserFilterField>({ kind: "lastModified" }, "dateTime", test, shown);
+    case "version":
+      return comparison<UserFilterField>({ kind: "version" }, "version", test, shown);
     case "resourcetype":
-      if (test.op === "pr") return { and: [] };
-      if (typeof test.value !== "string" || (test.op !== "eq" && test.op !== "ne")) throw new FilterRefused(`'${shown}' is compared with eq or ne`);
-      return (test.value.toLowerCase() === "user") === (test.op === "eq") ? { and: [] } : { or: [] };
+      return resourceTypeTest(test, "User", shown);
     default:
       throw new FilterRefused(`'${shown}' is not filterable (meta.created, meta.lastModified, meta.version and meta.resourceType are)`);
   }
@@ -159,7 +120,7 @@ function emailTest(sub: string, test: Test, shown: string): UserFilterNode {
   if (!s) throw new FilterRefused(`'${shown}': emails has no sub-attribute '${sub}'`);
   const column = EMAIL_COLUMNS[s.name];
   if (!column) throw new FilterRefused(`'${shown}': emails can be filtered by value, type and primary`);
-  return compare({ kind: "email", column }, column === "primary" ? "boolean" : "string", test.op, test.value, shown);
+  return comparison<UserFilterField>({ kind: "email", column }, column === "primary" ? "boolean" : "string", test, shown);
 }
 
 function elementTest(a: SchemaAttribute, sub: string, test: Test, shown: string): UserFilterNode {
@@ -167,26 +128,16 @@ function elementTest(a: SchemaAttribute, sub: string, test: Test, shown: string)
   if (!s) throw new FilterRefused(`'${shown}': ${a.name} has no sub-attribute '${sub}'`);
   const type = valueType(s);
   if (!type) throw new FilterRefused(`'${shown}' cannot be compared`);
-  return compare({ kind: "jsonItem", sub: s.name, type, caseExact: !!s.config.caseExact }, type, test.op, test.value, shown);
+  return comparison<UserFilterField>({ kind: "jsonItem", sub: s.name, type, caseExact: !!s.config.caseExact }, type, test, shown);
 }
 
 /** Inside `attr[…]`: sub-attribute paths only, tested against one element. */
 function inner(ast: FilterAst, leafOf: (sub: string, test: Test, shown: string) => UserFilterNode, owner: string): UserFilterNode {
-  switch (ast.kind) {
-    case "and":
-      return { and: [inner(ast.left, leafOf, owner), inner(ast.right, leafOf, owner)] };
-    case "or":
-      return { or: [inner(ast.left, leafOf, owner), inner(ast.right, leafOf, owner)] };
-    case "not":
-      return { not: inner(ast.expr, leafOf, owner) };
-    case "valuePath":
-      throw new FilterRefused(`value filters do not nest (inside ${owner}[…])`);
-    default: {
-      if (ast.path.urn || ast.path.sub) throw new FilterRefused(`inside ${owner}[…] name a sub-attribute of ${owner} alone (e.g. type, value)`);
-      const test: Test = ast.kind === "present" ? { op: "pr" } : { op: ast.op, value: ast.value };
-      return leafOf(ast.path.attr, test, `${owner}.${ast.path.attr}`);
-    }
-  }
+  return mapLogic<UserFilterNode>(ast, (t) => {
+    if (t.kind === "valuePath") throw new FilterRefused(`value filters do not nest (inside ${owner}[…])`);
+    if (t.path.urn || t.path.sub) throw new FilterRefused(`inside ${owner}[…] name a sub-attribute of ${owner} alone (e.g. type, value)`);
+    return leafOf(t.path.attr, testOf(t), `${owner}.${t.path.attr}`);
+  });
 }
 
 function valuePath(ast: Extract<FilterAst, { kind: "valuePath" }>): UserFilterNode {
@@ -210,20 +161,7 @@ function valuePath(ast: Extract<FilterAst, { kind: "valuePath" }>): UserFilterNo
 }
 
 function translate(ast: FilterAst): UserFilterNode {
-  switch (ast.kind) {
-    case "and":
-      return { and: [translate(ast.left), translate(ast.right)] };
-    case "or":
-      return { or: [translate(ast.left), translate(ast.right)] };
-    case "not":
-      return { not: translate(ast.expr) };
-    case "present":
-      return resolveTop(ast.path, { op: "pr" });
-    case "compare":
-      return resolveTop(ast.path, { op: ast.op, value: ast.value });
-    case "valuePath":
-      return valuePath(ast);
-  }
+  return mapLogic<UserFilterNode>(ast, (t) => (t.kind === "valuePath" ? valuePath(t) : resolveTop(t.path, testOf(t))));
 }
 
 /**
@@ -231,14 +169,7 @@ function translate(ast: FilterAst): UserFilterNode {
  * (syntax, an unknown attribute, an operator the attribute's type does not take).
  */
 export function userFilterFromExpression(expression: string): UserFilterNode {
-  try {
-    return translate(parseFilter(expression));
-  } catch (err) {
-    if (err instanceof FilterSyntaxError || err instanceof FilterRefused) {
-      throw new SCIMMY.Types.Error(400, "invalidFilter", `Invalid filter: ${err.message}`);
-    }
-    throw err;
-  }
+  return asScimError("invalidFilter", "Invalid filter", () => translate(parseFilter(expression)));
 }
 
 /**
@@ -252,16 +183,11 @@ export function userSortFromConstraints(constraints: { sortBy?: unknown; sortOrd
     throw new SCIMMY.Types.Error(400, "invalidValue", `sortOrder must be ascending or descending, not '${String(sortOrder)}'`);
   }
   if (sortBy === undefined || sortBy === "") return undefined;
-  try {
+  return asScimError("invalidValue", "Invalid sortBy", () => {
     const node = resolveTop(parseAttrPath(String(sortBy)), { op: "pr" });
     if (!("field" in node) || node.field.kind === "email" || node.field.kind === "jsonItem") {
       throw new FilterRefused(`'${String(sortBy)}' is multi-valued or not a stored value: sortBy takes a singular attribute`);
     }
     return { field: node.field, descending: sortOrder === "descending" };
-  } catch (err) {
-    if (err instanceof FilterSyntaxError || err instanceof FilterRefused) throw new SCIMMY.Types.Error(400, "invalidValue", `Invalid sortBy: ${err.message}`);
-    throw err;
-  }
+  });
 }
-
-export type { FilterOp };

@@ -3,7 +3,7 @@
 import { Expression, ExpressionBuilder, SqlBool, sql } from "kysely";
 import type { Codec, Database, Dialect } from "./db";
 import type { GroupCondition, GroupFilterNode, GroupQuery } from "./types";
-import { numeric, type Raw, SqlDialect, text } from "./user-query";
+import { logic, numeric, type Raw, SqlDialect, text } from "./user-query";
 
 type GroupsEb = ExpressionBuilder<Database, "scim_groups">;
 
@@ -48,9 +48,11 @@ function condition(eb: GroupsEb, c: GroupCondition): Expression<SqlBool> {
 
 /** Like the users' tree (user-query.ts): NULL-safe leaves, so `not` inverts exactly. */
 function groupRaw(node: GroupFilterNode, d: SqlDialect): Raw {
-  if ("and" in node) return node.and.length ? sql`(${sql.join(node.and.map((n) => groupRaw(n, d)), sql` and `)})` : d.truth(true);
-  if ("or" in node) return node.or.length ? sql`(${sql.join(node.or.map((n) => groupRaw(n, d)), sql` or `)})` : d.truth(false);
-  if ("not" in node) return sql`(not ${groupRaw(node.not, d)})`;
+  return logic(node, d, (n) => groupTerm(n, d));
+}
+
+function groupTerm(node: GroupFilterNode, d: SqlDialect): Raw {
+  if ("and" in node || "or" in node || "not" in node) return groupRaw(node, d);
   if ("anyMember" in node) {
     return sql`exists (select 1 from scim_group_members m where m.group_id = scim_groups.id and ${groupRaw(node.anyMember, d)})`;
   }

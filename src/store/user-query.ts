@@ -11,7 +11,10 @@ export type UserFilter = "all" | "none" | ((eb: UsersEb) => Expression<SqlBool>)
 
 export function userFilter(query: UserQuery | undefined, codec: Codec, dialect: Dialect = "sqlite"): UserFilter {
   if (query === undefined) return "all";
-  if ("where" in query) return (eb) => compileNode(eb, query.where, new SqlDialect(dialect, codec));
+  if ("where" in query) {
+    const d = new SqlDialect(dialect, codec);
+    return () => sql<SqlBool>`${raw(query.where, d, null)}`;
+  }
   // An empty OR is false; an empty AND-group is true, so one such group makes the whole OR true.
   if (query.anyOf.length === 0) return "none";
   if (query.anyOf.some((group) => group.length === 0)) return "all";
@@ -90,9 +93,6 @@ export class SqlDialect {
     }
     return sql`json_each(scim_users.resource, ${sqlitePath([attr])}) as j`;
   }
-  element(): Raw {
-    return this.name === "postgres" ? sql`j.value` : sql`j.value`;
-  }
   truth(b: boolean): Raw {
     return b ? sql`1 = 1` : sql`1 = 0`;
   }
@@ -102,41 +102,57 @@ function sqlitePath(path: string[]): string {
   return `$${path.map((p) => `."${p.replace(/"/g, '""')}"`).join("")}`;
 }
 
-function compileNode(eb: UsersEb, node: UserFilterNode, d: SqlDialect): Expression<SqlBool> {
-  return sql<SqlBool>`${raw(node, d, null)}`;
+/** and/or/not of a filter tree (users' or groups'); every other node is `term`'s. */
+export function logic<N extends object>(node: N, d: SqlDialect, term: (n: N) => Raw): Raw {
+  const walk = (n: N): Raw => {
+    if ("and" in n) return (n.and as N[]).length ? sql`(${sql.join((n.and as N[]).map(walk), sql` and `)})` : d.truth(true);
+    if ("or" in n) return (n.or as N[]).length ? sql`(${sql.join((n.or as N[]).map(walk), sql` or `)})` : d.truth(false);
+    if ("not" in n) return sql`(not ${walk(n.not as N)})`;
+    return term(n);
+  };
+  return walk(node);
 }
 
 /** `item`: inside anyElement/anyEmail, the SQL of the element (jsonItem) or null (email columns use e.*). */
 function raw(node: UserFilterNode, d: SqlDialect, item: Raw | null): Raw {
-  if ("and" in node) return node.and.length ? sql`(${sql.join(node.and.map((n) => raw(n, d, item)), sql` and `)})` : d.truth(true);
-  if ("or" in node) return node.or.length ? sql`(${sql.join(node.or.map((n) => raw(n, d, item)), sql` or `)})` : d.truth(false);
-  if ("not" in node) return sql`(not ${raw(node.not, d, item)})`;
+  return logic(node, d, (n) => term(n, d, item));
+}
+
+function term(node: UserFilterNode, d: SqlDialect, item: Raw | null): Raw {
+  if ("and" in node || "or" in node || "not" in node) return raw(node, d, item);
   if ("anyEmail" in node) {
     return sql`exists (select 1 from scim_user_emails e where e.user_id = scim_users.id and ${raw(node.anyEmail, d, item)})`;
   }
   if ("anyElement" in node) {
-    const el = d.element();
-    return sql`exists (select 1 from ${d.elements(node.anyElement.attr)} where ${raw(node.anyElement.where, d, el)})`;
+    return sql`exists (select 1 from ${d.elements(node.anyElement.attr)} where ${raw(node.anyElement.where, d, sql`j.value`)})`;
   }
   return leaf(node.field, node.op, node.value, d, item);
 }
 
+/** The scim_users column of a field stored as one (userName as its lower-cased copy). */
+const USER_COLUMNS = {
+  id: sql`scim_users.id`,
+  userName: sql`scim_users.user_name_lower`,
+  externalId: sql`scim_users.external_id`,
+  created: sql`scim_users.created`,
+  lastModified: sql`scim_users.last_modified`,
+  version: sql`scim_users.version`,
+  active: sql`scim_users.active`,
+} as const;
+
 function leaf(field: UserFilterField, op: string, value: Value, d: SqlDialect, item: Raw | null): Raw {
   switch (field.kind) {
     case "id":
-      return text(sql`scim_users.id`, op, value, d, true);
-    case "userName":
-      return text(sql`scim_users.user_name_lower`, op, value, d, false, true);
     case "externalId":
-      return text(sql`scim_users.external_id`, op, value, d, true);
     case "created":
-      return text(sql`scim_users.created`, op, value, d, true);
     case "lastModified":
-      return text(sql`scim_users.last_modified`, op, value, d, true);
+      return text(USER_COLUMNS[field.kind], op, value, d, true);
+    case "userName":
+      return text(USER_COLUMNS.userName, op, value, d, false, true);
     case "version":
-      return numeric(sql`scim_users.version`, op, value, d);
+      return numeric(USER_COLUMNS.version, op, value, d);
     case "active":
-      return bool(sql`scim_users.active`, op, value, d, (v) => sql`scim_users.active = ${d.codec.bool(v) as number | boolean}`);
+      return bool(USER_COLUMNS.active, op, value, d, (v) => sql`scim_users.active = ${d.codec.bool(v) as number | boolean}`);
     case "email": {
       if (field.column === "primary") return bool(sql`e.is_primary`, op, value, d, (v) => sql`e.is_primary = ${d.codec.bool(v) as number | boolean}`);
       return text(field.column === "value" ? sql`e.value_lower` : sql`e.type_lower`, op, value, d, false, true);
@@ -211,25 +227,13 @@ export function userOrder(sort: UserSort, codec: Codec, dialect: Dialect): Raw[]
   let key: Raw;
   switch (f.kind) {
     case "id":
-      key = sql`scim_users.id`;
-      break;
     case "userName":
-      key = sql`scim_users.user_name_lower`;
-      break;
     case "externalId":
-      key = sql`scim_users.external_id`;
-      break;
     case "created":
-      key = sql`scim_users.created`;
-      break;
     case "lastModified":
-      key = sql`scim_users.last_modified`;
-      break;
     case "version":
-      key = sql`scim_users.version`;
-      break;
     case "active":
-      key = sql`scim_users.active`;
+      key = USER_COLUMNS[f.kind];
       break;
     case "json": {
       const text = d.jsonText(sql`scim_users.resource`, f.path);
