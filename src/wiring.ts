@@ -2,7 +2,7 @@ import type { Express } from "express";
 import type { AppConfig } from "./config";
 import { createDigiCertClient, type ClosableDigiCertClient } from "./digicert";
 import { isDigiCertError } from "./digicert/errors";
-import { createApp } from "./http/app";
+import { closeApp, createApp } from "./http/app";
 import { checkCredentialsAtStart } from "./http/store-tokens";
 import { createMetrics } from "./http/metrics";
 import type { Logger } from "./log/logger";
@@ -322,6 +322,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     reconcile: runReconcile,
     reconcileSchedule,
     async close() {
+      await closeApp(app);
       access.stopRefresh();
       clearInterval(purge);
       await reconcileSchedule?.stop();

@@ -59,6 +59,8 @@ export const envSchema = z.object({
   OAUTH_TOKEN_TTL_SECONDS: int(60, 86400),
   SCIM_MAX_RESULTS: int(1, 1000),
   SCIM_MAX_BODY_BYTES: int(1024, 50 * 1024 * 1024),
+  BULK_MAX_OPERATIONS: int(0, 10000),
+  BULK_MAX_PAYLOAD_BYTES: int(1024, 50 * 1024 * 1024),
   // The status page (/admin) has credentials of its own, never the SCIM ones; neither set = no /admin (404).
   // Parsed in loadConfig like SCIM_BEARER_TOKENS and SCIM_BASIC_USERS.
   ADMIN_TOKENS: optionalString,

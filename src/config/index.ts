@@ -85,6 +85,8 @@ export interface AppConfig {
     maxResults: number;
     /** SCIM_MAX_BODY_BYTES: larger request bodies get 413. */
     maxBodyBytes: number;
+    /** SCIM Bulk (POST /Bulk): BULK_MAX_OPERATIONS (0 = Bulk off) and BULK_MAX_PAYLOAD_BYTES. */
+    bulk: { maxOperations: number; maxPayloadBytes: number };
   };
   /** Set when ADMIN_TOKENS or ADMIN_BASIC_USERS is: the read-only status page at /admin (404 otherwise). */
   admin?: AdminConfig;
@@ -433,7 +435,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     host,
     publicBaseUrl: (e.PUBLIC_BASE_URL ?? `${tls ? "https" : "http"}://${publicHost}:${port}`).replace(/\/+$/, ""),
     ...(tls ? { tls } : {}),
-    scim: { bearerTokens: tokens, basicUsers, oauth, maxResults: e.SCIM_MAX_RESULTS ?? 200, maxBodyBytes: e.SCIM_MAX_BODY_BYTES ?? 1024 * 1024 },
+    scim: { bearerTokens: tokens, basicUsers, oauth, maxResults: e.SCIM_MAX_RESULTS ?? 200, maxBodyBytes: e.SCIM_MAX_BODY_BYTES ?? 1024 * 1024,
+      bulk: { maxOperations: e.BULK_MAX_OPERATIONS ?? 1000, maxPayloadBytes: e.BULK_MAX_PAYLOAD_BYTES ?? 1024 * 1024 } },
     admin,
     authFailureLimit,
     ...(trustProxy !== undefined ? { trustProxy } : {}),

@@ -19,6 +19,7 @@ import { liveness, readinessProbe, serveReadiness, type ReadinessCheck } from ".
 import { createMetrics, type HttpMetrics } from "./metrics";
 import { oauthTokenRouter } from "./oauth";
 import { requestLog } from "./request-log";
+import { loopbackDispatch, type LoopbackDispatch } from "./bulk-dispatch";
 
 export interface AppDeps {
   config: Pick<AppConfig, "publicBaseUrl" | "scim" | "admin"> & Partial<Pick<AppConfig, "authFailureLimit" | "trustProxy">>;
@@ -44,9 +45,18 @@ export interface AppDeps {
 }
 
 
+/** What an app holds open besides its routes (the Bulk loopback listener); released by closeApp. */
+const owned = new WeakMap<express.Express, LoopbackDispatch>();
+
+export async function closeApp(app: express.Express): Promise<void> {
+  await owned.get(app)?.close();
+}
+
 export function createApp(deps: AppDeps): express.Express {
   const { config, logger } = deps;
   const app = express();
+  const bulk = loopbackDispatch(app);
+  owned.set(app, bulk);
   app.disable("x-powered-by");
   // Express's body-hash ETag would answer 304s that SCIM clients do not expect (notes/scimmy.md §2).
   app.set("etag", false);
@@ -82,6 +92,7 @@ export function createApp(deps: AppDeps): express.Express {
       maxResults: config.scim.maxResults,
       maxBodyBytes: config.scim.maxBodyBytes,
       idempotency: deps.idempotency,
+      bulk: { ...config.scim.bulk, dispatch: bulk.dispatch, isOperation: bulk.isOperation },
       admitWrite: deps.admitWrite,
       audit: deps.audit,
       logger,

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { syncWaitMs } from "./sync-wait";
 import type { DigiCertClient, DigiCertUserInput } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import {
@@ -216,7 +217,7 @@ export class UserService {
     logAudit(logger, audit);
     // The SCIM user is gone whatever DigiCert says; a refused delete stays visible as a failed job.
     this.deps.dispatcher.kick();
-    await this.deps.dispatcher.waitFor(jobIds, this.deps.syncWaitMs);
+    await this.deps.dispatcher.waitFor(jobIds, syncWaitMs(this.deps.syncWaitMs));
   }
 
   /**
@@ -262,7 +263,7 @@ export class UserService {
   async settleJobs(jobIds: number[]): Promise<JobOutcome> {
     if (!jobIds.length) return { status: "done" };
     this.deps.dispatcher.kick();
-    return this.deps.dispatcher.waitFor(jobIds, this.deps.syncWaitMs);
+    return this.deps.dispatcher.waitFor(jobIds, syncWaitMs(this.deps.syncWaitMs));
   }
 
   // ---------------------------------------------------------------------------------------------------------

@@ -12,7 +12,8 @@ const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
  */
 export function backPressure(admit: WriteAdmission) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    if (!WRITES.has(req.method)) return next();
+    // A Bulk request is admitted (or refused) as a whole, not again for each of its operations.
+    if (!WRITES.has(req.method) || res.locals.bulkOperation) return next();
     let verdict: Awaited<ReturnType<WriteAdmission>> = null;
     try {
       verdict = await admit();

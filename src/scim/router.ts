@@ -16,6 +16,8 @@ import { normaliseUserBody, normaliseUserPatch } from "./patch-normaliser";
 import { scimFromRow } from "./user-mapping";
 import { declareUserResource } from "./user-resource";
 import { etagHeader, preconditions } from "./etags";
+import { bulkRoute, type BulkTransport } from "./bulk";
+import { withSyncWait } from "../provisioning/sync-wait";
 
 export const SCIM_CONTENT_TYPES = ["application/scim+json", "application/json"];
 
@@ -32,6 +34,8 @@ export interface ScimRouterOptions {
   admitWrite?: WriteAdmission;
   /** The audit trail: writes answered >= 400 are recorded there (see audit-refusals.ts). */
   audit?: RefusalAudit;
+  /** SCIM Bulk limits (maxOperations 0 = Bulk off) and how an operation is carried out as a single request. */
+  bulk: { maxOperations: number; maxPayloadBytes: number } & BulkTransport;
   /** Builds the context for one request; called after authentication. */
   contextFor(req: Request, res: Response): ScimContext;
 }
@@ -120,12 +124,13 @@ async function groupPatchRoute(req: Request, res: Response): Promise<void> {
   }
 }
 
-function applyServiceProviderConfig(maxResults: number, auth: ScimRouterOptions["auth"], documentationUri?: string): void {
+function applyServiceProviderConfig(opts: ScimRouterOptions): void {
+  const { maxResults, auth, documentationUri, bulk } = opts;
   // Must run after constructing SCIMMYRouters, which overwrites these and appends an auth scheme each time.
   SCIMMY.Config.set({
     documentationUri,
     patch: true,
-    bulk: false,
+    bulk: bulk.maxOperations > 0 ? { supported: true, maxOperations: bulk.maxOperations, maxPayloadSize: bulk.maxPayloadBytes } : { supported: false },
     // Users sort by any singular attribute; Groups by displayName, externalId, id and meta dates.
     sort: true,
     etag: true,
@@ -159,7 +164,9 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
   // First, so that any refused write (a body that does not parse included) reaches the audit trail.
   if (opts.audit) router.use(auditRefusals(opts.audit));
   // Parsed here (not by scimmy-routers) so the PATCH normaliser can rewrite the body; the router then skips parsing.
-  router.use(express.json({ type: SCIM_CONTENT_TYPES, limit: opts.maxBodyBytes, strict: false }));
+  const json = express.json({ type: SCIM_CONTENT_TYPES, limit: opts.maxBodyBytes, strict: false });
+  const bulkJson = express.json({ type: SCIM_CONTENT_TYPES, limit: opts.bulk.maxPayloadBytes, strict: false });
+  router.use((req, res, next) => (req.path === "/Bulk" ? bulkJson : json)(req, res, next));
   router.use((req, res, next) => {
     if (req.method === "PATCH" || req.method === "PUT") {
       // Query parameters leak into SCIMMY's PATCH base (excludedAttributes would drop data): writes take none.
@@ -169,6 +176,13 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     next();
   });
   router.use(rejectNul);
+  // A Bulk operation: admitted with its Bulk request (no back-pressure of its own) and queued rather than waiting for
+  // DigiCert, so a large Bulk is answered at the store's pace, not DigiCert's.
+  router.use((req, res, next) => {
+    if (!opts.bulk.isOperation(req)) return next();
+    res.locals.bulkOperation = true;
+    void withSyncWait(0, async () => next());
+  });
   if (opts.admitWrite) router.use(backPressure(opts.admitWrite));
   router.post("/Users", normaliseUserWrite);
   router.put("/Users/:id", normaliseUserWrite);
@@ -183,6 +197,13 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     req.url = req.url.replace(/^\/serviceConfiguration/, "/ServiceProviderConfig");
     next();
   });
+  // Ours, not scimmy-routers' (which would run SCIMMY's own Bulk past every handler of ours); 501 when turned off.
+  router.post(
+    "/Bulk",
+    opts.bulk.maxOperations > 0
+      ? bulkRoute({ ...opts.bulk, base: `${opts.publicBaseUrl}/scim/v2` })
+      : (_req, res) => sendScimError(res, { status: 501, detail: "Bulk is turned off on this bridge (BULK_MAX_OPERATIONS=0)" }),
+  );
   router.all("/:resource(Users|Groups)/:id", preconditions);
   router.use(etagHeader);
   const roles = roleRoutes(() => `${opts.publicBaseUrl}/scim/v2`);
@@ -204,6 +225,6 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
       baseUri: () => opts.publicBaseUrl,
     }) as unknown as express.Router,
   );
-  applyServiceProviderConfig(opts.maxResults, opts.auth, opts.documentationUri);
+  applyServiceProviderConfig(opts);
   return router;
 }

@@ -16,7 +16,7 @@ describe("discovery and service limits", () => {
     expect(res.headers["content-type"]).toMatch(/application\/scim\+json/);
     expect(res.body).toMatchObject({
       patch: { supported: true },
-      bulk: { supported: false },
+      bulk: { supported: true, maxOperations: 1000, maxPayloadSize: 1048576 },
       filter: { supported: true, maxResults: 3 },
       sort: { supported: true },
       etag: { supported: true },
