@@ -4,6 +4,7 @@ import type { AuditActor } from "../provisioning/audit";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
 import type { ScimFailure } from "./errors";
+import type { Projection } from "./projection";
 
 /**
  * Per-request context handed to every SCIMMY handler. SCIMMY's handlers are process-global statics, so all
@@ -29,6 +30,8 @@ export interface ScimContext {
   patchBaseVersion?: number;
   /** PUT with If-Match: the version it names, which the write must still find (see etags.ts). */
   ifMatchVersion?: number;
+  /** attributes/excludedAttributes of the request (projection.ts), so reads can skip what the answer leaves out. */
+  projection?: Projection;
   /** Parks a failure SCIMMY cannot render (429/502/503) for the app error handler. */
   park(failure: ScimFailure): void;
 }

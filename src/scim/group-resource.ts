@@ -1,8 +1,9 @@
 import { SCIMMY } from "scimmy-routers";
 import { actorOf, type ScimContext } from "./context";
+import { projectionWants } from "./projection";
 import { groupQueryFromFilter, groupSortFromConstraints } from "./filter";
 import { groupDraftFromScim, scimFromGroup } from "./group-mapping";
-import { guarded, hardened, hardenedResource, listResponse, pageOf, wantsAttribute } from "./handler-support";
+import { guarded, hardened, hardenedResource, listResponse, pageOf } from "./handler-support";
 
 /**
  * Group lists come from the store with the true total, and skip loading members when the read excludes them
@@ -17,7 +18,7 @@ class GroupResource extends hardenedResource(SCIMMY.Resources.Group) {
       const sort = groupSortFromConstraints(this.constraints);
       const page = pageOf(this.constraints, c.maxResults);
       const { total, rows } = await c.groups.list(query, page, sort);
-      const withMembers = wantsAttribute(this.attributes, "members");
+      const withMembers = projectionWants(c.projection, "members");
       const resources: unknown[] = [];
       for (const row of rows) {
         const members = withMembers ? await c.groups.members(row.id) : undefined;
@@ -40,7 +41,7 @@ export function declareGroupResource(): void {
       guarded(ctx, async () => {
         if (!resource.id) return [];
         const row = await ctx.groups.get(resource.id);
-        const members = wantsAttribute(resource.attributes, "members") ? await ctx.groups.members(row.id) : undefined;
+        const members = projectionWants(ctx.projection, "members") ? await ctx.groups.members(row.id) : undefined;
         return scimFromGroup(row, members);
       }),
     ingress: (resource: SCIMMY.Resources.Group, instance: SCIMMY.Schemas.Group, ctx: ScimContext) =>

@@ -87,17 +87,3 @@ export function listResponse(resources: unknown[], total: number, page: { startI
   list.itemsPerPage = list.Resources.length;
   return list;
 }
-
-/**
- * Whether a read asked for `attr`, judging from SCIMMY's parsed attributes/excludedAttributes filter
- * (`excludedAttributes=members` → [{members:["np"]}], `attributes=displayName` → [{displayName:["pr"]}]).
- */
-export function wantsAttribute(attributes: unknown, attr: string): boolean {
-  if (!Array.isArray(attributes) || !attributes.length) return true;
-  const lower = attr.toLowerCase();
-  const terms = attributes.flatMap((b) => Object.entries((b ?? {}) as Record<string, unknown>));
-  const named = terms.filter(([k]) => k.toLowerCase() === lower).map(([, v]) => (Array.isArray(v) ? v[0] : "pr"));
-  const excluding = terms.some(([, v]) => Array.isArray(v) && v[0] === "np");
-  if (excluding) return !named.includes("np");
-  return named.includes("pr");
-}

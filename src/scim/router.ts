@@ -17,6 +17,7 @@ import { scimFromRow } from "./user-mapping";
 import { declareUserResource } from "./user-resource";
 import { etagHeader, preconditions } from "./etags";
 import { bulkRoute, type BulkTransport } from "./bulk";
+import { projectionStep } from "./projection";
 import { withSyncWait } from "../provisioning/sync-wait";
 
 export const SCIM_CONTENT_TYPES = ["application/scim+json", "application/json"];
@@ -167,12 +168,14 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
   const json = express.json({ type: SCIM_CONTENT_TYPES, limit: opts.maxBodyBytes, strict: false });
   const bulkJson = express.json({ type: SCIM_CONTENT_TYPES, limit: opts.bulk.maxPayloadBytes, strict: false });
   router.use((req, res, next) => (req.path === "/Bulk" ? bulkJson : json)(req, res, next));
+  // Before the query of a write is dropped: an answer to a PUT or PATCH is cut to attributes= too.
+  router.use(projectionStep);
   router.use((req, res, next) => {
     if (req.method === "PATCH" || req.method === "PUT") {
       // Query parameters leak into SCIMMY's PATCH base (excludedAttributes would drop data): writes take none.
       req.query = {};
     }
-    res.locals.scimContext = opts.contextFor(req, res);
+    res.locals.scimContext = { ...opts.contextFor(req, res), projection: res.locals.projection };
     next();
   });
   router.use(rejectNul);

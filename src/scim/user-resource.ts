@@ -1,9 +1,10 @@
 import { SCIMMY } from "scimmy-routers";
 import type { UserRow } from "../store/types";
 import { actorOf, type ScimContext } from "./context";
+import { projectionWants } from "./projection";
 import { userQueryFromFilter } from "./filter";
 import { userSortFromConstraints } from "./user-filter";
-import { guarded, hardened, hardenedResource, listResponse, pageOf, wantsAttribute } from "./handler-support";
+import { guarded, hardened, hardenedResource, listResponse, pageOf } from "./handler-support";
 import { DigiCertUserExtension } from "./schemas";
 import { draftFromScim, scimFromRow } from "./user-mapping";
 
@@ -17,7 +18,7 @@ class UserResource extends hardenedResource(SCIMMY.Resources.User) {
       const sort = userSortFromConstraints(this.constraints);
       const page = pageOf(this.constraints, c.maxResults);
       const { total, rows } = await c.users.list(query, page, sort);
-      const groups = wantsAttribute(this.attributes, "groups") ? await c.groups.groupsOfUsers(rows.map((r) => r.id)) : undefined;
+      const groups = projectionWants(c.projection, "groups") ? await c.groups.groupsOfUsers(rows.map((r) => r.id)) : undefined;
       const resources = rows.map(
         (row) =>
           new SCIMMY.Schemas.User(
