@@ -100,7 +100,7 @@ export class DigiCertSync {
     const groups = (await this.deps.groups.groupsOfUsers([row.id])).get(row.id) ?? [];
     const desired = await this.deps.access.desired(groups, draft.assignedRoleIds);
     const divisions = desired.divisionIds === undefined ? {} : { divisionIds: desired.divisionIds };
-    return { access: row.active && desired.entitled, profile: profileFromDraft(draft), profileChanged, roleIds: desired.roleIds, ...divisions };
+    return { access: row.active && desired.entitled, profile: profileFromDraft(draft, (p) => this.deps.digicert.validate(p)), profileChanged, roleIds: desired.roleIds, ...divisions };
   }
 
   private async remove(job: OutboxJob): Promise<void> {

@@ -11,13 +11,38 @@ const FIELD_OF_INPUT: Record<keyof DigiCertUserInput, ProfileField> = {
   phone: "phone",
 };
 
-function primaryEmail(draft: UserDraft): string | null {
+/** Checks a DigiCert profile as the platform would (DigiCertClient.validate). */
+export type ProfileCheck = (profile: DigiCertUserInput) => FieldProblem[];
+
+const EMAIL_SHAPED = /^[^\s@]+@[^\s@]+$/;
+
+/**
+ * The addresses DigiCert could be given, best first: the primary, a work address, the others, and the userName
+ * when it is email-shaped (Okta and Entra commonly use the email address as userName).
+ */
+function emailCandidates(draft: UserDraft): string[] {
   const withValue = draft.emails.filter((e) => e.value);
-  const chosen =
-    withValue.find((e) => e.primary) ?? withValue.find((e) => (e.type ?? "").toLowerCase() === "work") ?? withValue[0];
-  if (chosen) return chosen.value;
-  // Okta and Entra commonly use the email address as userName; DigiCert requires an email, so fall back to it.
-  return /^[^\s@]+@[^\s@]+$/.test(draft.userName) ? draft.userName : null;
+  const ordered = [
+    ...withValue.filter((e) => e.primary),
+    ...withValue.filter((e) => !e.primary && (e.type ?? "").toLowerCase() === "work"),
+    ...withValue.filter((e) => !e.primary && (e.type ?? "").toLowerCase() !== "work"),
+  ].map((e) => e.value);
+  if (EMAIL_SHAPED.test(draft.userName)) ordered.push(draft.userName);
+  return [...new Set(ordered)];
+}
+
+/**
+ * The address DigiCert gets: the best candidate it accepts, so a user whose primary address DigiCert would refuse
+ * but who has another valid one is provisioned with that one; when it accepts none, the best candidate (whose
+ * refusal then names the problem).
+ */
+function chosenEmail(draft: UserDraft, profile: Omit<DigiCertUserInput, "email">, check?: ProfileCheck): string | null {
+  const candidates = emailCandidates(draft);
+  if (check) {
+    const accepted = candidates.find((email) => !check({ ...profile, email }).some((p) => p.field === "email"));
+    if (accepted) return accepted;
+  }
+  return candidates[0] ?? null;
 }
 
 /** Splits a display name when the IdP sent no structured name: "Ada King Lovelace" → Ada / King Lovelace. */
@@ -27,23 +52,20 @@ function namesFromDisplay(displayName: string | null): [string | null, string | 
   return [parts[0], parts.slice(1).join(" ")];
 }
 
-/** The DigiCert profile a draft asks for. Throws InvalidInputError naming the missing field. */
-export function profileFromDraft(draft: UserDraft): DigiCertUserInput {
+/**
+ * The DigiCert profile a draft asks for; with `check`, the email is the best address the platform accepts. Throws
+ * InvalidInputError naming the missing field.
+ */
+export function profileFromDraft(draft: UserDraft, check?: ProfileCheck): DigiCertUserInput {
   const [displayFirst, displayLast] = namesFromDisplay(draft.displayName);
   const firstName = draft.givenName?.trim() || displayFirst;
   const lastName = draft.familyName?.trim() || displayLast;
-  const email = primaryEmail(draft);
   if (!firstName) throw new InvalidInputError("DigiCert requires a first name: send name.givenName", "givenName");
   if (!lastName) throw new InvalidInputError("DigiCert requires a last name: send name.familyName", "familyName");
+  const rest = { username: draft.userName, firstName, lastName, jobTitle: draft.jobTitle?.trim() || null, phone: draft.phone?.trim() || null };
+  const email = chosenEmail(draft, rest, check);
   if (!email) throw new InvalidInputError("DigiCert requires an email address: send emails", "email");
-  return {
-    username: draft.userName,
-    firstName,
-    lastName,
-    email,
-    jobTitle: draft.jobTitle?.trim() || null,
-    phone: draft.phone?.trim() || null,
-  };
+  return { username: rest.username, firstName, lastName, email, jobTitle: rest.jobTitle, phone: rest.phone };
 }
 
 export function rejectProblems(problems: FieldProblem[]): void {

@@ -327,7 +327,7 @@ export class UserService {
   }
 
   private checkProfile(draft: UserDraft): DigiCertUserInput {
-    const profile = profileFromDraft(draft);
+    const profile = profileFromDraft(draft, (p) => this.deps.digicert.validate(p));
     rejectProblems(this.deps.digicert.validate(profile));
     return profile;
   }
@@ -351,7 +351,7 @@ export class UserService {
 
   private previousProfile(row: UserRow): DigiCertUserInput | null {
     try {
-      return profileFromDraft(this.deps.draftOf(row));
+      return profileFromDraft(this.deps.draftOf(row), (p) => this.deps.digicert.validate(p));
     } catch {
       return null;
     }
