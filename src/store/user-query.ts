@@ -121,7 +121,8 @@ function raw(node: UserFilterNode, d: SqlDialect, item: Raw | null): Raw {
 function term(node: UserFilterNode, d: SqlDialect, item: Raw | null): Raw {
   if ("and" in node || "or" in node || "not" in node) return raw(node, d, item);
   if ("anyEmail" in node) {
-    return sql`exists (select 1 from scim_user_emails e where e.user_id = scim_users.id and ${raw(node.anyEmail, d, item)})`;
+    // An uncorrelated IN, not EXISTS: SQLite then seeks the email index once instead of probing it per user (a scan).
+    return sql`scim_users.id in (select e.user_id from scim_user_emails e where ${raw(node.anyEmail, d, item)})`;
   }
   if ("anyElement" in node) {
     return sql`exists (select 1 from ${d.elements(node.anyElement.attr)} where ${raw(node.anyElement.where, d, sql`j.value`)})`;

@@ -1,5 +1,5 @@
 // UserRepository over kysely, identical behaviour on SQLite and PostgreSQL.
-import { Insertable, Kysely, Selectable, Transaction, Updateable } from "kysely";
+import { Insertable, Kysely, Selectable, sql, Transaction, Updateable } from "kysely";
 import { chunksOf, distinct } from "./chunks";
 import { nextTimestamp } from "./clock";
 import type { Codec, Database, Dialect, UserEmailsTable, UsersTable } from "./db";
@@ -105,6 +105,9 @@ export class SqlUserRepository implements UserRepository {
 
     let ordered = base.selectAll();
     if (sort) for (const term of userOrder(sort, this.codec, this.dialect)) ordered = ordered.orderBy(term as never);
+    // SQLite would walk the creation-order index for ORDER BY … LIMIT and test the filter row by row (a scan of the
+    // store for a delta sync that matches a few users); `+created` makes it seek the filter's index and sort the matches.
+    else if (filter !== "all" && this.dialect === "sqlite") ordered = ordered.orderBy(sql`+created` as never).orderBy(sql`+scim_users.id` as never);
     else ordered = ordered.orderBy("created").orderBy("id");
     const rows = await ordered.limit(limit).offset(offset).execute();
     return { total, rows: await this.hydrate(this.db, rows) };
