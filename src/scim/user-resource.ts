@@ -57,6 +57,10 @@ export function declareUserResource(): void {
         if (ctx.method !== "PATCH") return userWithExtras(ctx, row);
         // A PATCH is applied by SCIMMY to what egress returns: give it the IdP's own role assignments, and remember
         // which version that was, so a change that lands in between is not silently undone.
+        // If-Match named the version the precondition saw; a change since then (even one a retry meets) is a 412.
+        if (ctx.ifMatchVersion !== undefined && row.version !== ctx.ifMatchVersion) {
+          throw new SCIMMY.Types.Error(412, null as never, `The resource changed since it was read: its version is now W/"${row.version}"`);
+        }
         ctx.patchBaseVersion = row.version;
         return userWithExtras(ctx, row, "assigned");
       }),

@@ -74,4 +74,29 @@ describe("ETags and preconditions", () => {
     expect(old.body).toEqual(spc.body);
     expect((await h.get("/scim/v2/serviceConfiguration").set("Authorization", "Bearer wrong")).status).toBe(401);
   });
+
+  test("a PATCH with If-Match is refused when another change lands between the precondition and the PATCH's read", async () => {
+    const u = (await h.post("/scim/v2/Users", oktaUser())).body;
+    await h.drain();
+    const current = (await h.get(`/scim/v2/Users/${u.id}`)).body.meta.version as string;
+    const users = h.bridge.users;
+    const get = users.get.bind(users);
+    let reads = 0;
+    // The precondition reads the user first; before the next read, another client's PATCH lands.
+    users.get = async (id: string) => {
+      if (id === u.id && ++reads === 2) {
+        const other = await h.patch(`/scim/v2/Users/${u.id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "title", value: "Other" }] });
+        expect(other.status).toBe(200);
+      }
+      return get(id);
+    };
+    try {
+      const guarded = await h.patch(`/scim/v2/Users/${u.id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "title", value: "Guarded" }] }).set("If-Match", current);
+      expect(guarded.status).toBe(412);
+      expect(guarded.body.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);
+    } finally {
+      users.get = get;
+    }
+    expect((await h.get(`/scim/v2/Users/${u.id}`)).body.title).toBe("Other");
+  });
 });
