@@ -96,4 +96,46 @@ describe.each(["certcentral", "one"] as const)("RFC 7644 points on %s", (platfor
     expect(res.status).toBe(201);
     expect(res.body.userName).toMatch(/^caps\./);
   });
+
+  test("§3.7.2: the RFC's Bulk example, a User and a Group naming it by bulkId, each 201 with its location", async () => {
+    const userName = `bulk.rfc.${platform}.${Date.now()}@example.com`;
+    const res = await h.post("/scim/v2/Bulk", {
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+      Operations: [
+        { method: "POST", path: "/Users", bulkId: "qwerty", data: oktaUser(userName) },
+        {
+          method: "POST",
+          path: "/Groups",
+          bulkId: "ytrewq",
+          data: { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: `Tour Guides ${platform} ${Date.now()}`, members: [{ type: "User", value: "bulkId:qwerty" }] },
+        },
+      ],
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers["content-type"]).toMatch(/application\/scim\+json/);
+    expect(res.body.Operations.map((o: any) => [o.bulkId, o.status])).toEqual([["qwerty", "201"], ["ytrewq", "201"]]);
+    const userId = res.body.Operations[0].location.split("/").pop();
+    const group = await h.get(new URL(res.body.Operations[1].location).pathname);
+    expect(group.body.members.map((m: any) => m.value)).toEqual([userId]);
+    await h.drain();
+    expect(h.sim.listUsers(platform).filter((x: any) => String(x.username ?? x.user_name).toLowerCase() === userName)).toHaveLength(1);
+  });
+
+  test("§3.4.2.2: an HR delta sync by meta.lastModified and active finds exactly the users changed since, paged", async () => {
+    const made = [];
+    for (let i = 0; i < 4; i++) made.push((await h.post("/scim/v2/Users", oktaUser(`delta.${platform}.${i}.${Date.now()}@example.com`))).body);
+    await new Promise((r) => setTimeout(r, 5));
+    const since = new Date().toISOString();
+    await new Promise((r) => setTimeout(r, 5));
+    const patch = (id: string, op: unknown) => h.patch(`/scim/v2/Users/${id}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [op] });
+    expect((await patch(made[0].id, { op: "replace", path: "title", value: "Changed" })).status).toBe(200);
+    expect((await patch(made[1].id, { op: "replace", path: "title", value: "Changed too" })).status).toBe(200);
+    expect((await patch(made[2].id, { op: "replace", path: "active", value: false })).status).toBe(200);
+    const until = new Date(Date.now() + 60_000).toISOString();
+    const filter = `active eq true and (meta.lastModified ge "${since}" and meta.lastModified le "${until}")`;
+    const page1 = await h.get(`/scim/v2/Users?filter=${encodeURIComponent(filter)}&startIndex=1&count=1`);
+    const page2 = await h.get(`/scim/v2/Users?filter=${encodeURIComponent(filter)}&startIndex=2&count=1`);
+    expect(page1.body.totalResults).toBe(2);
+    expect([...page1.body.Resources, ...page2.body.Resources].map((r: any) => r.id).sort()).toEqual([made[0].id, made[1].id].sort());
+  });
 });
