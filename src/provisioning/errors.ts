@@ -30,6 +30,19 @@ export class ConcurrentChangeError extends ConflictError {
   }
 }
 
+/** The client made its change conditional on a version (If-Match) the resource no longer has. */
+export class PreconditionFailedError extends Error {
+  constructor(readonly currentVersion: number) {
+    super(`The resource changed since it was read: its version is now W/"${currentVersion}"`);
+    this.name = "PreconditionFailedError";
+  }
+}
+
+/** Throws PreconditionFailedError unless `expected` is absent or the row's version. */
+export function assertVersion(row: { version: number }, expected: number | undefined): void {
+  if (expected !== undefined && row.version !== expected) throw new PreconditionFailedError(row.version);
+}
+
 /** Input the bridge or DigiCert cannot accept. `field` is a neutral field name (see provisioning/model.ts). */
 export class InvalidInputError extends Error {
   constructor(

@@ -19,7 +19,7 @@ import {
 } from "../store/types";
 import type { AccessPolicy } from "./access-policy";
 import { diffResources, logAudit, requestFields, safeChanges, type AuditActor } from "./audit";
-import { ConflictError, InvalidInputError, NotFoundError } from "./errors";
+import { assertVersion, ConflictError, InvalidInputError, NotFoundError } from "./errors";
 import type { UserService } from "./user-service";
 
 /** A group as the IdP declared it, lifted out of the SCIM wire shape. */
@@ -104,9 +104,11 @@ export class GroupService {
   }
 
   /** PUT: the group becomes exactly the draft, members included. */
-  async replace(id: string, draft: GroupDraft, actor?: AuditActor): Promise<GroupRow> {
+  /** `expectedVersion`: the If-Match version, checked in the transaction that writes (412 when it moved on). */
+  async replace(id: string, draft: GroupDraft, actor?: AuditActor, expectedVersion?: number): Promise<GroupRow> {
     const { row, jobIds, audit } = await this.inTransaction(async (tx) => {
       const before = await this.get(id, tx.groups);
+      assertVersion(before, expectedVersion);
       const memberIds = await this.requireUsers(tx.users, draft.memberIds);
       const renamed = await this.rename(tx.groups, before, { displayName: draft.displayName, externalId: draft.externalId, resource: draft.resource });
       const change = await tx.groups.replaceMembers(id, memberIds);
@@ -126,9 +128,10 @@ export class GroupService {
    * PATCH without SCIMMY's read-apply-write: membership deltas go straight to the store, so the work follows the
    * size of the change, not of the group. Unknown member ids fail the whole request before anything changes.
    */
-  async patch(id: string, plan: GroupPatchPlan, actor?: AuditActor): Promise<void> {
+  async patch(id: string, plan: GroupPatchPlan, actor?: AuditActor, expectedVersion?: number): Promise<void> {
     const { jobIds, audit } = await this.inTransaction(async (tx) => {
       const group = await this.get(id, tx.groups);
+      assertVersion(group, expectedVersion);
       const adding = [...plan.add, ...(plan.replaceWith ?? [])];
       await this.requireUsers(tx.users, adding);
       let renamed = false;
@@ -171,9 +174,10 @@ export class GroupService {
   }
 
   /** Deleting a group takes away what it granted; former members fall back to what their other groups give. */
-  async delete(id: string, actor?: AuditActor): Promise<void> {
+  async delete(id: string, actor?: AuditActor, expectedVersion?: number): Promise<void> {
     const { jobIds, audit } = await this.inTransaction(async (tx) => {
       const before = await tx.groups.getById(id);
+      if (before) assertVersion(before, expectedVersion);
       const former = await tx.groups.delete(id);
       if (former === null || !before) throw new NotFoundError(`Group ${id} not found`);
       const jobIds = await this.enqueueAccess(tx, former, actor);

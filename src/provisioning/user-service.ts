@@ -20,7 +20,7 @@ import {
 import type { AccessPolicy } from "./access-policy";
 import { diffUsers, logAudit, requestFields, type AuditActor } from "./audit";
 import { linkOf, sameRoles } from "./digicert-sync";
-import { ConcurrentChangeError, ConflictError, InvalidInputError, NotFoundError } from "./errors";
+import { assertVersion, ConcurrentChangeError, ConflictError, InvalidInputError, NotFoundError } from "./errors";
 import { errorOfJob } from "./job-errors";
 import type { UserDraft } from "./model";
 import type { JobOutcome } from "./outbox-worker";
@@ -200,11 +200,13 @@ export class UserService {
     return this.settle(saved.row, saved.jobIds, undo);
   }
 
-  async delete(id: string, actor?: AuditActor): Promise<void> {
+  /** `expectedVersion`: the If-Match version, checked in the transaction that deletes (412 when it moved on). */
+  async delete(id: string, actor?: AuditActor, expectedVersion?: number): Promise<void> {
     const { store, logger } = this.deps;
     const { jobIds, audit, row } = await store.transaction(async (tx) => {
       const row = await tx.users.getById(id);
       if (!row) throw new NotFoundError(`User ${id} not found`);
+      assertVersion(row, expectedVersion);
       await tx.users.delete(id);
       const jobIds = await tx.outbox.enqueue([
         { userId: id, kind: "delete", payload: { userName: row.userName, digicertId: row.digicertId, ...requestOf(actor) } },

@@ -1,7 +1,7 @@
 import type { Response } from "express";
 import { SCIMMY } from "scimmy-routers";
 import { isDigiCertError } from "../digicert/errors";
-import { ConcurrentChangeError, ConflictError, InvalidInputError, MisconfiguredError, NotFoundError } from "../provisioning/errors";
+import { ConcurrentChangeError, ConflictError, InvalidInputError, MisconfiguredError, NotFoundError, PreconditionFailedError } from "../provisioning/errors";
 import type { ProfileField } from "../provisioning/model";
 import { StoreConflictError } from "../store/types";
 
@@ -39,6 +39,7 @@ export function failureOf(err: unknown): ScimFailure {
     return { status: Number(e.status) || 500, scimType: e.scimType ?? undefined, detail: e.message };
   }
   if (err instanceof NotFoundError) return { status: 404, detail: err.message };
+  if (err instanceof PreconditionFailedError) return { status: 412, detail: err.message };
   if (err instanceof ConcurrentChangeError) return { status: 409, detail: err.message, concurrent: true };
   if (err instanceof ConflictError || err instanceof StoreConflictError) {
     return { status: 409, scimType: "uniqueness", detail: err.message };

@@ -39,9 +39,9 @@ function safeJson(text: string): unknown {
 
 /**
  * Preconditions on /Users/:id and /Groups/:id, checked against the stored version (never DigiCert). A missing
- * resource is left to the handler's 404. The PUT and PATCH of a user also carry the If-Match version into the write
- * (PATCH: into the read it applies to), so a change landing between this check and the write is refused rather than
- * overwritten.
+ * resource is left to the handler's 404. The version also goes with the change into the transaction that writes it
+ * (a user PATCH: into the read it applies to), so a change landing between this check and the write is refused
+ * rather than overwritten.
  */
 export async function preconditions(req: Request, res: Response, next: NextFunction): Promise<void> {
   const ifMatch = req.get("If-Match");
@@ -75,6 +75,6 @@ export async function preconditions(req: Request, res: Response, next: NextFunct
     res.setHeader("ETag", etag);
     return sendScimError(res, { status: 412, detail: `The resource changed since it was read: its version is now ${etag} (If-Match: ${ifMatch})` });
   }
-  if (kind === "Users" && (req.method === "PUT" || req.method === "PATCH") && tags !== "*") ctx.ifMatchVersion = current;
+  if (tags !== "*") ctx.ifMatchVersion = current;
   next();
 }

@@ -47,12 +47,12 @@ export function declareGroupResource(): void {
     ingress: (resource: SCIMMY.Resources.Group, instance: SCIMMY.Schemas.Group, ctx: ScimContext) =>
       guarded(ctx, async () => {
         const draft = groupDraftFromScim(JSON.parse(JSON.stringify(instance)));
-        const row = resource.id ? await ctx.groups.replace(resource.id, draft, actorOf(ctx)) : await ctx.groups.create(draft, actorOf(ctx));
+        const row = resource.id ? await ctx.groups.replace(resource.id, draft, actorOf(ctx), ctx.ifMatchVersion) : await ctx.groups.create(draft, actorOf(ctx));
         return scimFromGroup(row, await ctx.groups.members(row.id));
       }),
     degress: (resource: SCIMMY.Resources.Group, ctx: ScimContext) =>
       guarded(ctx, async () => {
-        await ctx.groups.delete(resource.id!, actorOf(ctx));
+        await ctx.groups.delete(resource.id!, actorOf(ctx), ctx.ifMatchVersion);
       }),
   });
 }

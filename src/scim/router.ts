@@ -116,7 +116,7 @@ async function userPatchRoute(req: Request, res: Response, next: NextFunction): 
 async function groupPatchRoute(req: Request, res: Response): Promise<void> {
   const ctx = res.locals.scimContext as ScimContext;
   try {
-    await ctx.groups.patch(req.params.id, planGroupPatch(req.body), actorOf(ctx));
+    await ctx.groups.patch(req.params.id, planGroupPatch(req.body), actorOf(ctx), ctx.ifMatchVersion);
     res.status(204).end();
   } catch (err) {
     const failure = failureOf(err);

@@ -1,5 +1,6 @@
 import { SCIMMY } from "scimmy-routers";
 import type { UserRow } from "../store/types";
+import { assertVersion } from "../provisioning/errors";
 import { actorOf, type ScimContext } from "./context";
 import { projectionWants } from "./projection";
 import { userQueryFromFilter } from "./filter";
@@ -58,9 +59,7 @@ export function declareUserResource(): void {
         // A PATCH is applied by SCIMMY to what egress returns: give it the IdP's own role assignments, and remember
         // which version that was, so a change that lands in between is not silently undone.
         // If-Match named the version the precondition saw; a change since then (even one a retry meets) is a 412.
-        if (ctx.ifMatchVersion !== undefined && row.version !== ctx.ifMatchVersion) {
-          throw new SCIMMY.Types.Error(412, null as never, `The resource changed since it was read: its version is now W/"${row.version}"`);
-        }
+        assertVersion(row, ctx.ifMatchVersion);
         ctx.patchBaseVersion = row.version;
         return userWithExtras(ctx, row, "assigned");
       }),
@@ -74,7 +73,7 @@ export function declareUserResource(): void {
       }),
     degress: (resource: SCIMMY.Resources.User, ctx: ScimContext) =>
       guarded(ctx, async () => {
-        await ctx.users.delete(resource.id!, actorOf(ctx));
+        await ctx.users.delete(resource.id!, actorOf(ctx), ctx.ifMatchVersion);
       }),
   });
 }

@@ -99,4 +99,45 @@ describe("ETags and preconditions", () => {
     }
     expect((await h.get(`/scim/v2/Users/${u.id}`)).body.title).toBe("Other");
   });
+
+  test.each(["Users", "Groups"])("DELETE /%s and a Group PATCH with If-Match are refused when another change lands after the precondition", async (kind) => {
+    const make = async () =>
+      kind === "Users"
+        ? (await h.post("/scim/v2/Users", oktaUser())).body
+        : (await h.post("/scim/v2/Groups", { schemas: [GROUP], displayName: `race-${kind}-${Date.now()}-${Math.random()}` })).body;
+    const change = (id: string) =>
+      h.patch(`/scim/v2/${kind}/${id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: kind === "Users" ? "title" : "externalId", value: "Other" }] });
+    const service = (kind === "Users" ? h.bridge.users : h.bridge.groups) as unknown as { get: (id: string, ...rest: unknown[]) => Promise<{ version: number }> };
+    const get = service.get.bind(service);
+    // The precondition reads the version; before the write, another client's PATCH lands.
+    const racing = (id: string) => {
+      let first = true;
+      service.get = async (x: string, ...rest: unknown[]) => {
+        const row = await get(x, ...rest);
+        if (x === id && first) {
+          first = false;
+          expect((await change(id)).status).toBeLessThan(300);
+        }
+        return row;
+      };
+    };
+    try {
+      const r = await make();
+      racing(r.id);
+      const del = await h.del(`/scim/v2/${kind}/${r.id}`).set("If-Match", r.meta.version);
+      expect(del.status).toBe(412);
+      service.get = get;
+      expect((await h.get(`/scim/v2/${kind}/${r.id}`)).status).toBe(200);
+      if (kind === "Groups") {
+        const g = await make();
+        racing(g.id);
+        const patched = await h.patch(`/scim/v2/Groups/${g.id}`, { schemas: [PATCH_OP], Operations: [{ op: "replace", path: "displayName", value: "Renamed" }] }).set("If-Match", g.meta.version);
+        expect(patched.status).toBe(412);
+        service.get = get;
+        expect((await h.get(`/scim/v2/Groups/${g.id}`)).body.displayName).toBe(g.displayName);
+      }
+    } finally {
+      service.get = get;
+    }
+  });
 });
