@@ -119,7 +119,7 @@ function operationsOf(body: unknown, maxOperations: number): { operations: BulkO
 interface Pending {
   index: number;
   op: BulkOperation;
-  /** bulkIds this operation names (in its path or data) that have not been created yet. */
+  /** bulkIds this operation names (in its path or data); it runs once each is created or has failed. */
   waitsFor: Set<string>;
   /** Found when the request was checked; answered in the operation's turn. */
   error?: unknown;
@@ -160,7 +160,7 @@ class BulkRun {
     const pending: Pending[] = this.operations.map((op, index) => {
       if (checked[index]) return { index, op, waitsFor: new Set<string>(), error: checked[index] };
       try {
-        return { index, op, waitsFor: this.unresolvedIn(op) };
+        return { index, op, waitsFor: this.referencesOf(op) };
       } catch (err) {
         return { index, op, waitsFor: new Set<string>(), error: err };
       }
@@ -212,7 +212,8 @@ class BulkRun {
     if (op.version !== undefined && typeof op.version !== "string") throw invalid(`Operation ${index + 1}: version must be a string`, "invalidSyntax");
   }
 
-  private unresolvedIn(op: BulkOperation): Set<string> {
+  /** The bulkIds an operation names in its path or data; each must be declared by a POST of this request. */
+  private referencesOf(op: BulkOperation): Set<string> {
     const names = referencesIn(op.data);
     referencesIn(decodeURIComponentSafe(op.path.split("/")[2] ?? ""), names);
     for (const id of names) {

@@ -1,7 +1,7 @@
 // SCIM Bulk (RFC 7644 §3.7): every operation goes through the same handlers, services, outbox and audit as a
 // single request; bulkId references resolve (a group created with members made in the same request, a cycle),
 // failOnErrors stops, maxOperations/maxPayloadSize are advertised and enforced, and a large bulk is queued.
-import { oktaUser, PATCH_OP, startHarness, TOKEN, type Harness } from "../../support/harness";
+import { oktaUser, PATCH_OP, startHarness, type Harness } from "../../support/harness";
 
 const BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const BULK_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
@@ -158,10 +158,15 @@ describe.each(["certcentral", "one"] as const)("Bulk on %s", (platform) => {
 
   test("an unauthenticated Bulk request is 401 and runs nothing", async () => {
     const request = (await import("supertest")).default;
+    const anon = name("anon");
     const res = await request(h.app).post("/scim/v2/Bulk").set("Content-Type", "application/scim+json")
-      .send(JSON.stringify(bulk([{ method: "POST", path: "/Users", bulkId: "x", data: oktaUser(name("anon")) }])));
+      .send(JSON.stringify(bulk([{ method: "POST", path: "/Users", bulkId: "x", data: oktaUser(anon) }])));
     expect(res.status).toBe(401);
-    void TOKEN;
+    expect(await h.bridge.store.users.getByUserName(anon)).toBeNull();
+    // A client cannot pass for one of a Bulk's operations by sending the marker header with a guess.
+    const forged = await h.post("/scim/v2/Users", oktaUser(name("forged"))).set("X-Bridge-Bulk-Operation", "guess");
+    expect(forged.status).toBe(201);
+    expect(forged.body["urn:ietf:params:scim:schemas:extension:digicert:2.0:User"].syncState).toBe("synced");
   });
 });
 
