@@ -1,6 +1,7 @@
 import type { Server } from "node:http";
 import { ConfigError, loadConfig, resolveFileSecrets, type AppConfig } from "./config";
 import { RoleMappingError } from "./config/role-mapping";
+import { secretsInEnv } from "./config/credential-syntax";
 import { createLogger, registerSecret, type Logger } from "./log/logger";
 import { createHttpServer, DEFAULT_LIMITS } from "./http/server";
 import { buildBridge, type Bridge } from "./wiring";
@@ -14,23 +15,7 @@ export interface RunningBridge {
 
 /** Registers every secret of the environment with the log redactor before anything can log. */
 export function registerSecretsFromEnv(env: NodeJS.ProcessEnv): void {
-  registerSecret(env.DIGICERT_API_KEY);
-  // ADMIN_TOKENS (the status page's) and METRICS_TOKEN take the same forms as SCIM_BEARER_TOKENS.
-  for (const t of `${env.SCIM_BEARER_TOKENS ?? ""},${env.ADMIN_TOKENS ?? ""},${env.METRICS_TOKEN ?? ""}`.split(",")) {
-    registerSecret(t.trim());
-    // A trailing ;expires=<date> is not part of the token.
-    const entry = t.trim().replace(/;\s*expires\s*=[^;]*$/i, "");
-    registerSecret(entry);
-    // name=token: the token alone is the secret (the name is what the logs show). "=" may also be base64 padding.
-    const eq = entry.indexOf("=");
-    if (eq >= 0 && !/^=*$/.test(entry.slice(eq + 1))) registerSecret(entry.slice(eq + 1).trim());
-  }
-  // SCIM_BASIC_USERS and OAUTH_CLIENTS hold only digests (the raw passwords and secrets are never known here);
-  // the digests, of these and of hashed tokens, are masked too, as they would allow an offline guess.
-  for (const list of [env.SCIM_BEARER_TOKENS, env.SCIM_BASIC_USERS, env.OAUTH_CLIENTS, env.ADMIN_TOKENS, env.ADMIN_BASIC_USERS, env.METRICS_TOKEN]) {
-    for (const m of (list ?? "").matchAll(/sha256:([0-9a-f]{64})/gi)) registerSecret(m[1]);
-  }
-  registerSecret(env.OAUTH_SIGNING_KEY?.trim());
+  for (const secret of secretsInEnv(env)) registerSecret(secret);
 }
 
 export async function startBridge(config: AppConfig, logger: Logger): Promise<RunningBridge> {

@@ -12,10 +12,10 @@ import {
   parseAuthFailureLimit,
   parseExpiry,
   parseTrustProxy,
-  splitExpiry,
   type AuthFailureLimit,
   type TrustProxy,
 } from "./auth-settings";
+import { entriesOf, tokenEntry } from "./credential-syntax";
 
 export interface BearerCredential {
   /** Shown in logs instead of the secret. */
@@ -135,12 +135,6 @@ const HASHED = /^sha256:([0-9a-f]{64})$/i;
 const HASH_HINT = "hash it with: printf %s 'password' | sha256sum";
 const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest();
 
-function entriesOf(list: string | undefined): { n: number; raw: string }[] {
-  return (list ?? "")
-    .split(",")
-    .map((raw, i) => ({ n: i + 1, raw: raw.trim() }))
-    .filter((e) => e.raw !== "");
-}
 
 // Messages below never quote a token, password digest or anything that may be one; only names and positions.
 
@@ -149,13 +143,9 @@ function parseTokens(list: string | undefined): { tokens: BearerCredential[]; pr
   const tokens: BearerCredential[] = [];
   const problems: string[] = [];
   for (const { n, raw: given } of entriesOf(list)) {
-    // Any entry may end with ;expires=<ISO date or date-time> (src/config/auth-settings.ts).
-    const { entry: raw, expires: expiresText } = splitExpiry(given);
-    // "=" only as trailing base64 padding keeps a plain token unnamed.
-    const eq = raw.indexOf("=");
-    const named = eq >= 0 && !/^=*$/.test(raw.slice(eq + 1));
-    const name = named ? raw.slice(0, eq).trim() : `token-${n}`;
-    const value = named ? raw.slice(eq + 1).trim() : raw;
+    const { name: givenName, value, expiresText } = tokenEntry(given);
+    const named = givenName !== undefined;
+    const name = givenName ?? `token-${n}`;
     if (named && !CREDENTIAL_NAME.test(name)) {
       problems.push(
         `entry ${n}: the name before "=" must be 1-64 characters of A-Z a-z 0-9 . _ - (a token may contain "=" only as trailing padding)`,
