@@ -3,12 +3,12 @@
 // Changes nothing anywhere. Output never carries a secret.
 import Redis from "ioredis";
 import { loadRoleMappingFile, RoleMappingError } from "../config/role-mapping";
-import { createDigiCertClient } from "../digicert";
 import { isDigiCertError } from "../digicert/errors";
 import type { DigiCertClient } from "../digicert/types";
 import { redact, registerSecret, silentLogger } from "../log/logger";
 import { compileRoleMapping } from "../provisioning/role-policy";
 import { probeDatabase } from "../store/probe";
+import { openDigiCertClient } from "../wiring";
 import { configOrReport, line, type Output } from "./common";
 
 export interface CheckResult {
@@ -33,7 +33,7 @@ export async function checkCommand(opts: { json?: boolean }, env: NodeJS.Process
     results.push(await checkRedis(config.digicert.redisUrl));
   }
 
-  const client = createDigiCertClient(config.digicert, silentLogger());
+  const client = openDigiCertClient(config, silentLogger());
   try {
     let reachable = false;
     try {

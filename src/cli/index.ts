@@ -4,8 +4,9 @@
 import type { Command } from "commander";
 import type { AppConfig } from "../config";
 import { loadRoleMappingFile, RoleMappingError, type RoleMappingSpec, type RuleMatch } from "../config/role-mapping";
-import { createDigiCertClient, type DigiCertRole } from "../digicert";
-import { redact, registerSecret, silentLogger } from "../log/logger";
+import type { DigiCertRole } from "../digicert";
+import { openDigiCertClient } from "../wiring";
+import { redact, silentLogger } from "../log/logger";
 import { compileRoleMapping, type CompiledRoleMapping, type ResolvedRole } from "../provisioning/role-policy";
 import { checkCommand } from "./check";
 import { configOrReport, line, type CliIo, type Output } from "./common";
@@ -200,9 +201,7 @@ export async function rolesCheckCommand(file: string, env: NodeJS.ProcessEnv, st
 
 /** DigiCert's roles, and on CertCentral its divisions (undefined when they cannot be listed: only rules naming some need them). */
 async function fetchRoles(config: AppConfig, stderr: Output): Promise<{ roles: DigiCertRole[]; divisions?: DigiCertRole[] } | null> {
-  // Any message that echoes the key (a proxy error page, say) is masked before it reaches the terminal.
-  registerSecret(config.digicert.apiKey);
-  const client = createDigiCertClient(config.digicert, silentLogger());
+  const client = openDigiCertClient(config, silentLogger());
   try {
     const roles = await client.listRoles();
     const divisions = client.listDivisions ? await client.listDivisions().catch(() => undefined) : undefined;

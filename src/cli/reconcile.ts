@@ -7,13 +7,9 @@
 // repairs queued).
 import type { Command } from "commander";
 import { RoleMappingError } from "../config/role-mapping";
-import { createDigiCertClient } from "../digicert";
-import { redact, registerSecret, silentLogger } from "../log/logger";
-import { AccessPolicy } from "../provisioning/access-policy";
-import { DigiCertSync } from "../provisioning/digicert-sync";
-import { DRIFT_KINDS, hasDrift, reconcile, type ReconcileProgress, type ReconcileReport } from "../provisioning/reconcile";
-import { RoleResolver } from "../provisioning/role-resolver";
-import { draftFromRow } from "../scim/user-mapping";
+import { redact, silentLogger } from "../log/logger";
+import { buildProvisioningCore } from "../wiring";
+import { DRIFT_KINDS, hasDrift, type ReconcileProgress, type ReconcileReport } from "../provisioning/reconcile";
 import { configOrReport, line, openBridgeStore, type CliIo, type Output } from "./common";
 
 export const RECONCILE_EXIT_DRIFT = 3;
@@ -60,51 +56,20 @@ export async function reconcileCommand(
     line(stderr, "reconcile does not run with DRY_RUN=true: a dry-run bridge links its users to pretend DigiCert ids (dry-run-…), so every one would show as drift");
     return 1;
   }
-  registerSecret(config.digicert.apiKey);
   const store = await openBridgeStore(config, stderr);
   if (!store) return 1;
-  const logger = silentLogger();
-  const digicert = createDigiCertClient(config.digicert, logger);
+  // The same core the server builds; the CLI queues fixes, the running bridge's worker carries them out.
+  const core = buildProvisioningCore(config, silentLogger(), store);
   try {
-    const roles = new RoleResolver(digicert);
-    const access = new AccessPolicy({
-      platform: config.digicert.platform,
-      roles,
-      fallbackDefaultRole: config.digicert.defaultRole,
-      mappingFile: config.roleMappingFile,
-      ...(digicert.listDivisions ? { listDivisions: () => digicert.listDivisions!() } : {}),
-      logger,
-    });
     try {
-      await access.load();
+      await core.access.load();
     } catch (err) {
       if (!(err instanceof RoleMappingError)) throw err;
       line(stderr, config.roleMappingFile ? `Role mapping ${config.roleMappingFile} is invalid:` : "DIGICERT_DEFAULT_ROLE is invalid:");
       for (const p of err.problems) line(stderr, `  - ${redact(p)}`);
       return 1;
     }
-    const sync = new DigiCertSync({
-      users: store.users,
-      groups: store.groups,
-      outbox: store.outbox,
-      digicert,
-      roles,
-      access,
-      certcentralDeactivation: config.digicert.certcentralDeactivation,
-      draftOf: draftFromRow,
-      logger,
-    });
-    const report = await reconcile(
-      {
-        store,
-        digicert,
-        targetOf: (row, profileChanged) => sync.targetOf(row, profileChanged),
-        certcentralDeactivation: config.digicert.certcentralDeactivation,
-        managedRoleIds: () => access.managedRoleIds(),
-        logger,
-      },
-      { fix: !!opts.fix, trigger: "cli", onProgress: (p) => void line(stderr, progressLine(p)) },
-    );
+    const report = await core.reconcile({ fix: !!opts.fix, trigger: "cli", onProgress: (p) => void line(stderr, progressLine(p)) });
     if (opts.json) line(stdout, JSON.stringify(report, null, 2));
     else printReport(stdout, report);
     return hasDrift(report) ? RECONCILE_EXIT_DRIFT : 0;
@@ -112,7 +77,7 @@ export async function reconcileCommand(
     line(stderr, `digicert-scim reconcile: ${redact((err as Error).message)}`);
     return 1;
   } finally {
-    await digicert.close();
+    await core.digicert.close();
     await store.close();
   }
 }

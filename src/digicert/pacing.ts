@@ -21,6 +21,11 @@ export const DEFAULT_WINDOWS: RateWindow[] = [
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** The sustained request rate the tightest window allows, per second. */
+export function sustainedRatePerSecond(windows: RateWindow[]): number {
+  return Math.min(...windows.map((w) => w.count / (w.windowMs / 1000)));
+}
+
 /** Parses `1000/180s,100/5s` (units ms|s|m|h; a bare `/s` means one unit). */
 export function parseRateLimit(spec: string): RateWindow[] {
   if (typeof spec !== "string" || spec.trim() === "") {
