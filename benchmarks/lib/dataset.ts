@@ -68,7 +68,6 @@ export function userRow(i: number): NewUserRow {
     adopted: false,
     digicertEnabled: true,
     digicertRoleIds: ["5"],
-    syncState: "synced",
   };
 }
 

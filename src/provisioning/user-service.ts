@@ -126,7 +126,6 @@ export class UserService {
           ...fieldsOf(draft, draft.active ?? true),
           digicertId: null,
           adopted: false,
-          syncState: "pending",
         });
         const [jobId] = await tx.outbox.enqueue([
           { userId: id, kind: "create", payload: { userName: row.userName, profileChanged: true, version: row.version, ...requestOf(actor) } },

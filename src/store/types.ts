@@ -58,10 +58,12 @@ export type UserLink = Pick<UserRow, "digicertId" | "adopted" | "digicertEnabled
   /** Absent: left as stored (setLink does not touch it). */
   Partial<Pick<UserRow, "digicertDivisionIds">>;
 
-type ServerOwned = "created" | "lastModified" | "version" | "digicertEnabled" | "digicertRoleIds" | "digicertDivisionIds" | "syncState" | "syncError" | "syncedAt";
-export type NewUserRow = Omit<UserRow, ServerOwned> & Partial<Pick<UserRow, "digicertEnabled" | "digicertRoleIds" | "syncState">>;
+/** The user's sync state has one owner, the outbox: enqueuing marks it pending, a job's end marks it synced or failed. */
+type SyncOwned = "syncState" | "syncError" | "syncedAt";
+type ServerOwned = "created" | "lastModified" | "version" | "digicertEnabled" | "digicertRoleIds" | "digicertDivisionIds" | SyncOwned;
+export type NewUserRow = Omit<UserRow, ServerOwned> & Partial<Pick<UserRow, "digicertEnabled" | "digicertRoleIds">>;
 
-export type UserChanges = Partial<Omit<UserRow, "id" | "created" | "lastModified" | "version" | "syncError" | "syncedAt">>;
+export type UserChanges = Partial<Omit<UserRow, "id" | "created" | "lastModified" | "version" | SyncOwned>>;
 
 export type UserCondition =
   | { attr: "id"; value: string }

@@ -146,7 +146,6 @@ export class SqlUserRepository implements UserRepository {
     if (changes.adopted !== undefined) set.adopted = this.codec.bool(changes.adopted);
     if (changes.digicertEnabled !== undefined) set.digicert_enabled = this.codec.bool(changes.digicertEnabled);
     if (changes.digicertRoleIds !== undefined) set.digicert_role_ids = this.codec.stringList(changes.digicertRoleIds);
-    if (changes.syncState !== undefined) set.sync_state = changes.syncState;
 
     // Compare-and-set on the version just read: the write only lands if nobody moved it meanwhile.
     const result = await trx
@@ -223,7 +222,7 @@ export class SqlUserRepository implements UserRepository {
       adopted: this.codec.bool(row.adopted),
       digicert_enabled: this.codec.bool(row.digicertEnabled ?? true),
       digicert_role_ids: this.codec.stringList(row.digicertRoleIds ?? null),
-      sync_state: row.syncState ?? "synced",
+      sync_state: "synced",
       created: now,
       last_modified: now,
       version: 1,

@@ -388,14 +388,20 @@ export function describeStoreSuite(label: string, open: () => Promise<Store>): v
 
       it("countByState counts users by active flag and by sync state (what the metrics report)", async () => {
         expect(await store.users.countByState()).toEqual({ total: 0, active: 0, inactive: 0, sync: { synced: 0, pending: 0, failed: 0 } });
+        // Sync state belongs to the outbox: enqueuing marks a user pending, a failed job marks it failed.
         await store.users.insert(newUser());
-        await store.users.insert(newUser({ syncState: "pending" }));
-        await store.users.insert(newUser({ syncState: "pending" }));
-        await store.users.insert(newUser({ active: false, syncState: "failed" }));
+        const pending = [await store.users.insert(newUser()), await store.users.insert(newUser())];
+        await store.outbox.enqueue(pending.map((u) => ({ userId: u.id, kind: "update" as const, payload: { userName: u.userName } })));
+        const failing = await store.users.insert(newUser({ active: false }));
+        await store.outbox.enqueue([{ userId: failing.id, kind: "deactivate", payload: { userName: failing.userName } }]);
+        const claimed = await store.outbox.claim("test", 10, 60_000);
+        await store.outbox.fail(claimed.find((j) => j.userId === failing.id)!.id, "test", { kind: "internal", message: "boom" });
+        for (const j of claimed.filter((j) => j.userId !== failing.id)) await store.outbox.reschedule(j.id, "test", new Date(Date.now() + 60_000).toISOString(), { kind: "internal", message: "later" }, false);
         const inactive = await store.users.insert(newUser({ active: false }));
         expect(await store.users.countByState()).toEqual({ total: 5, active: 3, inactive: 2, sync: { synced: 2, pending: 2, failed: 1 } });
         // Updates move users between the counts; a deleted user leaves them.
-        await store.users.update(inactive.id, { active: true, syncState: "pending" });
+        await store.users.update(inactive.id, { active: true });
+        await store.outbox.enqueue([{ userId: inactive.id, kind: "reactivate", payload: { userName: inactive.userName } }]);
         const failed = (await all()).rows.find((r) => r.syncState === "failed")!;
         await store.users.delete(failed.id);
         expect(await store.users.countByState()).toEqual({ total: 4, active: 4, inactive: 0, sync: { synced: 1, pending: 3, failed: 0 } });
