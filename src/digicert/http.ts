@@ -17,7 +17,7 @@ import {
   retryDelayMs,
   type RetryTiming,
 } from "./retry";
-import type { Platform } from "./types";
+import type { PlatformName } from "./types";
 import { type DigiCertCallObserver, type DigiCertCallStatus, routeTemplate, safely } from "./observer";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
@@ -37,7 +37,7 @@ export interface Scheduler {
 }
 
 export interface DigiCertHttpOptions {
-  platform: Platform;
+  platform: PlatformName;
   baseUrl: string;
   authHeader: string;
   apiKey: string;
@@ -124,7 +124,7 @@ export class DigiCertHttp {
     });
   }
 
-  get platform(): Platform {
+  get platform(): PlatformName {
     return this.opts.platform;
   }
 
