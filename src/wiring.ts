@@ -273,8 +273,8 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
         },
         describe: () => "the outbox cannot be read",
       },
-      // ONE_DEACTIVATE=disable: once DigiCert ONE refused the disable route, deactivation deletes; say so. Local state.
-      ...(config.digicert.platform === "one" && config.digicert.oneDeactivation === "disable"
+      // Configured to disable (ONE_DEACTIVATE=disable): once DigiCert refused the disable route, deactivation deletes; say so. Local state.
+      ...(digicert.deactivation?.().configured === "disable"
         ? [
             {
               name: "deactivation",

@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import type { AppConfig } from "../config";
 import { loadRoleMappingFile, RoleMappingError, type RoleMappingSpec, type RuleMatch } from "../config/role-mapping";
-import { createDigiCertClient, type DigiCertRole } from "../digicert";
+import { createDigiCertClient, type DigiCertRole, type PlatformName } from "../digicert";
 import { redact, registerSecret, silentLogger } from "../log/logger";
 import { compileRoleMapping, type CompiledRoleMapping, type ResolvedRole } from "../provisioning/role-policy";
 import { checkCommand } from "./check";
@@ -157,7 +157,7 @@ export async function rolesCommand(env: NodeJS.ProcessEnv, stdout: Output, stder
       line(stdout, JSON.stringify({ platform, roles: available, mapping }, null, 2));
       return 0;
     }
-    printMapping(stdout, spec, compiled);
+    printMapping(stdout, spec, compiled, platform);
     return 0;
   } catch (err) {
     if (!(err instanceof RoleMappingError)) throw err;
@@ -235,8 +235,7 @@ function matchText(m: RuleMatch): string {
   return `pattern /${m.source}/i`;
 }
 
-function printMapping(out: Output, spec: RoleMappingSpec | null, compiled: CompiledRoleMapping): void {
-  const platform = compiled.multipleRoles ? "one" : "certcentral";
+function printMapping(out: Output, spec: RoleMappingSpec | null, compiled: CompiledRoleMapping, platform: PlatformName): void {
   if (!spec) {
     line(out, "Role mapping: none (ROLE_MAPPING_FILE is not set)");
     line(out, `  every user gets DIGICERT_DEFAULT_ROLE: ${roleList(compiled.default)}`);
