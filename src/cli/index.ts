@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import type { AppConfig } from "../config";
 import { loadRoleMappingFile, RoleMappingError, type RoleMappingSpec, type RuleMatch } from "../config/role-mapping";
-import { createDigiCertClient, type DigiCertRole, type PlatformName } from "../digicert";
+import { createDigiCertClient, displayNameOf, type DigiCertRole, type PlatformName } from "../digicert";
 import { redact, registerSecret, silentLogger } from "../log/logger";
 import { compileRoleMapping, type CompiledRoleMapping, type ResolvedRole } from "../provisioning/role-policy";
 import { checkCommand } from "./check";
@@ -246,7 +246,7 @@ function printMapping(out: Output, spec: RoleMappingSpec | null, compiled: Compi
     out,
     compiled.multipleRoles
       ? "  a user gets the roles of every rule their groups match, combined"
-      : "  a user gets the role of the first rule their groups match (CertCentral users hold one role)",
+      : `  a user gets the role of the first rule their groups match (${displayNameOf(platform)} users hold one role)`,
   );
   const rows = spec.rules.map((rule) => {
     const hit = compiled.rules.find((r) => r.spec.index === rule.index);

@@ -38,6 +38,8 @@ export interface Scheduler {
 
 export interface DigiCertHttpOptions {
   platform: PlatformName;
+  /** The platform as messages name it ("DigiCert ONE is unreachable"). */
+  displayName: string;
   baseUrl: string;
   authHeader: string;
   apiKey: string;
@@ -294,7 +296,7 @@ export class DigiCertHttp {
   }
 
   private label(): string {
-    return this.opts.platform === "certcentral" ? "CertCentral" : "ONE";
+    return this.opts.displayName;
   }
 }
 

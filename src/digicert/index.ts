@@ -9,7 +9,7 @@ import type { DigiCertClient, PlatformName } from "./types";
 
 export * from "./types";
 export * from "./errors";
-export { capabilitiesOf, findPlatform, platformNames, platformTarget, registerPlatform, type PlatformTarget } from "./registry";
+export { capabilitiesOf, displayNameOf, findPlatform, platformNames, platformTarget, registerPlatform, type PlatformTarget } from "./registry";
 export { parseRateLimit, DEFAULT_WINDOWS } from "./pacing";
 export type { RateWindow, PacingMode } from "./pacing";
 export type { CircuitSnapshot, CircuitState } from "./circuit";
@@ -77,6 +77,7 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger, 
   });
   const http = new DigiCertHttp({
     platform: cfg.platform,
+    displayName: target.displayName,
     baseUrl: cfg.baseUrl,
     authHeader: target.transport.authHeader,
     apiKey: cfg.apiKey,

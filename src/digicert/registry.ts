@@ -11,6 +11,8 @@ import type { DigiCertClient, PlatformCapabilities, PlatformName } from "./types
 
 export interface PlatformTarget {
   readonly name: PlatformName;
+  /** How messages name the platform ("DigiCert CertCentral is unreachable"). */
+  readonly displayName: string;
   readonly capabilities: PlatformCapabilities;
   /** DIGICERT_BASE_URL when unset. */
   readonly defaultBaseUrl: string;
@@ -47,6 +49,11 @@ export function findPlatform(name: string): PlatformTarget | undefined {
 /** Registered names, built-in ones first. */
 export function platformNames(): PlatformName[] {
   return [...targets.keys()];
+}
+
+/** How messages name a platform: its display name, or the name itself when nothing registered it. */
+export function displayNameOf(name: PlatformName): string {
+  return targets.get(name)?.displayName ?? name;
 }
 
 /** The capabilities of a platform by name, for code that runs before (or without) a client. */

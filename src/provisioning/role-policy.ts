@@ -11,7 +11,7 @@
 // - A user whose groups match no rule gets the default roles, or no DigiCert access at all with
 //   `unmapped: deactivate`.
 import { RoleMappingError, type RoleMappingSpec, type RoleRuleSpec } from "../config/role-mapping";
-import { capabilitiesOf } from "../digicert/registry";
+import { capabilitiesOf, displayNameOf } from "../digicert/registry";
 import type { DigiCertRole, PlatformName } from "../digicert/types";
 import type { GroupRef } from "../store/types";
 
@@ -106,7 +106,7 @@ export function compileRoleMapping(
     }
     if (!multipleRoles && !anyNumber && out.length > 1) {
       problems.push(
-        `${where}: lists ${out.length} roles (${out.map((r) => r.name).join(", ")}), but CertCentral users hold one role; keep one`,
+        `${where}: lists ${out.length} roles (${out.map((r) => r.name).join(", ")}), but ${displayNameOf(platform)} users hold one role; keep one`,
       );
     }
     return out;

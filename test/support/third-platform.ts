@@ -126,6 +126,7 @@ export function thirdPlatformClient(): InMemoryPkiClient {
 
 export const THIRD_PLATFORM_TARGET: PlatformTarget = {
   name: NAME,
+  displayName: "Acme PKI",
   capabilities: CAPABILITIES,
   defaultBaseUrl: "https://pki.acme.invalid/api",
   defaultRole: "Member",

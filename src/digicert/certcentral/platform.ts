@@ -4,6 +4,7 @@ import { CERTCENTRAL_AUTH_HEADER, CERTCENTRAL_CAPABILITIES, CertCentralClient, c
 
 export const CERTCENTRAL_TARGET: PlatformTarget = {
   name: "certcentral",
+  displayName: "CertCentral",
   capabilities: CERTCENTRAL_CAPABILITIES,
   defaultBaseUrl: "https://www.digicert.com/services/v2",
   defaultRole: "Standard User",

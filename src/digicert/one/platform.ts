@@ -4,6 +4,7 @@ import { classifyOne, ONE_AUTH_HEADER, ONE_CAPABILITIES, OneClient } from "./cli
 
 export const ONE_TARGET: PlatformTarget = {
   name: "one",
+  displayName: "ONE",
   capabilities: ONE_CAPABILITIES,
   defaultBaseUrl: "https://one.digicert.com/account/api/v1",
   // ONE's basic Account Manager role is "Account user" on current pages and "Default User" on older ones (§D.4):

@@ -9,6 +9,7 @@ import { parseRoleMapping } from "../../../src/config/role-mapping";
 import { registerPlatform } from "../../../src/digicert";
 import { silentLogger } from "../../../src/log/logger";
 import { hasDrift } from "../../../src/provisioning/reconcile";
+import { compileRoleMapping } from "../../../src/provisioning/role-policy";
 import { buildBridge, type Bridge } from "../../../src/wiring";
 import { drainOutbox, oktaUser, PATCH_OP, TOKEN } from "../../support/harness";
 
@@ -40,6 +41,12 @@ describe("a third platform registered outside the built-in ones", () => {
     expect(spec.rules[0].roles).toEqual(["Administrator"]);
     expect(spec.rules[0].divisions).toEqual([]);
     expect(parseRoleMapping(text, "certcentral", "roles.yaml").rules[0].divisions).toEqual(["EU"]);
+  });
+
+  test("its users hold one role (its capabilities say so): a rule naming two is refused in its own name", () => {
+    const spec = parseRoleMapping(`rules:\n  - group: PKI\n    roles: [Member, Administrator]\n`, NAME, "roles.yaml");
+    const roles = [{ id: "r-member", name: "Member" }, { id: "r-admin", name: "Administrator" }];
+    expect(() => compileRoleMapping(spec, roles, NAME, "Member")).toThrow(/lists 2 roles \(Member, Administrator\), but Acme PKI users hold one role/);
   });
 
   describe("the bridge on it", () => {
