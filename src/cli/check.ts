@@ -131,9 +131,9 @@ async function checkPermissions(client: DigiCertClient): Promise<CheckResult> {
   return { name: "api key", ok, detail: `list roles: ${roles}; list users: ${users}; create users: ${create}${hint}` };
 }
 
-/** How SCIM active:false removes access here, and on CertCentral a note on tenants whose users live in the DigiCert account. */
+/** How SCIM active:false removes access here, and where users are demoted (CertCentral) a note on tenants whose users live in the DigiCert account. */
 function describeDeactivation(config: NonNullable<ReturnType<typeof configOrReport>>, client: DigiCertClient): CheckResult[] {
-  if (config.digicert.platform === "one") {
+  if (client.capabilities.accessRemoval === "disable") {
     const d = client.deactivation?.();
     const detail =
       d?.configured === "disable"

@@ -8,9 +8,16 @@ import { createServer } from "node:net";
 import { loadConfig } from "../config";
 import { createLogger, registerSecret } from "../log/logger";
 import { startBridge } from "../main";
-import { startSimulator } from "../../test/support/simulator";
+import type { Platform } from "../digicert/types";
+import { startSimulator, type Simulator } from "../../test/support/simulator";
 
 const DEMO_ONE_ACCOUNT_ID = "0d3e5c1a-5b8e-4f65-9c43-6f1f1d0c0a01";
+
+/** Where the simulator answers as each platform it simulates, and what else the bridge needs to reach it there. */
+const SIMULATED: Record<Platform, (sim: Simulator) => { baseUrl: string; env: Record<string, string> }> = {
+  certcentral: (sim) => ({ baseUrl: sim.certcentralBaseUrl, env: {} }),
+  one: (sim) => ({ baseUrl: sim.oneBaseUrl, env: { DIGICERT_ONE_ACCOUNT_ID: DEMO_ONE_ACCOUNT_ID } }),
+};
 
 /** PORT=0 asks for any free port; resolve it first so meta.location carries the real one. */
 function freePort(): Promise<number> {
@@ -25,11 +32,13 @@ function freePort(): Promise<number> {
 }
 
 async function demo(): Promise<void> {
-  const platform = process.env.DIGICERT_PLATFORM === "one" ? "one" : "certcentral";
+  const asked = process.env.DIGICERT_PLATFORM ?? "";
+  const platform: Platform = Object.hasOwn(SIMULATED, asked) ? (asked as Platform) : "certcentral";
   const token = process.env.DEMO_TOKEN || randomBytes(24).toString("base64url");
   const apiKey = randomBytes(16).toString("hex");
   registerSecret(apiKey);
   const sim = await startSimulator({ port: 0, apiKey, one: { accountId: DEMO_ONE_ACCOUNT_ID } });
+  const simulated = SIMULATED[platform](sim);
   const port = !process.env.PORT ? "8080" : process.env.PORT === "0" ? String(await freePort()) : process.env.PORT;
   // The simulator forgets its users on exit, so the demo store must start empty too.
   const databaseUrl = process.env.DEMO_DATABASE_URL ?? `sqlite:${join(mkdtempSync(join(tmpdir(), "scim-demo-")), "scim.db")}`;
@@ -40,8 +49,8 @@ async function demo(): Promise<void> {
     SCIM_BEARER_TOKENS: token,
     DIGICERT_PLATFORM: platform,
     DIGICERT_API_KEY: apiKey,
-    DIGICERT_BASE_URL: platform === "one" ? sim.oneBaseUrl : sim.certcentralBaseUrl,
-    DIGICERT_ONE_ACCOUNT_ID: platform === "one" ? DEMO_ONE_ACCOUNT_ID : undefined,
+    DIGICERT_BASE_URL: simulated.baseUrl,
+    ...simulated.env,
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
   });
@@ -53,7 +62,7 @@ async function demo(): Promise<void> {
   process.stdout.write(
     [
       "",
-      `DigiCert SCIM Bridge demo (${platform}, simulated DigiCert at ${platform === "one" ? sim.oneBaseUrl : sim.certcentralBaseUrl})`,
+      `DigiCert SCIM Bridge demo (${platform}, simulated DigiCert at ${simulated.baseUrl})`,
       "",
       `  SCIM base URL:  ${scimUrl}`,
       `  Header:         Authorization: Bearer ${token}`,

@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import type { AppConfig } from "../config";
 import { loadRoleMappingFile, RoleMappingError, type RoleMappingSpec, type RuleMatch } from "../config/role-mapping";
-import type { DigiCertRole } from "../digicert";
+import { displayNameOf, type DigiCertRole, type PlatformName } from "../digicert";
 import { openDigiCertClient } from "../wiring";
 import { redact, silentLogger } from "../log/logger";
 import { compileRoleMapping, type CompiledRoleMapping, type ResolvedRole } from "../provisioning/role-policy";
@@ -158,7 +158,7 @@ export async function rolesCommand(env: NodeJS.ProcessEnv, stdout: Output, stder
       line(stdout, JSON.stringify({ platform, roles: available, mapping }, null, 2));
       return 0;
     }
-    printMapping(stdout, spec, compiled);
+    printMapping(stdout, spec, compiled, platform);
     return 0;
   } catch (err) {
     if (!(err instanceof RoleMappingError)) throw err;
@@ -234,8 +234,7 @@ function matchText(m: RuleMatch): string {
   return `pattern /${m.source}/i`;
 }
 
-function printMapping(out: Output, spec: RoleMappingSpec | null, compiled: CompiledRoleMapping): void {
-  const platform = compiled.multipleRoles ? "one" : "certcentral";
+function printMapping(out: Output, spec: RoleMappingSpec | null, compiled: CompiledRoleMapping, platform: PlatformName): void {
   if (!spec) {
     line(out, "Role mapping: none (ROLE_MAPPING_FILE is not set)");
     line(out, `  every user gets DIGICERT_DEFAULT_ROLE: ${roleList(compiled.default)}`);
@@ -246,7 +245,7 @@ function printMapping(out: Output, spec: RoleMappingSpec | null, compiled: Compi
     out,
     compiled.multipleRoles
       ? "  a user gets the roles of every rule their groups match, combined"
-      : "  a user gets the role of the first rule their groups match (CertCentral users hold one role)",
+      : `  a user gets the role of the first rule their groups match (${displayNameOf(platform)} users hold one role)`,
   );
   const rows = spec.rules.map((rule) => {
     const hit = compiled.rules.find((r) => r.spec.index === rule.index);

@@ -7,6 +7,7 @@
 // repairs queued).
 import type { Command } from "commander";
 import { RoleMappingError } from "../config/role-mapping";
+import { findPlatform } from "../digicert";
 import { redact, silentLogger } from "../log/logger";
 import { buildProvisioningCore } from "../wiring";
 import { DRIFT_KINDS, hasDrift, type ReconcileProgress, type ReconcileReport } from "../provisioning/reconcile";
@@ -92,7 +93,8 @@ function progressLine(p: ReconcileProgress): string {
 
 export function printReport(out: Output, r: ReconcileReport): void {
   const s = r.stats;
-  const scope = r.platform === "certcentral" ? "container" : "account";
+  // A stored report may name a platform this build does not know: "account" is the neutral word then.
+  const scope = findPlatform(r.platform)?.capabilities.scopeNoun ?? "account";
   line(out, `Reconciliation with DigiCert (${r.platform}), ${r.startedAt} to ${r.finishedAt}${r.id !== undefined ? `, report ${r.id}` : ""}`);
   line(
     out,

@@ -1,16 +1,8 @@
 import { z } from "zod";
+import { findPlatform, platformNames } from "../digicert/registry";
 
 // Every environment variable the bridge reads, with its default and check. Errors name the variable so an
 // admin can fix the deployment without reading code. Keep README and .env.example in step with this file.
-
-const DEFAULT_BASE_URLS = {
-  certcentral: "https://www.digicert.com/services/v2",
-  one: "https://one.digicert.com/account/api/v1",
-} as const;
-
-// ONE's basic Account Manager role is "Account user" on current pages and "Default User" on older ones (§D.4):
-// unset, the first of them DigiCert offers is used.
-const DEFAULT_ROLES: { certcentral: string; one: readonly string[] } = { certcentral: "Standard User", one: ["Account user", "Default User"] };
 
 // `docker run --env-file` and compose's ${VAR:-} pass empty strings for unset variables.
 const emptyAsUnset = (v: unknown) => (typeof v === "string" && v.trim() === "" ? undefined : typeof v === "string" ? v.trim() : v);
@@ -71,7 +63,12 @@ export const envSchema = z.object({
   TRUST_PROXY: optionalString,
   DIGICERT_PLATFORM: z.preprocess(
     emptyAsUnset,
-    z.enum(["certcentral", "one"], { message: "must be certcentral or one" }).optional().default("certcentral"),
+    // The registry's names (src/digicert/registry.ts), asked when the environment is read.
+    z
+      .string()
+      .refine((name) => findPlatform(name) !== undefined, { error: () => `must be ${platformNames().join(" or ")}` })
+      .optional()
+      .default("certcentral"),
   ),
   DIGICERT_API_KEY: optionalString.refine((s) => s !== undefined, { message: "required: the DigiCert API key" }),
   DIGICERT_BASE_URL: url,
@@ -134,4 +131,3 @@ export const envSchema = z.object({
 });
 
 export type RawEnv = z.infer<typeof envSchema>;
-export { DEFAULT_BASE_URLS, DEFAULT_ROLES };

@@ -1,7 +1,8 @@
 import fs from "node:fs";
 import tlsModule from "node:tls";
 import { createHash } from "node:crypto";
-import { DEFAULT_BASE_URLS, DEFAULT_ROLES, envSchema } from "./env";
+import { envSchema } from "./env";
+import { platformTarget } from "../digicert/registry";
 import type { DigiCertClientConfig } from "../digicert";
 import { parseRateLimit, type RateWindow } from "../digicert/pacing";
 import { parseDuration } from "./duration";
@@ -385,8 +386,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     }
   }
 
-  if (platform === "one" && !e.DIGICERT_ONE_ACCOUNT_ID) {
-    problems.push("DIGICERT_ONE_ACCOUNT_ID: required when DIGICERT_PLATFORM=one (the account new users join)");
+  const target = platformTarget(platform);
+  for (const { env, why } of target.requiredSettings ?? []) {
+    if (!(e as Record<string, unknown>)[env]) problems.push(`${env}: required when DIGICERT_PLATFORM=${platform} (${why})`);
   }
 
   const databaseUrl = e.DATABASE_URL ?? "sqlite:./data/scim.db";
@@ -433,11 +435,11 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     digicert: {
       platform,
       apiKey: e.DIGICERT_API_KEY!,
-      baseUrl: (e.DIGICERT_BASE_URL ?? DEFAULT_BASE_URLS[platform]).replace(/\/+$/, ""),
+      baseUrl: (e.DIGICERT_BASE_URL ?? target.defaultBaseUrl).replace(/\/+$/, ""),
       timeoutMs: e.DIGICERT_TIMEOUT_MS ?? 10000,
       certcentralContainerId: e.DIGICERT_CERTCENTRAL_CONTAINER_ID,
       oneAccountId: e.DIGICERT_ONE_ACCOUNT_ID,
-      defaultRole: e.DIGICERT_DEFAULT_ROLE ?? DEFAULT_ROLES[platform],
+      defaultRole: e.DIGICERT_DEFAULT_ROLE ?? target.defaultRole,
       rateLimit,
       maxConcurrent: e.DIGICERT_MAX_CONCURRENT ?? 4,
       maxRetries: e.DIGICERT_MAX_RETRIES ?? DEFAULT_MAX_RETRIES,

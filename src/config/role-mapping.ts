@@ -5,7 +5,8 @@
 // names the file, the line and the field, and all problems are reported at once rather than one per attempt.
 import { readFileSync } from "node:fs";
 import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
-import type { Platform } from "../digicert/types";
+import { capabilitiesOf, platformNames } from "../digicert/registry";
+import type { PlatformName } from "../digicert/types";
 
 export type RuleMatch =
   | { kind: "displayName"; value: string }
@@ -48,8 +49,8 @@ export class RoleMappingError extends Error {
 const TOP_KEYS = ["default", "unmapped", "rules", "forbid"] as const;
 const RULE_KEYS = ["group", "externalId", "pattern", "roles", "divisions"] as const;
 const MATCH_KEYS = ["group", "externalId", "pattern"] as const;
-const PLATFORM_KEYS = ["certcentral", "one"] as const;
-const ROLES_SHAPE = "must be a non-empty list of role names or ids, or an object with certcentral and/or one lists";
+// A per-platform list is keyed by the registry's platform names (src/digicert/registry.ts), read when parsing.
+const rolesShape = () => `must be a non-empty list of role names or ids, or an object with ${platformNames().join(" and/or ")} lists`;
 
 /** Collects problems with their position so the caller gets every one of them in one go. */
 class Checker {
@@ -215,19 +216,20 @@ function nameList(c: Checker, node: Node | null, line: number, field: string, wh
  * `roles` / `default`: either one list for both platforms or a per-platform object. Returns the list for
  * `platform` ([] when only the other platform is listed), or undefined when invalid.
  */
-function platformRoles(c: Checker, e: Entry, field: string, platform: Platform): string[] | undefined {
+function platformRoles(c: Checker, e: Entry, field: string, platform: PlatformName): string[] | undefined {
   const node = e.value;
   if (isSeq(node)) return roleList(c, node, c.line(node, e.keyLine), field);
   if (isMap(node)) {
-    const per = entries(c, node, field, PLATFORM_KEYS);
+    const keys = platformNames();
+    const per = entries(c, node, field, keys);
     if (per.size === 0) {
       // Only unknown keys: those are already reported, and "empty object" would be wrong.
-      if (node.items.length === 0) c.problem(e.keyLine, field, `${ROLES_SHAPE} (got an empty object)`);
+      if (node.items.length === 0) c.problem(e.keyLine, field, `${rolesShape()} (got an empty object)`);
       return undefined;
     }
     let mine: string[] | undefined = [];
     let ok = true;
-    for (const p of PLATFORM_KEYS) {
+    for (const p of keys) {
       const pe = per.get(p);
       if (!pe) continue;
       const list = roleList(c, pe.value, pe.keyLine, `${field}.${p}`);
@@ -236,11 +238,11 @@ function platformRoles(c: Checker, e: Entry, field: string, platform: Platform):
     }
     return ok ? mine : undefined;
   }
-  c.problem(e.keyLine, field, `${ROLES_SHAPE} (got ${shown(node)})`);
+  c.problem(e.keyLine, field, `${rolesShape()} (got ${shown(node)})`);
   return undefined;
 }
 
-function parseRule(c: Checker, raw: unknown, i: number, platform: Platform): RoleRuleSpec | undefined {
+function parseRule(c: Checker, raw: unknown, i: number, platform: PlatformName): RoleRuleSpec | undefined {
   const node = c.deref(raw);
   const field = `rules[${i}]`;
   const line = c.line(node);
@@ -287,8 +289,8 @@ function parseRule(c: Checker, raw: unknown, i: number, platform: Platform): Rol
   const divisionsEntry = e.get("divisions");
   if (divisionsEntry) {
     const list = nameList(c, divisionsEntry.value, divisionsEntry.keyLine, `${field}.divisions`, "division (container) names or ids");
-    // One file may serve both platforms: ONE has no divisions, so the list only matters on CertCentral.
-    if (list && platform === "certcentral") divisions = list;
+    // One file may serve several platforms: the list only matters on one whose users can be restricted to divisions.
+    if (list && capabilitiesOf(platform).divisions) divisions = list;
   }
   if (!match || !roles || c.count > before) return undefined;
   const what =
@@ -301,7 +303,7 @@ function parseRule(c: Checker, raw: unknown, i: number, platform: Platform): Rol
 }
 
 /** Parses and checks a mapping for one platform; throws RoleMappingError listing every problem. */
-export function parseRoleMapping(text: string, platform: Platform, source: string): RoleMappingSpec {
+export function parseRoleMapping(text: string, platform: PlatformName, source: string): RoleMappingSpec {
   const lines = new LineCounter();
   const doc = parseDocument(text.replace(/^\uFEFF/, ""), { lineCounter: lines, prettyErrors: false });
   const c = new Checker(doc, lines, source);
@@ -361,7 +363,7 @@ export function parseRoleMapping(text: string, platform: Platform, source: strin
 }
 
 /** Reads and parses a mapping file; a missing or unreadable file is a RoleMappingError naming the path. */
-export function loadRoleMappingFile(path: string, platform: Platform): RoleMappingSpec {
+export function loadRoleMappingFile(path: string, platform: PlatformName): RoleMappingSpec {
   let text: string;
   try {
     text = readFileSync(path, "utf8");

@@ -17,7 +17,7 @@ import {
   retryDelayMs,
   type RetryTiming,
 } from "./retry";
-import type { Platform } from "./types";
+import type { PlatformName } from "./types";
 import { type DigiCertCallObserver, type DigiCertCallStatus, routeTemplate, safely } from "./observer";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
@@ -37,7 +37,9 @@ export interface Scheduler {
 }
 
 export interface DigiCertHttpOptions {
-  platform: Platform;
+  platform: PlatformName;
+  /** The platform as messages name it ("DigiCert ONE is unreachable"). */
+  displayName: string;
   baseUrl: string;
   authHeader: string;
   apiKey: string;
@@ -124,7 +126,7 @@ export class DigiCertHttp {
     });
   }
 
-  get platform(): Platform {
+  get platform(): PlatformName {
     return this.opts.platform;
   }
 
@@ -294,7 +296,7 @@ export class DigiCertHttp {
   }
 
   private label(): string {
-    return this.opts.platform === "certcentral" ? "CertCentral" : "ONE";
+    return this.opts.displayName;
   }
 }
 

@@ -1,15 +1,15 @@
 // Entry point of the DigiCert layer: builds the platform client with its HTTP caller and pacer.
 import type { Logger } from "../log/logger";
-import { CertCentralClient, classifyCertCentral, CERTCENTRAL_AUTH_HEADER } from "./certcentral/client";
 import { DigiCertHttp } from "./http";
-import { OneClient, classifyOne, ONE_AUTH_HEADER } from "./one/client";
 import { createPacer, type PacingMode, RateWindow } from "./pacing";
 import type { CircuitSnapshot } from "./circuit";
 import type { DigiCertObservers } from "./observer";
-import type { DigiCertClient, Platform } from "./types";
+import { platformTarget } from "./registry";
+import type { DigiCertClient, PlatformName } from "./types";
 
 export * from "./types";
 export * from "./errors";
+export { capabilitiesOf, displayNameOf, findPlatform, platformNames, platformTarget, registerPlatform, type PlatformTarget } from "./registry";
 export { parseRateLimit, DEFAULT_WINDOWS } from "./pacing";
 export type { RateWindow, PacingMode } from "./pacing";
 export type { CircuitSnapshot, CircuitState } from "./circuit";
@@ -19,7 +19,7 @@ export { DEFAULT_CIRCUIT_COOLDOWN_MS, DEFAULT_CIRCUIT_THRESHOLD } from "./circui
 export { DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BUDGET_MS } from "./retry";
 
 export interface DigiCertClientConfig {
-  platform: Platform;
+  platform: PlatformName;
   apiKey: string;
   baseUrl: string;
   timeoutMs: number;
@@ -60,8 +60,12 @@ export type ClosableDigiCertClient = DigiCertClient & {
   pacing(): { mode: PacingMode; replicas?: number; queued: number };
 };
 
-/** `observers` report calls and pacing waits (metrics); the DigiCert layer does not know who listens. */
+/**
+ * The client of `cfg.platform`'s registry target. `observers` report calls and pacing waits (metrics); the
+ * DigiCert layer does not know who listens.
+ */
 export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger, observers: DigiCertObservers = {}): ClosableDigiCertClient {
+  const target = platformTarget(cfg.platform);
   const pacer = createPacer({
     windows: cfg.rateLimit,
     maxConcurrent: cfg.maxConcurrent,
@@ -71,15 +75,15 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger, 
     logger,
     observer: observers.pacing,
   });
-  const cc = cfg.platform === "certcentral";
   const http = new DigiCertHttp({
     platform: cfg.platform,
+    displayName: target.displayName,
     baseUrl: cfg.baseUrl,
-    authHeader: cc ? CERTCENTRAL_AUTH_HEADER : ONE_AUTH_HEADER,
+    authHeader: target.transport.authHeader,
     apiKey: cfg.apiKey,
     timeoutMs: cfg.timeoutMs,
     logger,
-    classify: cc ? classifyCertCentral : classifyOne,
+    classify: target.transport.classify,
     pacer,
     maxRetries: cfg.maxRetries,
     retryBudgetMs: cfg.retryBudgetMs,
@@ -89,9 +93,7 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger, 
     rateLimitBackoffMs: cfg.rateLimitBackoffMs,
     onCall: observers.call,
   });
-  const client: DigiCertClient = cc
-    ? new CertCentralClient(http, { containerId: cfg.certcentralContainerId, samlSsoOnly: cfg.certcentralSamlSsoOnly })
-    : new OneClient(http, { accountId: cfg.oneAccountId || undefined, deactivation: cfg.oneDeactivation, applications: cfg.oneApplications, logger });
+  const client: DigiCertClient = target.createClient(http, cfg, logger);
   let closed: Promise<void> | undefined;
   const close = () =>
     (closed ??= (async () => {
@@ -101,6 +103,7 @@ export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger, 
   // Bind every method so the returned object can be destructured or spread like a plain client.
   return {
     platform: client.platform,
+    capabilities: client.capabilities,
     validate: (i) => client.validate(i),
     createUser: (i, r, o) => client.createUser(i, r, o),
     getUser: (id) => client.getUser(id),

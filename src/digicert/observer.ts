@@ -1,13 +1,13 @@
 // Hooks through which the DigiCert layer reports what it does (for metrics), without knowing who listens:
 // nothing here depends on Prometheus or the HTTP server. The wiring connects them to the metrics registry.
-import type { Platform } from "./types";
+import type { PlatformName } from "./types";
 
 /** How one attempt at a DigiCert call ended: the HTTP status, or why there was none. */
 export type DigiCertCallStatus = number | "network" | "timeout" | "circuit_open";
 
 /** One attempt at a DigiCert call (every retry is an attempt of its own). */
 export interface DigiCertCallObservation {
-  platform: Platform;
+  platform: PlatformName;
   method: string;
   /** The route template, ids replaced by `{id}` (e.g. `/user/{id}/role`), so label values stay few. */
   endpoint: string;

@@ -1,7 +1,48 @@
 // The one interface both DigiCert platforms sit behind. Everything here is platform-neutral: no SCIM shapes,
 // no CertCentral or ONE wire field names. Ids are strings on both platforms (CertCentral's ints are stringified).
 
+/** The platforms built in. */
 export type Platform = "certcentral" | "one";
+/**
+ * A platform's name as DIGICERT_PLATFORM gives it: a key of the platform registry (src/digicert/registry.ts),
+ * which may hold more targets than the two built in.
+ */
+export type PlatformName = Platform | (string & {});
+
+/**
+ * What a platform can do, as read-only data: the provisioning core asks these instead of which platform it is.
+ * The same for every client of one platform (configuration does not change them), so the registry also offers
+ * them before a client exists.
+ */
+export interface PlatformCapabilities {
+  /** "one": a user holds exactly one role, so a mapping rule may name only one; "many": the roles add up. */
+  readonly rolesPerUser: "one" | "many";
+  /**
+   * Role writes leave the roles outside RoleScope.managed in place (ONE: roles in managers no mapping names), so a
+   * user read shows roles the bridge does not own: only managed roles and the bridge's own are compared in drift.
+   */
+  readonly keepsUnmanagedRoles: boolean;
+  /** What the part of DigiCert the bridge manages is called in messages: CertCentral's container, ONE's account. */
+  readonly scopeNoun: "container" | "account";
+  /** Users can be restricted to divisions (listDivisions, setDivisions; a mapping rule's `divisions`). */
+  readonly divisions: boolean;
+  /**
+   * How SCIM active:false keeps a user without deleting it, when the configuration does not delete:
+   * "demote" (CERTCENTRAL_DEACTIVATE=demote:<role>: the user keeps only that role; reactivation gives the roles
+   * back; there is no disabled state) or "disable" (disableUser/enableUser; `deactivation()` says when the client
+   * deletes instead).
+   */
+  readonly accessRemoval: "demote" | "disable";
+  /** Profile fields DigiCert stores beyond names and email, as drift reconcile compares them. */
+  readonly profile: {
+    readonly jobTitle: boolean;
+    /**
+     * "always": compared also when the IdP has none. "when-set": an absent phone is not written (never ""), so a
+     * partial update keeps the old number: only a phone the IdP gives is compared.
+     */
+    readonly phone: "always" | "when-set";
+  };
+}
 
 /** The profile of a DigiCert user as the bridge wants it to be. Absent optional fields mean "empty". */
 export interface DigiCertUserInput {
@@ -87,7 +128,8 @@ export interface FieldProblem {
 }
 
 export interface DigiCertClient {
-  readonly platform: Platform;
+  readonly platform: PlatformName;
+  readonly capabilities: PlatformCapabilities;
 
   /** Checks the documented limits (charset, lengths, email shape) without calling DigiCert. */
   validate(input: DigiCertUserInput): FieldProblem[];

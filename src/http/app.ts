@@ -8,7 +8,7 @@ import type { WriteAdmission } from "../scim/back-pressure";
 import type { RefusalAudit } from "../scim/audit-refusals";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
-import type { Platform } from "../digicert/types";
+import type { PlatformName } from "../digicert/types";
 import type { IdempotencyRepository } from "../store/types";
 import { scimAuth } from "./auth";
 import { createAuthSupport, type TokenLookup } from "./auth-setup";
@@ -25,7 +25,7 @@ export interface AppDeps {
   config: Pick<AppConfig, "publicBaseUrl" | "scim" | "admin"> & Partial<Pick<AppConfig, "authFailureLimit" | "trustProxy">>;
   /** The store's bearer tokens (`digicert-scim tokens`), accepted besides the configured credentials. */
   tokens?: TokenLookup;
-  platform: Platform;
+  platform: PlatformName;
   users: UserService;
   groups: GroupService;
   roleName: (id: string) => string | undefined;

@@ -1,5 +1,6 @@
 import { loadRoleMappingFile, RoleMappingError } from "../config/role-mapping";
-import type { DigiCertRole, Platform } from "../digicert/types";
+import { capabilitiesOf } from "../digicert/registry";
+import type { DigiCertRole, PlatformName } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import type { GroupRef } from "../store/types";
 import { MisconfiguredError } from "./errors";
@@ -16,7 +17,7 @@ export interface DesiredAccess {
 }
 
 export interface AccessPolicyDeps {
-  platform: Platform;
+  platform: PlatformName;
   roles: RoleResolver;
   /** DIGICERT_DEFAULT_ROLE: the default when no mapping file, or the file, names none. */
   fallbackDefaultRole: string | readonly string[];
@@ -46,7 +47,7 @@ export class AccessPolicy {
   async load(): Promise<CompiledRoleMapping> {
     const spec = this.deps.mappingFile ? loadRoleMappingFile(this.deps.mappingFile, this.deps.platform) : null;
     const available = await this.deps.roles.roles(true);
-    const wantsDivisions = this.deps.platform === "certcentral" && !!spec?.rules.some((r) => r.divisions?.length);
+    const wantsDivisions = capabilitiesOf(this.deps.platform).divisions && !!spec?.rules.some((r) => r.divisions?.length);
     const divisions = wantsDivisions && this.deps.listDivisions ? await this.deps.listDivisions() : undefined;
     const compiled = compileRoleMapping(spec, available, this.deps.platform, this.deps.fallbackDefaultRole, divisions);
     this.compiled = compiled;

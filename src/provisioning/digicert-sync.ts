@@ -216,7 +216,7 @@ export class DigiCertSync {
       );
     }
     if (!found.inScope) {
-      const scope = digicert.platform === "certcentral" ? "container" : "account";
+      const scope = digicert.capabilities.scopeNoun;
       throw new ConflictError(
         `DigiCert user '${profile.username}' belongs to another ${scope} than the one this bridge manages; it cannot be linked`,
       );
@@ -283,10 +283,13 @@ export class DigiCertSync {
     }
   }
 
-  /** How SCIM active:false removes access here: delete, demote (CertCentral, by config) or disable (ONE, by config). */
+  /**
+   * How SCIM active:false removes access here: delete, demote (a platform that demotes, CERTCENTRAL_DEACTIVATE) or
+   * disable (a platform that disables, unless its client deletes instead: ONE_DEACTIVATE, or the route refused).
+   */
   private removal(): "delete" | "demote" | "disable" {
     const { digicert, certcentralDeactivation } = this.deps;
-    if (digicert.platform === "certcentral") return certcentralDeactivation.mode;
+    if (digicert.capabilities.accessRemoval === "demote") return certcentralDeactivation.mode;
     return digicert.deactivation ? digicert.deactivation().effective : "disable";
   }
 
@@ -333,7 +336,7 @@ export class DigiCertSync {
 
   private async enable(link: UserLink, target: SyncTarget, run: Run): Promise<UserLink> {
     const { digicert } = this.deps;
-    if (digicert.platform === "certcentral") {
+    if (digicert.capabilities.accessRemoval === "demote") {
       // Demoted while inactive: give the roles back (the mapping's, or the default).
       const roleIds = target.roleIds ?? (await this.deps.access.defaultRoleIds());
       await digicert.setRoles(link.digicertId!, roleIds);

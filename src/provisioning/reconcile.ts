@@ -7,7 +7,7 @@
 // changed by hand are recorded as they are) and queues a job; the worker then sees the real difference and makes
 // the calls that undo it, within the rate budget like every other job.
 import type { CertCentralDeactivation } from "../config";
-import type { DigiCertClient, DigiCertUser, DigiCertUserInput } from "../digicert/types";
+import type { DigiCertClient, DigiCertUser, DigiCertUserInput, PlatformCapabilities } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import {
   DRIFT_KINDS,
@@ -33,7 +33,7 @@ export interface ReconcileDeps {
   targetOf: (row: UserRow, profileChanged: boolean) => Promise<SyncTarget>;
   certcentralDeactivation: CertCentralDeactivation;
   /**
-   * AccessPolicy.managedRoleIds: on a platform where users hold several roles, a role outside these and outside
+   * AccessPolicy.managedRoleIds: on a platform whose role writes keep unmanaged roles, a role outside these and outside
    * what the bridge gave (ONE: another manager's) is not drift. Without it every role counts.
    */
   managedRoleIds?: () => Promise<string[]>;
@@ -166,7 +166,7 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions = {}
   const byUsername = new Map<string, DigiCertUser>();
   for (const u of listed.values()) if (u.status !== "deleted") byUsername.set(u.username.toLowerCase(), u);
   const maxLookups = opts.maxLookups ?? DEFAULT_MAX_LOOKUPS;
-  const managed = deps.managedRoleIds && digicert.platform === "one" ? new Set(await deps.managedRoleIds()) : null;
+  const managed = deps.managedRoleIds && digicert.capabilities.keepsUnmanagedRoles ? new Set(await deps.managedRoleIds()) : null;
   const drifts: UserDrift[] = [];
   const storeTotal = await store.users.count();
   for (let offset = 0; ; offset += STORE_PAGE) {
@@ -202,7 +202,7 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions = {}
           if (dc && linked.has(dc.id)) dc = undefined;
           if (dc) claimed.add(dc.id);
         }
-        const findings = compare(row, target, dc ?? null, digicert.platform, deps.certcentralDeactivation, managed);
+        const findings = compare(row, target, dc ?? null, digicert.capabilities, deps.certcentralDeactivation, managed);
         if (findings.length) drifts.push({ row, findings });
       }
       if (stats.storeUsers % progressEvery === 0) await progress({ phase: "store", done: stats.storeUsers, total: Math.max(storeTotal, stats.storeUsers) });
@@ -265,7 +265,7 @@ function compare(
   row: UserRow,
   target: SyncTarget,
   dc: DigiCertUser | null,
-  platform: DigiCertClient["platform"],
+  capabilities: PlatformCapabilities,
   deactivation: CertCentralDeactivation,
   managed: Set<string> | null = null,
 ): Finding[] {
@@ -314,7 +314,7 @@ function compare(
     ];
   }
   if (!dc.inScope) {
-    const scope = platform === "certcentral" ? "container" : "account";
+    const scope = capabilities.scopeNoun;
     return [
       {
         entry: {
@@ -332,7 +332,7 @@ function compare(
 
   const out: Finding[] = [];
   const withDc = { ...base, digicertId: dc.id, digicertUsername: dc.username };
-  const demoteMode = platform === "certcentral" && deactivation.mode === "demote";
+  const demoteMode = capabilities.accessRemoval === "demote" && deactivation.mode === "demote";
   const disabledInDc = dc.status === "disabled";
   if (link.digicertEnabled) {
     if (disabledInDc && target.access) {
@@ -359,7 +359,7 @@ function compare(
     }
   } else if (!target.access) {
     if (demoteMode) {
-      // Demoted is CertCentral's "disabled": any other role is access given back by hand.
+      // Demoted is the "disabled" of a platform that demotes: any other role is access given back by hand.
       if (seenRoles !== null && !sameRoles(link.digicertRoleIds, seenRoles)) {
         out.push({
           entry: {
@@ -374,7 +374,7 @@ function compare(
           fixable: true,
         });
       }
-    } else if (platform === "one" && !disabledInDc) {
+    } else if (capabilities.accessRemoval === "disable" && !disabledInDc) {
       out.push({
         entry: { ...withDc, kind: "reactivated_by_hand", detail: "enabled in DigiCert while the bridge had disabled the user (the IdP says no access)", expected: "disabled", actual: dc.status },
         link: { digicertEnabled: true },
@@ -384,7 +384,7 @@ function compare(
     }
   }
 
-  const fields = profileDifferences(target.profile, dc, platform);
+  const fields = profileDifferences(target.profile, dc, capabilities.profile);
   if (fields.length) {
     out.push({
       entry: {
@@ -401,7 +401,7 @@ function compare(
 }
 
 /** Username and email compare without case (DigiCert treats them so); names, title and phone exactly, trimmed. */
-export function profileDifferences(want: DigiCertUserInput, dc: DigiCertUser, platform: DigiCertClient["platform"]): ProfileDifference[] {
+export function profileDifferences(want: DigiCertUserInput, dc: DigiCertUser, stored: PlatformCapabilities["profile"]): ProfileDifference[] {
   const out: ProfileDifference[] = [];
   const norm = (v: string | null | undefined) => (v ?? "").trim();
   const check = (field: ProfileDifference["field"], expected: string | null | undefined, actual: string | null, fold = false) => {
@@ -413,11 +413,10 @@ export function profileDifferences(want: DigiCertUserInput, dc: DigiCertUser, pl
   check("firstName", want.firstName, dc.firstName);
   check("lastName", want.lastName, dc.lastName);
   check("email", want.email, dc.email, true);
-  // DigiCert ONE has no job title.
-  if (platform === "certcentral") check("jobTitle", want.jobTitle, dc.jobTitle);
-  // ONE's update is written without an absent phone (never ""), so a partial PUT keeps the old number: a phone
+  if (stored.jobTitle) check("jobTitle", want.jobTitle, dc.jobTitle);
+  // "when-set" (ONE): an update is written without an absent phone, so a partial PUT keeps the old number: a phone
   // the IdP removed is a difference no fix can clear, and reporting it on every run would only be noise.
-  if (platform !== "one" || norm(want.phone) !== "") check("phone", want.phone, dc.phone);
+  if (stored.phone === "always" || norm(want.phone) !== "") check("phone", want.phone, dc.phone);
   return out;
 }
 

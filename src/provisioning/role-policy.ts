@@ -11,7 +11,8 @@
 // - A user whose groups match no rule gets the default roles, or no DigiCert access at all with
 //   `unmapped: deactivate`.
 import { RoleMappingError, type RoleMappingSpec, type RoleRuleSpec } from "../config/role-mapping";
-import type { DigiCertRole, Platform } from "../digicert/types";
+import { capabilitiesOf, displayNameOf } from "../digicert/registry";
+import type { DigiCertRole, PlatformName } from "../digicert/types";
 import type { GroupRef } from "../store/types";
 
 export interface ResolvedRole {
@@ -77,14 +78,15 @@ function ambiguity(ref: string, available: DigiCertRole[]): string | null {
 export function compileRoleMapping(
   spec: RoleMappingSpec | null,
   available: DigiCertRole[],
-  platform: Platform,
+  platform: PlatformName,
   fallbackDefaultRole: string | readonly string[],
   /** CertCentral's divisions (GET /container), needed only when a rule names `divisions`. */
   divisions?: DigiCertRole[],
 ): CompiledRoleMapping {
   const problems: string[] = [];
   const source = spec?.source ?? NO_FILE_SOURCE;
-  const multipleRoles = platform === "one";
+  const capabilities = capabilitiesOf(platform);
+  const multipleRoles = capabilities.rolesPerUser === "many";
 
   const resolveList = (refs: string[], where: string, anyNumber = false): ResolvedRole[] => {
     const out: ResolvedRole[] = [];
@@ -104,7 +106,7 @@ export function compileRoleMapping(
     }
     if (!multipleRoles && !anyNumber && out.length > 1) {
       problems.push(
-        `${where}: lists ${out.length} roles (${out.map((r) => r.name).join(", ")}), but CertCentral users hold one role; keep one`,
+        `${where}: lists ${out.length} roles (${out.map((r) => r.name).join(", ")}), but ${displayNameOf(platform)} users hold one role; keep one`,
       );
     }
     return out;
@@ -147,7 +149,7 @@ export function compileRoleMapping(
   for (const rule of spec?.rules ?? []) {
     if (rule.roles.length === 0) continue; // lists only the other platform's roles
     const compiled: CompiledRoleMapping["rules"][number] = { spec: rule, roles: resolveList(rule.roles, `${source}: ${rule.describe}`) };
-    if (platform === "certcentral" && rule.divisions?.length) compiled.divisions = resolveDivisions(rule.divisions, `${source}: ${rule.describe}: divisions`);
+    if (capabilities.divisions && rule.divisions?.length) compiled.divisions = resolveDivisions(rule.divisions, `${source}: ${rule.describe}: divisions`);
     rules.push(compiled);
   }
 

@@ -1,4 +1,4 @@
-import type { Platform } from "../digicert/types";
+import type { PlatformName } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import type { AuditActor } from "../provisioning/audit";
 import type { GroupService } from "../provisioning/group-service";
@@ -24,7 +24,7 @@ export interface ScimContext {
   roleName: (id: string) => string | undefined;
   /** DigiCert's roles (cached list), for the Role catalogue. */
   roleCatalogue: () => Promise<{ id: string; name: string }[]>;
-  platform: Platform;
+  platform: PlatformName;
   maxResults: number;
   /** PATCH: the stored version egress handed SCIMMY, so ingress can tell whether another change came in between. */
   patchBaseVersion?: number;

@@ -1,4 +1,5 @@
 import { SCIMMY } from "scimmy-routers";
+import { platformNames } from "../digicert/registry";
 
 export const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";
 export const ENTERPRISE_USER_SCHEMA = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -17,7 +18,8 @@ export const DigiCertUserExtension = new SCIMMY.Types.SchemaDefinition(
     }),
     new SCIMMY.Types.Attribute("string", "platform", {
       mutable: false,
-      canonicalValues: ["certcentral", "one"],
+      // The registry's targets when this module loads (every target registers in src/digicert/registry.ts).
+      canonicalValues: platformNames(),
       description: "DigiCert platform the user is provisioned to",
     }),
     new SCIMMY.Types.Attribute("boolean", "adopted", {

@@ -1,6 +1,6 @@
 import type { UserDraft } from "../provisioning/model";
 import type { GroupRef, StoredEmail, UserRow } from "../store/types";
-import type { Platform } from "../digicert/types";
+import type { PlatformName } from "../digicert/types";
 import { DIGICERT_USER_SCHEMA } from "./schemas";
 
 // SCIM wire shape ⇄ the provisioning draft and the stored row. No DigiCert field names here.
@@ -86,7 +86,7 @@ export interface UserReadExtras {
 }
 
 /** The SCIM representation served for a stored row; reads never ask DigiCert. */
-export function scimFromRow(row: UserRow, platform: Platform, extras?: UserReadExtras): Json {
+export function scimFromRow(row: UserRow, platform: PlatformName, extras?: UserReadExtras): Json {
   const ext = { ...((row.resource[DIGICERT_USER_SCHEMA] as Json | undefined) ?? {}) };
   ext.platform = platform;
   ext.adopted = row.adopted;

@@ -2,6 +2,7 @@
 import { DigiCertError } from "../errors";
 import { type CircuitSnapshot, DigiCertHttp, type HttpResult, joinMessages, WireProblem } from "../http";
 import type {
+  PlatformCapabilities,
   DigiCertClient,
   DigiCertRole,
   DigiCertUser,
@@ -48,8 +49,19 @@ export interface CertCentralClientOptions {
  */
 export const AVAILABILITY_RETRY_MS = 15 * 60_000;
 
+/** CertCentral: one role per user, divisions, demotion instead of a disabled state, job title and phone stored. */
+export const CERTCENTRAL_CAPABILITIES: PlatformCapabilities = Object.freeze({
+  rolesPerUser: "one",
+  keepsUnmanagedRoles: false,
+  scopeNoun: "container",
+  divisions: true,
+  accessRemoval: "demote",
+  profile: Object.freeze({ jobTitle: true, phone: "always" }),
+});
+
 export class CertCentralClient implements DigiCertClient {
   readonly platform = "certcentral" as const;
+  readonly capabilities = CERTCENTRAL_CAPABILITIES;
   private readonly containerId?: number;
   private readonly samlSsoOnly: boolean;
   private readonly now: () => number;

@@ -3,6 +3,7 @@ import { DigiCertError } from "../errors";
 import { type CircuitSnapshot, DigiCertHttp, joinMessages, WireProblem } from "../http";
 import type { Logger } from "../../log/logger";
 import type {
+  PlatformCapabilities,
   DeactivationInfo,
   DigiCertClient,
   DigiCertRole,
@@ -50,8 +51,22 @@ export interface OneClientOptions {
 /** What the disable/enable routes did when first tried (ONE_DEACTIVATE=disable): §D.1, they are undocumented. */
 type StatusRoutes = { state: "untried" } | { state: "supported" } | { state: "unsupported"; why: string };
 
+/**
+ * DigiCert ONE: several roles per user, roles of other managers kept, no divisions, a disable route (or delete),
+ * no job title, and an absent phone never written (§D.5).
+ */
+export const ONE_CAPABILITIES: PlatformCapabilities = Object.freeze({
+  rolesPerUser: "many",
+  keepsUnmanagedRoles: true,
+  scopeNoun: "account",
+  divisions: false,
+  accessRemoval: "disable",
+  profile: Object.freeze({ jobTitle: false, phone: "when-set" }),
+});
+
 export class OneClient implements DigiCertClient {
   readonly platform = "one" as const;
+  readonly capabilities = ONE_CAPABILITIES;
   private account?: Promise<string>;
   private statusRoutes: StatusRoutes = { state: "untried" };
 
