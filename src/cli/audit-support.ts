@@ -2,7 +2,6 @@
 // printing audit entries (secrets are masked when entries are written; printed text is masked again).
 import { redact } from "../log/logger";
 import type { AuditChange, AuditEntry } from "../store";
-import { line, type Output } from "./common";
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 
@@ -63,16 +62,4 @@ export function resultOf(e: AuditEntry): string {
 /** An entry as --json prints it: the stored shape. */
 export function entryJson(e: AuditEntry) {
   return { ...e, detail: e.detail === null ? null : (redact(e.detail) as string) };
-}
-
-/** A table whose last column is not padded. */
-export function printTable(out: Output, header: string[], rows: string[][]): void {
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const render = (cells: string[]) =>
-    cells
-      .map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c])))
-      .join("  ")
-      .trimEnd();
-  line(out, render(header));
-  for (const r of rows) line(out, render(r));
 }

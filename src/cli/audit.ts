@@ -2,8 +2,9 @@
 // trail: every SCIM change and refusal (who, which IdP, what changed), the group memberships it gained and lost,
 // and each DigiCert call its jobs made with the result. Reads the bridge's database (DATABASE_URL) only.
 import type { AuditEntry, Store } from "../store";
-import { entryJson, oneLine, openBridgeStore, parseSince, printTable, resultOf, showChange, SINCE_HELP } from "./audit-support";
+import { entryJson, oneLine, openBridgeStore, parseSince, resultOf, showChange, SINCE_HELP } from "./audit-support";
 import { configOrReport, line, type Output } from "./common";
+import { printTable } from "./table";
 
 export interface AuditOptions {
   /** A userName (any case) or a SCIM user id; users deleted since are found by either too. */

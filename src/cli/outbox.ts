@@ -4,6 +4,7 @@
 import { redact } from "../log/logger";
 import type { OutboxJob, OutboxStatus, Store } from "../store";
 import { configOrReport, line, openBridgeStore, type Output } from "./common";
+import { printTable } from "./table";
 
 const STATUSES: readonly OutboxStatus[] = ["pending", "running", "done", "failed", "superseded", "cancelled"];
 const DEFAULT_LIMIT = 50;
@@ -177,14 +178,7 @@ async function printList(store: Store, args: Extract<OutboxArgs, { command: "lis
     j.updated,
     j.error ? oneLine(`${j.error.kind}: ${j.error.message}`) : "-",
   ]);
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-  const render = (cells: string[]) =>
-    cells
-      .map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c])))
-      .join("  ")
-      .trimEnd();
-  line(out, render(header));
-  for (const r of rows) line(out, render(r));
+  printTable(out, header, rows);
   if (jobs.length === args.limit) line(out, `(the newest ${args.limit}; --limit N shows more)`);
   return 0;
 }

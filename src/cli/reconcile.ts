@@ -12,6 +12,7 @@ import { redact, silentLogger } from "../log/logger";
 import { buildProvisioningCore } from "../wiring";
 import { DRIFT_KINDS, hasDrift, type ReconcileProgress, type ReconcileReport } from "../provisioning/reconcile";
 import { configOrReport, line, openBridgeStore, type CliIo, type Output } from "./common";
+import { printTable } from "./table";
 
 export const RECONCILE_EXIT_DRIFT = 3;
 
@@ -120,14 +121,7 @@ export function printReport(out: Output, r: ReconcileReport): void {
     e.action + (e.jobId !== undefined ? ` (job ${e.jobId})` : ""),
     oneLine(e.detail),
   ]);
-  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c].length)));
-  const render = (cells: string[]) =>
-    cells
-      .map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c])))
-      .join("  ")
-      .trimEnd();
-  line(out, render(header));
-  for (const row of rows) line(out, render(row));
+  printTable(out, header, rows);
   line(out);
   line(out, `Drift: ${DRIFT_KINDS.map((k) => `${k} ${r.counts[k]}`).join(", ")}`);
   if (r.fix) {

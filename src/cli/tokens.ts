@@ -13,6 +13,7 @@ import { redact, registerSecret } from "../log/logger";
 import { TOKEN_SCOPES, TokenNameTakenError, type StoredToken, type TokenScope } from "../store";
 import { configOrReport, line, openBridgeStore, type CliIo, type Output } from "./common";
 import { jsonOption, usage } from "./program";
+import { printTable } from "./table";
 
 const TOKEN_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
@@ -136,14 +137,7 @@ export async function tokensListCommand(opts: { json?: boolean }, env: NodeJS.Pr
     }
     const header = ["NAME", "SCOPE", "STATUS", "CREATED", "EXPIRES", "REVOKED", "LAST USED"];
     const rows = tokens.map((t) => [t.name, t.scope, statusOf(t), t.created, t.expires ?? "never", t.revoked ?? "-", t.lastUsed ?? "never"]);
-    const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c].length)));
-    const render = (cells: string[]) =>
-      cells
-        .map((cell, c) => (c === cells.length - 1 ? cell : cell.padEnd(widths[c])))
-        .join("  ")
-        .trimEnd();
-    line(stdout, render(header));
-    for (const r of rows) line(stdout, render(r));
+    printTable(stdout, header, rows);
     return 0;
   } catch (err) {
     line(stderr, `digicert-scim: ${redact((err as Error).message)}`);

@@ -12,7 +12,10 @@ const TOKEN = "audit-cli-token-abcdef";
 const dir = mkdtempSync(join(tmpdir(), "cli-audit-"));
 let counter = 0;
 const DAY = 86_400_000;
-const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
+// Every entry's time and the date-only --since value are taken from this one instant, so the test does not depend on
+// the time of day, nor on a UTC midnight passing between writing the entries and reading them.
+const NOW = Date.now();
+const ago = (ms: number) => new Date(NOW - ms).toISOString();
 
 function envFor(dbFile: string): NodeJS.ProcessEnv {
   return { SCIM_BEARER_TOKENS: TOKEN, DIGICERT_API_KEY: API_KEY, DIGICERT_PLATFORM: "certcentral", DATABASE_URL: `sqlite:${dbFile}` };
@@ -162,7 +165,7 @@ describe("digicert-scim audit", () => {
     expect(recent.out).not.toMatch(/refused 400/);
     // Midnight UTC of the refused PATCH's day: after the create (a day earlier), never after the PATCH, whatever
     // the time of day the test runs at.
-    const isoDate = new Date(Date.now() - 2 * DAY).toISOString().slice(0, 10);
+    const isoDate = new Date(NOW - 2 * DAY).toISOString().slice(0, 10);
     const sinceDate = await audit({ user: "alice@example.com", since: isoDate }, envFor(db));
     expect(sinceDate.out).toMatch(/refused 400/);
     expect(sinceDate.out).not.toContain("user.delete");
