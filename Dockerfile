@@ -11,10 +11,9 @@ RUN apt-get update \
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
-# tsconfig.build.json compiles src/ (and the simulator the demo imports from test/support/) into dist/.
+# tsconfig.build.json compiles src/ (the simulator the demo ships included) into dist/; nothing from test/.
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY test/support ./test/support
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 

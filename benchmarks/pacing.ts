@@ -7,7 +7,7 @@ import { BENCH_TOKEN, oktaUserBody } from "./lib/dataset";
 import { startDigiCert } from "./lib/digicert";
 import { startBridge } from "./lib/processes";
 import { freshStore } from "./lib/stores";
-import type { RateWindowSpec } from "../test/support/simulator/types";
+import type { RateWindowSpec } from "../src/simulator/types";
 import { planBucket } from "../src/digicert/pacing";
 
 const COMPRESSION = 10;

@@ -1,7 +1,7 @@
-// The DigiCert simulator (test/support/simulator) in this process, for the bridge processes to talk to.
+// The DigiCert simulator (src/simulator) in this process, for the bridge processes to talk to.
 import { randomUUID } from "node:crypto";
-import { startSimulator } from "../../test/support/simulator";
-import type { RateWindowSpec, Simulator } from "../../test/support/simulator/types";
+import { startSimulator } from "../../src/simulator";
+import type { RateWindowSpec, Simulator } from "../../src/simulator/types";
 import type { BenchContext } from "./context";
 import { digicertIdOf, userName } from "./dataset";
 

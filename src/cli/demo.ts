@@ -9,7 +9,7 @@ import { loadConfig } from "../config";
 import { createLogger, registerSecret } from "../log/logger";
 import { startBridge } from "../main";
 import type { Platform } from "../digicert/types";
-import { startSimulator, type Simulator } from "../../test/support/simulator";
+import { startSimulator, type Simulator } from "../simulator";
 
 const DEMO_ONE_ACCOUNT_ID = "0d3e5c1a-5b8e-4f65-9c43-6f1f1d0c0a01";
 

@@ -5,8 +5,8 @@ import { loadConfig } from "../../src/config";
 import { createLogger, registerSecret } from "../../src/log/logger";
 import type { Platform } from "../../src/digicert/types";
 import { buildBridge, type Bridge } from "../../src/wiring";
-import { startSimulator } from "./simulator";
-import type { Simulator } from "./simulator/types";
+import { startSimulator } from "../../src/simulator";
+import type { Simulator } from "../../src/simulator/types";
 
 export const TOKEN = "test-token-0123456789abcdef";
 export const SECOND_TOKEN = "second-token-abcdef0123456789";

@@ -15,8 +15,8 @@ import { draftFromScim, draftFromRow } from "../../src/scim/user-mapping";
 import { openStore, type Store } from "../../src/store";
 import type { UserDraft } from "../../src/provisioning/model";
 import { API_KEY, CC_CONTAINER_ID, ONE_ACCOUNT_ID, oktaUser } from "./harness";
-import { startSimulator } from "./simulator";
-import type { Simulator } from "./simulator/types";
+import { startSimulator } from "../../src/simulator";
+import type { Simulator } from "../../src/simulator/types";
 
 export interface Services {
   platform: Platform;

@@ -4,7 +4,7 @@
 // its roles kept without a mapping file) and a fresh username is created with one POST. CERTCENTRAL_SAML_SSO_ONLY
 // reaches the wire. Each test checks the SCIM answer, the simulator's state and the recorded calls.
 import { CC_CONTAINER_ID, DC_EXT, oktaUser, PATCH_OP, startHarness, type Harness } from "../../support/harness";
-import { startSimulator, type Simulator, type SimulatorOptions } from "../../support/simulator";
+import { startSimulator, type Simulator, type SimulatorOptions } from "../../../src/simulator";
 
 jest.setTimeout(60_000);
 

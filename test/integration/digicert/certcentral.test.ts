@@ -1,4 +1,4 @@
-import { startSimulator, Simulator } from "../../support/simulator";
+import { startSimulator, Simulator } from "../../../src/simulator";
 import type { DigiCertUserInput } from "../../../src/digicert";
 import { clientFor, expectDigiCertError, flush } from "./support";
 

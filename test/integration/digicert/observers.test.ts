@@ -1,6 +1,6 @@
 // The DigiCert layer's metric hooks: every attempt reported with its route template and status (HTTP status,
 // network, timeout, circuit_open), and every rate-limiter wait; a hook that throws never breaks a call.
-import { startSimulator, Simulator, ONE_DEFAULT_ACCOUNT } from "../../support/simulator";
+import { startSimulator, Simulator, ONE_DEFAULT_ACCOUNT } from "../../../src/simulator";
 import {
   createDigiCertClient,
   type DigiCertCallObservation,

@@ -1,4 +1,4 @@
-import { startSimulator, Simulator, ONE_DEFAULT_ACCOUNT } from "../../support/simulator";
+import { startSimulator, Simulator, ONE_DEFAULT_ACCOUNT } from "../../../src/simulator";
 import type { DigiCertUserInput } from "../../../src/digicert";
 import { clientFor, expectDigiCertError } from "./support";
 

@@ -1,4 +1,4 @@
-import { startSimulator, Simulator } from "../../support/simulator";
+import { startSimulator, Simulator } from "../../../src/simulator";
 import { createPacer } from "../../../src/digicert/pacing";
 import { clientFor } from "./support";
 

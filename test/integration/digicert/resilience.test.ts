@@ -1,5 +1,5 @@
 // Retry policy and circuit breaker of the shared DigiCert caller, over real HTTP against the simulator.
-import { startSimulator, Simulator, ONE_DEFAULT_ACCOUNT } from "../../support/simulator";
+import { startSimulator, Simulator, ONE_DEFAULT_ACCOUNT } from "../../../src/simulator";
 import type { DigiCertClientConfig, DigiCertUserInput, Platform } from "../../../src/digicert";
 import { clientFor, expectDigiCertError, flush } from "./support";
 

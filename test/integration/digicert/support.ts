@@ -3,7 +3,7 @@ import { Writable } from "node:stream";
 import { createLogger } from "../../../src/log/logger";
 import { createDigiCertClient, DigiCertClientConfig } from "../../../src/digicert";
 import type { Platform } from "../../../src/digicert";
-import { Simulator } from "../../support/simulator";
+import { Simulator } from "../../../src/simulator";
 
 export function captureLogger() {
   const lines: any[] = [];

@@ -1,4 +1,4 @@
-import { startSimulator, Simulator } from "../../support/simulator";
+import { startSimulator, Simulator } from "../../../src/simulator";
 import { createDigiCertClient } from "../../../src/digicert";
 import { silentLogger } from "../../../src/log/logger";
 import { clientFor, expectDigiCertError, flush } from "./support";

@@ -3,8 +3,8 @@ import { mkdtempSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startSimulator } from "../../support/simulator";
-import type { Simulator } from "../../support/simulator/types";
+import { startSimulator } from "../../../src/simulator";
+import type { Simulator } from "../../../src/simulator/types";
 
 // SIGTERM: stop accepting requests, let the in-flight one finish, exit 0.
 

@@ -2,7 +2,7 @@ import https from "node:https";
 import path from "node:path";
 import { loadConfig } from "../../../src/config";
 import { configProblems } from "../../support/config";
-import { startSimulator, type Simulator } from "../../support/simulator";
+import { startSimulator, type Simulator } from "../../../src/simulator";
 import { startBridge, type RunningBridge } from "../../../src/main";
 import { silentLogger } from "../../../src/log/logger";
 

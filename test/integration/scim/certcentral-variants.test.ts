@@ -5,7 +5,7 @@
 import { hasDrift } from "../../../src/provisioning/reconcile";
 import { writeMapping } from "../../support/mapping";
 import { CC_CONTAINER_ID, oktaUser, PATCH_OP, startHarness, type Harness } from "../../support/harness";
-import type { SimulatorOptions } from "../../support/simulator";
+import type { SimulatorOptions } from "../../../src/simulator";
 
 jest.setTimeout(60_000);
 

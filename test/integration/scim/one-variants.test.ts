@@ -6,8 +6,8 @@
 import { hasDrift } from "../../../src/provisioning/reconcile";
 import { writeMapping } from "../../support/mapping";
 import { DC_EXT, oktaUser, PATCH_OP, startHarness, type Harness } from "../../support/harness";
-import { ONE_DEFAULT_ROLES, ONE_MANAGER_ROLES, startSimulator, type Simulator } from "../../support/simulator";
-import type { OneVariant } from "../../support/simulator/types";
+import { ONE_DEFAULT_ROLES, ONE_MANAGER_ROLES, startSimulator, type Simulator } from "../../../src/simulator";
+import type { OneVariant } from "../../../src/simulator/types";
 
 jest.setTimeout(60_000);
 

@@ -3,7 +3,7 @@ import request from "supertest";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { DC_EXT, oktaUser, startHarness, type Harness } from "../../support/harness";
-import type { FailSpec } from "../../support/simulator/types";
+import type { FailSpec } from "../../../src/simulator/types";
 
 // Never lose a change: every DigiCert write goes through the outbox, survives DigiCert failing in every way and
 // the bridge dying mid-job, and reaches DigiCert exactly once.

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { openStore, type Store } from "../../../src/store";
 import { oktaUser } from "../../support/harness";
 import { freshPgSchema, REPLICA_TOKEN, scim, startReplica, type Replica } from "../../support/replicas";
-import { startSimulator } from "../../support/simulator";
-import type { Simulator } from "../../support/simulator/types";
+import { startSimulator } from "../../../src/simulator";
+import type { Simulator } from "../../../src/simulator/types";
 
 // Several bridge processes behind one (simulated) load balancer, sharing PostgreSQL, Redis and DigiCert: what a
 // large organisation runs. Each replica is a real process with its own outbox worker and pacer.

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../../src/cli";
-import { ONE_DEFAULT_ACCOUNT, startSimulator, type Simulator } from "../../support/simulator";
+import { ONE_DEFAULT_ACCOUNT, startSimulator, type Simulator } from "../../../src/simulator";
 
 // serve/migrate/check and the commander surface: every command has --help, exit codes are the documented ones,
 // nothing secret reaches the terminal.

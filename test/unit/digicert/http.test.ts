@@ -1,7 +1,7 @@
 import { extractProblems, joinMessages, parseRetryAfter } from "../../../src/digicert/http";
 import { classifyCertCentral } from "../../../src/digicert/certcentral/client";
 import { classifyOne } from "../../../src/digicert/one/client";
-import { maxInWindow } from "../../support/simulator/faults";
+import { maxInWindow } from "../../../src/simulator/faults";
 
 describe("error bodies", () => {
   test("both envelope styles", () => {

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../../src/cli";
-import { startSimulator, type Simulator } from "../../support/simulator";
+import { startSimulator, type Simulator } from "../../../src/simulator";
 
 const API_KEY = "cli-test-api-key-0123456789";
 const ACCOUNT = "0d3e5c1a-5b8e-4f65-9c43-6f1f1d0c0a01";
