@@ -61,9 +61,23 @@ export function comparison<F>(field: F, type: ValueType, test: Test, shown: stri
     if (op === "co" || op === "sw" || op === "ew") throw new FilterRefused(`'${shown}' is a date-time: use eq, ne, gt, ge, lt or le`);
     const t = Date.parse(value);
     if (!Number.isFinite(t) || !/^\d{4}-\d{2}-\d{2}/.test(value)) throw new FilterRefused(`'${value}' is not an ISO 8601 date-time (e.g. 2021-09-23T19:35:41Z)`);
-    return { field, op, value: new Date(t).toISOString() };
+    return instantComparison(field, op, t, value);
   }
   return { field, op, value };
+}
+
+/**
+ * A date-time compared with stored stamps, which hold milliseconds. A value finer than that (Microsoft's validator
+ * sends seven fractional digits) lies strictly between two stamps: lt/le become le and gt/ge become gt on the
+ * millisecond it falls in, and eq/ne compare with the full value, which no stamp equals.
+ */
+function instantComparison<F>(field: F, op: FilterOp, ms: number, written: string): { field: F; op: FilterOp; value: string } {
+  const iso = new Date(ms).toISOString();
+  const beyond = /T\d{2}:\d{2}:\d{2}\.\d{3}(\d+)/.exec(written)?.[1] ?? "";
+  if (!/[1-9]/.test(beyond)) return { field, op, value: iso };
+  if (op === "lt" || op === "le") return { field, op: "le", value: iso };
+  if (op === "gt" || op === "ge") return { field, op: "gt", value: iso };
+  return { field, op, value: iso.replace(/Z$/, `${beyond}Z`) };
 }
 
 /** `meta.resourceType` of a list of one resource type: always true or always false. */

@@ -54,6 +54,8 @@ function openSqlite(filename: string): Kysely<Database> {
   if (!memory) database.pragma("journal_mode = WAL");
   database.pragma("foreign_keys = ON"); // needed for ON DELETE CASCADE of emails and group memberships
   database.pragma("busy_timeout = 5000"); // wait for another process's write lock instead of failing at once
+  // Case-insensitive filters fold text as JavaScript does; SQLite's lower() folds only A-Z (src/store/user-query.ts).
+  database.function("scim_lower", { deterministic: true }, (s: unknown) => (typeof s === "string" ? s.toLowerCase() : s));
   return new Kysely<Database>({ dialect: new SqliteDialect({ database: reusingStatements(database) }) });
 }
 

@@ -69,12 +69,22 @@ export class SqlDialect {
   contains(col: Raw, v: string): Raw {
     return this.name === "postgres" ? sql`strpos(${col}, ${v}) > 0` : sql`instr(${col}, ${v}) > 0`;
   }
+  /**
+   * Lower-cased as JavaScript lower-cases the filter value. SQLite's own lower() folds only A-Z ("Ärger" would miss
+   * "ärger"), so the SQLite connection has scim_lower (src/store/index.ts) for it.
+   */
+  lower(col: Raw): Raw {
+    return this.name === "postgres" ? sql`lower(${col})` : sql`scim_lower(${col})`;
+  }
+  // Lengths in characters (code points), as SQL's substr/left/right count them, not JS's UTF-16 units.
   startsWith(col: Raw, v: string): Raw {
-    return this.name === "postgres" ? sql`left(${col}, ${v.length}) = ${v}` : sql`substr(${col}, 1, ${v.length}) = ${v}`;
+    const n = [...v].length;
+    return this.name === "postgres" ? sql`left(${col}, ${n}) = ${v}` : sql`substr(${col}, 1, ${n}) = ${v}`;
   }
   endsWith(col: Raw, v: string): Raw {
     if (v === "") return sql`${col} is not null`;
-    return this.name === "postgres" ? sql`right(${col}, ${v.length}) = ${v}` : sql`substr(${col}, ${-v.length}) = ${v}`;
+    const n = [...v].length;
+    return this.name === "postgres" ? sql`right(${col}, ${n}) = ${v}` : sql`substr(${col}, ${-n}) = ${v}`;
   }
   /** The text at `path` in a JSON document expression (null when absent or not a scalar). */
   jsonText(doc: Raw, path: string[]): Raw {
@@ -179,7 +189,7 @@ export function text(col: Raw, op: string, value: Value, d: SqlDialect, caseExac
   if (op === "pr") return sql`(${col} is not null and ${col} <> '')`;
   if (value === null) return op === "eq" ? sql`(${col} is null)` : op === "ne" ? sql`(${col} is not null)` : d.truth(false);
   const v = String(value);
-  const c = caseExact || lowered ? col : sql`lower(${col})`;
+  const c = caseExact || lowered ? col : d.lower(col);
   const w = caseExact ? v : v.toLowerCase();
   const present = (test: Raw) => sql`(${col} is not null and ${test})`;
   switch (op) {
