@@ -3,7 +3,6 @@ import type { AppConfig, BearerCredential } from "../config";
 import type { Logger } from "../log/logger";
 import type { ScimContext } from "../scim/context";
 import { createScimRouter } from "../scim/router";
-import type { ScimFailure } from "../scim/errors";
 import type { WriteAdmission } from "../scim/back-pressure";
 import type { RefusalAudit } from "../scim/audit-refusals";
 import type { GroupService } from "../provisioning/group-service";
@@ -109,9 +108,6 @@ export function createApp(deps: AppDeps): express.Express {
         roleCatalogue: deps.roleCatalogue,
         platform: deps.platform,
         maxResults: config.scim.maxResults,
-        park: (f: ScimFailure) => {
-          res.locals.scimFailure = f;
-        },
       }),
     }),
   );

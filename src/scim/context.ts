@@ -3,7 +3,6 @@ import type { Logger } from "../log/logger";
 import type { AuditActor } from "../provisioning/audit";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
-import type { ScimFailure } from "./errors";
 import type { Projection } from "./projection";
 
 /**
@@ -32,8 +31,6 @@ export interface ScimContext {
   ifMatchVersion?: number;
   /** attributes/excludedAttributes of the request (projection.ts), so reads can skip what the answer leaves out. */
   projection?: Projection;
-  /** Parks a failure SCIMMY cannot render (429/502/503) for the app error handler. */
-  park(failure: ScimFailure): void;
 }
 
 /** Who a change recorded in the audit trail came from. */

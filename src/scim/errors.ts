@@ -34,6 +34,7 @@ const DEFAULT_RATE_RETRY_S = 5;
 const DEFAULT_UNAVAILABLE_RETRY_S = 10;
 
 export function failureOf(err: unknown): ScimFailure {
+  if (err instanceof ScimResponseError) return err.failure;
   if (err instanceof SCIMMY.Types.Error) {
     const e = err as unknown as { status: number; scimType?: string; message: string };
     return { status: Number(e.status) || 500, scimType: e.scimType ?? undefined, detail: e.message };
@@ -101,14 +102,27 @@ export function errorBody(f: ScimFailure): Record<string, unknown> {
 }
 
 /**
- * Turns a failure into something SCIMMY can throw. SCIMMY cannot render 429/502/503 itself, so those are parked
- * on the request context and rendered by the app's error handler (see http/errors.ts).
+ * A failure of ours thrown through SCIMMY, carrying the ScimFailure it stands for. It is a SCIMMY error, so SCIMMY's
+ * resource code rethrows it untouched (a plain Error would become a misleading 404). It is never rendered by
+ * scimmy-routers, which cannot express 429/502/503 and drops Retry-After: the router's error handler reads `status`
+ * first, and reading it there throws the error itself, which Express hands on to the app's error handler
+ * (http/errors.ts), the one place failures are rendered. Our code reads `failure`, never `status`.
  */
-export function toScimmyError(f: ScimFailure, park: (f: ScimFailure) => void): Error {
-  park(f);
-  // For a status SCIMMY refuses, its router throws while rendering, before anything is sent; the parked
-  // failure is then rendered by our handler. A plain Error would instead become a misleading 404.
-  return new SCIMMY.Types.Error(f.status, (f.scimType ?? null) as string, f.detail);
+export class ScimResponseError extends SCIMMY.Types.Error {
+  readonly failure: ScimFailure;
+
+  constructor(failure: ScimFailure) {
+    super(failure.status, (failure.scimType ?? null) as string, failure.detail);
+    this.name = "ScimResponseError";
+    this.failure = failure;
+    Object.defineProperty(this, "status", {
+      get: () => {
+        throw this;
+      },
+      set: () => undefined,
+      configurable: true,
+    });
+  }
 }
 
 /** Sends a SCIM error body; used for every error the app answers itself (outside SCIMMY's own rendering). */

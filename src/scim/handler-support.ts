@@ -1,7 +1,7 @@
 import { SCIMMY } from "scimmy-routers";
 import type { Page } from "../store/types";
 import type { ScimContext } from "./context";
-import { failureOf, toScimmyError } from "./errors";
+import { failureOf, ScimResponseError } from "./errors";
 
 /** Runs a handler body; any non-SCIM failure is mapped in one place (scim/errors.ts) and never leaks. */
 export async function guarded<T>(ctx: ScimContext, fn: () => Promise<T>): Promise<T> {
@@ -11,7 +11,7 @@ export async function guarded<T>(ctx: ScimContext, fn: () => Promise<T>): Promis
     if (err instanceof SCIMMY.Types.Error) throw err;
     const failure = failureOf(err);
     if (failure.internal) ctx.logger.error("unhandled error in SCIM handler", { requestId: ctx.requestId, error: err, stack: (err as Error)?.stack });
-    throw toScimmyError(failure, ctx.park);
+    throw new ScimResponseError(failure);
   }
 }
 

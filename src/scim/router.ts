@@ -1,7 +1,7 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import SCIMMYRouters, { SCIMMY } from "scimmy-routers";
 import type { ScimContext } from "./context";
-import { failureOf, sendScimError, type ScimFailure } from "./errors";
+import { failureOf, ScimResponseError, sendScimError } from "./errors";
 import { declareGroupResource } from "./group-resource";
 import { planGroupPatch } from "./group-patch";
 import { roleRoutes } from "./role-catalogue";
@@ -90,14 +90,12 @@ async function userPatchRoute(req: Request, res: Response, next: NextFunction): 
   const ctx = res.locals.scimContext as ScimContext;
   const User = SCIMMY.Resources.declared("User") as typeof SCIMMY.Resources.User;
   for (let attempt = 1; ; attempt++) {
-    res.locals.scimFailure = undefined;
     try {
       const value = await new User(req.params.id, req.query as never).patch(req.body, ctx as never);
       res.status(value ? 200 : 204).type("application/scim+json").send(value);
       return;
     } catch (err) {
-      const parked = res.locals.scimFailure as ScimFailure | undefined;
-      if (parked?.concurrent && attempt < PATCH_ATTEMPTS) {
+      if (err instanceof ScimResponseError && err.failure.concurrent && attempt < PATCH_ATTEMPTS) {
         ctx.logger.debug("user changed concurrently; re-applying the PATCH", { userId: req.params.id, attempt });
         // A little jitter, so PATCHes that keep colliding spread out instead of colliding again in lockstep.
         await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
