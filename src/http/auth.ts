@@ -7,6 +7,7 @@ import type { TokenScope } from "../store/token-repository";
 import type { AuthFailureLimiter, AuthSurface } from "./auth-failures";
 import { digestEquals, indexOfDigest, sha256, textEquals } from "./secure-compare";
 import type { StoreTokens } from "./store-tokens";
+import { requestContext } from "./request-context";
 
 // Verification of every credential the SCIM endpoint accepts: static bearer tokens (SCIM_BEARER_TOKENS, with an
 // optional expiry), tokens kept in the store (`digicert-scim tokens`), HTTP Basic users (SCIM_BASIC_USERS) and the
@@ -228,7 +229,7 @@ export function recordFailure(req: Request, res: Response, verdict: AuthVerdict,
   support.limiter?.fail(req, surface);
   if (verdict.kind === "refused") {
     support.logger?.warn(`credential refused: ${verdict.reason.replace("_", " ")}`, {
-      requestId: res.locals.requestId,
+      requestId: requestContext(res).requestId,
       surface,
       credential: verdict.name,
       reason: verdict.reason,
@@ -239,7 +240,7 @@ export function recordFailure(req: Request, res: Response, verdict: AuthVerdict,
 /** Logs a store that could not be read during authentication; the caller answers 503. */
 export function storeUnavailable(res: Response, surface: AuthSurface, err: unknown, support: AuthSupport): void {
   support.logger?.warn("cannot check a credential: the token store does not answer", {
-    requestId: res.locals.requestId,
+    requestId: requestContext(res).requestId,
     surface,
     error: (err as Error)?.message,
   });
@@ -257,7 +258,7 @@ export function scimAuth(methods: ScimAuthMethods, support: AuthSupport = {}) {
   const basic = (methods.basicUsers?.length ?? 0) > 0;
   const detail = basic ? "Missing or invalid credentials" : "Missing or invalid bearer token";
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    res.locals.credential = "none";
+    requestContext(res).credential = "none";
     const blocked = support.limiter?.blockedFor(req) ?? 0;
     if (blocked) return sendScimError(res, { status: 429, detail: TOO_MANY_FAILURES, retryAfterSeconds: blocked });
     const header = req.get("authorization");
@@ -269,7 +270,7 @@ export function scimAuth(methods: ScimAuthMethods, support: AuthSupport = {}) {
       return sendScimError(res, { status: 503, detail: "The credential cannot be checked now; retry later", retryAfterSeconds: 5 });
     }
     if (verdict.kind === "ok") {
-      res.locals.credential = verdict.name;
+      requestContext(res).credential = verdict.name;
       return next();
     }
     recordFailure(req, res, verdict, "scim", support);

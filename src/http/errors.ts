@@ -1,5 +1,6 @@
 import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "../log/logger";
+import { requestContext } from "./request-context";
 import { failureOf, sendScimError } from "../scim/errors";
 
 /**
@@ -11,12 +12,12 @@ export function errorHandler(logger: Logger) {
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
     if (res.headersSent) {
-      if ((res.statusCode ?? 500) >= 500) logger.debug("error after response was sent", { requestId: res.locals.requestId, error: err });
+      if ((res.statusCode ?? 500) >= 500) logger.debug("error after response was sent", { requestId: requestContext(res).requestId, error: err });
       return;
     }
     const failure = failureOf(err);
     if (failure.internal) {
-      logger.error("unhandled error", { requestId: res.locals.requestId, path: req.path, error: err, stack: (err as Error)?.stack });
+      logger.error("unhandled error", { requestId: requestContext(res).requestId, path: req.path, error: err, stack: (err as Error)?.stack });
     }
     sendScimError(res, failure);
   };

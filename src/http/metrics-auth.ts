@@ -15,6 +15,7 @@ import {
 } from "./auth";
 import { sha256 } from "./secure-compare";
 import type { StoreTokens } from "./store-tokens";
+import { requestContext } from "./request-context";
 
 // GET /metrics: it needs a credential whenever one that could open it is configured: a METRICS_TOKEN token, or an
 // admin credential (ADMIN_TOKENS, ADMIN_BASIC_USERS; store tokens of scope admin are accepted then too). With none of
@@ -75,7 +76,7 @@ export function metricsAuth(tokensOrOptions: BearerCredential[] | MetricsAuthOpt
     .join(" or ");
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     if (!metricsProtected(tokens, admin)) return next();
-    res.locals.credential = "none";
+    requestContext(res).credential = "none";
     const blocked = options.limiter?.blockedFor(req) ?? 0;
     if (blocked) {
       res.status(429).set("Retry-After", String(blocked)).type("text/plain").send(`${TOO_MANY_FAILURES}.\n`);
@@ -90,7 +91,7 @@ export function metricsAuth(tokensOrOptions: BearerCredential[] | MetricsAuthOpt
       return;
     }
     if (verdict.kind === "ok") {
-      res.locals.credential = verdict.name;
+      requestContext(res).credential = verdict.name;
       return next();
     }
     recordFailure(req, res, verdict, "metrics", options);

@@ -10,7 +10,7 @@ export async function guarded<T>(ctx: ScimContext, fn: () => Promise<T>): Promis
   } catch (err) {
     if (err instanceof SCIMMY.Types.Error) throw err;
     const failure = failureOf(err);
-    if (failure.internal) ctx.logger.error("unhandled error in SCIM handler", { requestId: ctx.requestId, error: err, stack: (err as Error)?.stack });
+    if (failure.internal) ctx.logger.error("unhandled error in SCIM handler", { requestId: ctx.request.requestId, error: err, stack: (err as Error)?.stack });
     throw new ScimResponseError(failure);
   }
 }

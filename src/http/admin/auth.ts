@@ -17,6 +17,7 @@ import {
 } from "../auth";
 import { sha256 } from "../secure-compare";
 import type { StoreTokens } from "../store-tokens";
+import { requestContext } from "../request-context";
 
 // Authentication of the status page: ADMIN_TOKENS as bearer tokens, ADMIN_BASIC_USERS as HTTP Basic users, store
 // tokens of scope `admin` (`digicert-scim tokens create --scope admin`), and, so that a browser's login prompt works
@@ -91,7 +92,7 @@ export interface AdminAuthOptions extends AuthSupport {
 export function adminAuth(admin: AdminConfig, options: AdminAuthOptions = {}) {
   const challenges = [`Basic ${ADMIN_REALM}`, ...(admin.tokens.length ? [`Bearer ${ADMIN_REALM}`] : [])];
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    res.locals.credential = "none";
+    requestContext(res).credential = "none";
     const blocked = options.limiter?.blockedFor(req) ?? 0;
     if (blocked) {
       res.status(429).set("Retry-After", String(blocked)).set("Cache-Control", "no-store").type("text/plain").send(`${TOO_MANY_FAILURES}.\n`);
@@ -106,7 +107,7 @@ export function adminAuth(admin: AdminConfig, options: AdminAuthOptions = {}) {
       return;
     }
     if (verdict.kind === "ok") {
-      res.locals.credential = verdict.name;
+      requestContext(res).credential = verdict.name;
       return next();
     }
     recordFailure(req, res, verdict, "admin", options);
