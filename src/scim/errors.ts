@@ -6,6 +6,18 @@ import type { ProfileField } from "../provisioning/model";
 import { StoreConflictError } from "../store/types";
 
 // The one place where failures become SCIM errors. Everything else throws typed errors and lets this decide.
+//
+// The families failureOf maps, each recognised by its class (never by its message):
+// - SCIM input: SCIMMY.Types.Error (status and scimType as SCIMMY or our parsers set them: filters, PATCH, Bulk,
+//   attributes=); ScimResponseError is one of ours already mapped, carried through SCIMMY unchanged.
+// - provisioning (ProvisioningError, provisioning/errors.ts): not found, precondition, conflict and concurrent change,
+//   invalid input (naming the SCIM attribute), misconfiguration.
+// - DigiCert (DigiCertError, digicert/errors.ts), by its `kind`: refusals, rate limiting and outages (429/503 with
+//   Retry-After), a refused key (502).
+// - store (StoreError, store/types.ts): a unique clash is a 409; a version clash is turned into a concurrent change
+//   by the services and never reaches here.
+// - Express and its body parser: a bad percent-encoding, an unreadable or oversized body.
+// Anything else is ours: a 500 that says nothing of the cause, logged with its stack.
 
 export const SCIM_ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error";
 

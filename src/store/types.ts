@@ -472,7 +472,10 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export class StoreConflictError extends Error {
+/** The family of store failures the callers act on (other driver errors are internal). */
+export abstract class StoreError extends Error {}
+
+export class StoreConflictError extends StoreError {
   constructor(
     readonly attribute: "userName" | "displayName",
     message = `${attribute} is already taken`,
@@ -482,7 +485,7 @@ export class StoreConflictError extends Error {
   }
 }
 
-export class StoreVersionConflictError extends Error {
+export class StoreVersionConflictError extends StoreError {
   constructor(message = "the stored row changed since it was read") {
     super(message);
     this.name = "StoreVersionConflictError";
