@@ -91,7 +91,7 @@ const PATCH_ATTEMPTS = 10;
 function userPatchRoute(contextOf: (res: Response) => ScimContext) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const ctx = contextOf(res);
-    const User = SCIMMY.Resources.declared("User") as typeof SCIMMY.Resources.User;
+    const User = SCIMMY.Resources.declared(userResourceType.name) as typeof SCIMMY.Resources.User;
     for (let attempt = 1; ; attempt++) {
       try {
         const value = await new User(req.params.id, req.query as never).patch(req.body, ctx as never);
