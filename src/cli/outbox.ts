@@ -3,6 +3,7 @@
 // its next poll, so nothing needs restarting.
 import { redact } from "../log/logger";
 import type { OutboxJob, OutboxStatus, Store } from "../store";
+import { jobFailureCode } from "../store/job-error-codes";
 import { configOrReport, line, openBridgeStore, type Output } from "./common";
 import { printTable } from "./table";
 
@@ -176,7 +177,7 @@ async function printList(store: Store, args: Extract<OutboxArgs, { command: "lis
     oneLine(j.payload.userName ?? "-"),
     j.created,
     j.updated,
-    j.error ? oneLine(`${j.error.kind}: ${j.error.message}`) : "-",
+    j.error ? oneLine(`${jobFailureCode(j.error.cause)}: ${j.error.message}`) : "-",
   ]);
   printTable(out, header, rows);
   if (jobs.length === args.limit) line(out, `(the newest ${args.limit}; --limit N shows more)`);
@@ -192,7 +193,7 @@ function jobJson(j: OutboxJob) {
     attempts: j.attempts,
     userId: j.userId,
     userName: j.payload.userName ?? null,
-    error: j.error ? { kind: j.error.kind, message: redact(j.error.message) as string } : null,
+    error: j.error ? { kind: jobFailureCode(j.error.cause), message: redact(j.error.message) as string } : null,
     created: j.created,
     updated: j.updated,
     finished: j.finished,

@@ -105,7 +105,7 @@ export class CircuitBreaker {
     return new DigiCertError(
       "unavailable",
       `DigiCert circuit open after repeated failures; retrying at ${new Date(until).toISOString()}`,
-      { retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)) },
+      { retryAfterSeconds: Math.max(1, Math.ceil((until - now) / 1000)), reachedDigiCert: false },
     );
   }
 }

@@ -17,11 +17,13 @@ export class DigiCertError extends Error {
   readonly status?: number;
   readonly code?: string;
   readonly retryAfterSeconds?: number;
+  /** False when the call never left the bridge (the open circuit refused it): it tells nothing new about DigiCert. */
+  readonly reachedDigiCert: boolean;
 
   constructor(
     kind: DigiCertErrorKind,
     message: string,
-    opts: { status?: number; code?: string; retryAfterSeconds?: number } = {},
+    opts: { status?: number; code?: string; retryAfterSeconds?: number; reachedDigiCert?: boolean } = {},
   ) {
     super(message);
     this.name = "DigiCertError";
@@ -29,6 +31,7 @@ export class DigiCertError extends Error {
     this.status = opts.status;
     this.code = opts.code;
     this.retryAfterSeconds = opts.retryAfterSeconds;
+    this.reachedDigiCert = opts.reachedDigiCert ?? true;
   }
 }
 

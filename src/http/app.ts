@@ -1,9 +1,7 @@
 import express from "express";
 import type { AppConfig, BearerCredential } from "../config";
 import type { Logger } from "../log/logger";
-import type { ScimContext } from "../scim/context";
 import { createScimRouter } from "../scim/router";
-import type { ScimFailure } from "../scim/errors";
 import type { WriteAdmission } from "../scim/back-pressure";
 import type { RefusalAudit } from "../scim/audit-refusals";
 import type { GroupService } from "../provisioning/group-service";
@@ -97,22 +95,14 @@ export function createApp(deps: AppDeps): express.Express {
       audit: deps.audit,
       logger,
       auth: { bearer: config.scim.bearerTokens.length > 0 || auth.store !== undefined, basic: config.scim.basicUsers.length > 0, oauth: !!config.scim.oauth },
-      contextFor: (req, res): ScimContext => ({
-        requestId: res.locals.requestId,
-        method: req.method,
-        credential: res.locals.credential,
-        idp: res.locals.idp,
-        logger: logger.child({ requestId: res.locals.requestId, idp: res.locals.idp }),
+      services: {
         users: deps.users,
         groups: deps.groups,
         roleName: deps.roleName,
         roleCatalogue: deps.roleCatalogue,
         platform: deps.platform,
         maxResults: config.scim.maxResults,
-        park: (f: ScimFailure) => {
-          res.locals.scimFailure = f;
-        },
-      }),
+      },
     }),
   );
   app.use(notFound);

@@ -3,7 +3,7 @@
 import type { AppConfig, BearerCredential } from "../config";
 import type { Logger } from "../log/logger";
 import type { TokenRepository } from "../store/token-repository";
-import type { AuthSupport } from "./auth";
+import type { AuthSupport } from "./credential-prelude";
 import { AuthFailureLimiter } from "./auth-failures";
 import { metricsOpenWarning } from "./metrics-auth";
 import { StoreTokens, warnExpiringEnvTokens } from "./store-tokens";

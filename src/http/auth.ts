@@ -1,12 +1,10 @@
 import { createHmac } from "node:crypto";
-import type { NextFunction, Request, Response } from "express";
 import type { BasicCredential, BearerCredential, OAuthClient, OAuthConfig } from "../config";
-import type { Logger } from "../log/logger";
 import { errorBody, sendScimError } from "../scim/errors";
 import type { TokenScope } from "../store/token-repository";
-import type { AuthFailureLimiter, AuthSurface } from "./auth-failures";
 import { digestEquals, indexOfDigest, sha256, textEquals } from "./secure-compare";
 import type { StoreTokens } from "./store-tokens";
+import { credentialPrelude, type AuthSupport } from "./credential-prelude";
 
 // Verification of every credential the SCIM endpoint accepts: static bearer tokens (SCIM_BEARER_TOKENS, with an
 // optional expiry), tokens kept in the store (`digicert-scim tokens`), HTTP Basic users (SCIM_BASIC_USERS) and the
@@ -212,39 +210,6 @@ export function authenticate(header: string | undefined, methods: ScimAuthMethod
   return null;
 }
 
-/** What every authenticated surface shares: the failure limiter, the store's tokens and the log. */
-export interface AuthSupport {
-  limiter?: AuthFailureLimiter;
-  store?: StoreTokens;
-  logger?: Logger;
-}
-
-/**
- * After a verdict that is not ok: counts the failure when a credential was presented, and logs a refused known
- * credential (its name and why, never the secret).
- */
-export function recordFailure(req: Request, res: Response, verdict: AuthVerdict, surface: AuthSurface, support: AuthSupport): void {
-  if (verdict.kind === "none" || verdict.kind === "ok") return;
-  support.limiter?.fail(req, surface);
-  if (verdict.kind === "refused") {
-    support.logger?.warn(`credential refused: ${verdict.reason.replace("_", " ")}`, {
-      requestId: res.locals.requestId,
-      surface,
-      credential: verdict.name,
-      reason: verdict.reason,
-    });
-  }
-}
-
-/** Logs a store that could not be read during authentication; the caller answers 503. */
-export function storeUnavailable(res: Response, surface: AuthSurface, err: unknown, support: AuthSupport): void {
-  support.logger?.warn("cannot check a credential: the token store does not answer", {
-    requestId: res.locals.requestId,
-    surface,
-    error: (err as Error)?.message,
-  });
-}
-
 /**
  * The one authentication of /scim/v2, for every configured method. Runs before any body parsing, so an
  * unauthenticated client cannot make the bridge parse its payload. Answers 429 (with Retry-After) while the
@@ -256,36 +221,25 @@ export function scimAuth(methods: ScimAuthMethods, support: AuthSupport = {}) {
   const bearer = methods.bearerTokens.length > 0 || methods.oauth !== undefined || support.store !== undefined;
   const basic = (methods.basicUsers?.length ?? 0) > 0;
   const detail = basic ? "Missing or invalid credentials" : "Missing or invalid bearer token";
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    res.locals.credential = "none";
-    const blocked = support.limiter?.blockedFor(req) ?? 0;
-    if (blocked) return sendScimError(res, { status: 429, detail: TOO_MANY_FAILURES, retryAfterSeconds: blocked });
-    const header = req.get("authorization");
-    let verdict: AuthVerdict;
-    try {
-      verdict = await authenticateScim(header, methods, support.store);
-    } catch (err) {
-      storeUnavailable(res, "scim", err, support);
-      return sendScimError(res, { status: 503, detail: "The credential cannot be checked now; retry later", retryAfterSeconds: 5 });
-    }
-    if (verdict.kind === "ok") {
-      res.locals.credential = verdict.name;
-      return next();
-    }
-    recordFailure(req, res, verdict, "scim", support);
-    const challenges: string[] = [];
-    // RFC 6750 §3.1: a presented but unusable token (wrong, expired, bad signature) gets error="invalid_token".
-    if (bearer) {
-      const expired = verdict.kind === "refused" && verdict.reason === "expired" ? ', error_description="The token has expired"' : "";
-      challenges.push(/^Bearer\s/i.test(header ?? "") ? `Bearer ${REALM}, error="invalid_token"${expired}` : `Bearer ${REALM}`);
-    }
-    if (basic) challenges.push(`Basic ${REALM}`);
-    res
-      .status(401)
-      .set("WWW-Authenticate", challenges)
-      .type("application/scim+json")
-      .send(errorBody({ status: 401, detail }));
-  };
+  return credentialPrelude("scim", (header) => authenticateScim(header, methods, support.store), support, {
+    blocked: (res, retryAfterSeconds) => sendScimError(res, { status: 429, detail: TOO_MANY_FAILURES, retryAfterSeconds }),
+    storeUnavailable: (res) => sendScimError(res, { status: 503, detail: "The credential cannot be checked now; retry later", retryAfterSeconds: 5 }),
+    unauthorized: (req, res, verdict) => {
+      const header = req.get("authorization");
+      const challenges: string[] = [];
+      // RFC 6750 §3.1: a presented but unusable token (wrong, expired, bad signature) gets error="invalid_token".
+      if (bearer) {
+        const expired = verdict.kind === "refused" && verdict.reason === "expired" ? ', error_description="The token has expired"' : "";
+        challenges.push(/^Bearer\s/i.test(header ?? "") ? `Bearer ${REALM}, error="invalid_token"${expired}` : `Bearer ${REALM}`);
+      }
+      if (basic) challenges.push(`Basic ${REALM}`);
+      res
+        .status(401)
+        .set("WWW-Authenticate", challenges)
+        .type("application/scim+json")
+        .send(errorBody({ status: 401, detail }));
+    },
+  });
 }
 
 /** Static bearer tokens only (kept for callers of the earlier API). */

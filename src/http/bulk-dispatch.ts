@@ -3,6 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Express, Request } from "express";
 import type { BulkTransport, Dispatch, SubResponse } from "../scim/bulk";
+import { requestContext } from "./request-context";
 import { textEquals } from "./secure-compare";
 
 /** Headers of the Bulk request each of its operations carries: the same credential, IdP and client. */
@@ -44,7 +45,7 @@ export function loopbackDispatch(app: Express): LoopbackDispatch {
     if (sub.ifMatch !== undefined) headers["if-match"] = sub.ifMatch;
     headers[MARKER] = secret;
     // The Bulk request's id with the operation's number, so the log and audit tie each operation to its Bulk request.
-    headers["x-request-id"] = `${String(parent.res?.locals.requestId ?? "bulk").slice(0, 80)}.${++sequence}`;
+    headers["x-request-id"] = `${(parent.res ? requestContext(parent.res).requestId : "bulk").slice(0, 80)}.${++sequence}`;
     const payload = sub.body === undefined ? undefined : JSON.stringify(sub.body);
     if (payload !== undefined) headers["content-length"] = String(Buffer.byteLength(payload));
     return new Promise<SubResponse>((resolve, reject) => {

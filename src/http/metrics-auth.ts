@@ -6,13 +6,11 @@ import {
   bearerVerdict,
   findBearer,
   NONE,
-  recordFailure,
-  storeUnavailable,
   storeVerdict,
   TOO_MANY_FAILURES,
-  type AuthSupport,
   type AuthVerdict,
 } from "./auth";
+import { credentialPrelude, type AuthSupport } from "./credential-prelude";
 import { sha256 } from "./secure-compare";
 import type { StoreTokens } from "./store-tokens";
 
@@ -73,27 +71,19 @@ export function metricsAuth(tokensOrOptions: BearerCredential[] | MetricsAuthOpt
   const needs = [tokens.length ? "a bearer token from METRICS_TOKEN" : "", admin ? "an admin credential (ADMIN_TOKENS, ADMIN_BASIC_USERS)" : ""]
     .filter(Boolean)
     .join(" or ");
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    if (!metricsProtected(tokens, admin)) return next();
-    res.locals.credential = "none";
-    const blocked = options.limiter?.blockedFor(req) ?? 0;
-    if (blocked) {
-      res.status(429).set("Retry-After", String(blocked)).type("text/plain").send(`${TOO_MANY_FAILURES}.\n`);
-      return;
-    }
-    let verdict: AuthVerdict;
-    try {
-      verdict = await authenticateMetrics(req.get("authorization"), tokens, admin, options.store);
-    } catch (err) {
-      storeUnavailable(res, "metrics", err, options);
+  const prelude = credentialPrelude("metrics", (header) => authenticateMetrics(header, tokens, admin, options.store), options, {
+    blocked: (res, retryAfterSeconds) => {
+      res.status(429).set("Retry-After", String(retryAfterSeconds)).type("text/plain").send(`${TOO_MANY_FAILURES}.\n`);
+    },
+    storeUnavailable: (res) => {
       res.status(503).set("Retry-After", "5").type("text/plain").send("The credential cannot be checked now; retry later.\n");
-      return;
-    }
-    if (verdict.kind === "ok") {
-      res.locals.credential = verdict.name;
-      return next();
-    }
-    recordFailure(req, res, verdict, "metrics", options);
-    res.status(401).set("WWW-Authenticate", challenges).type("text/plain").send(`401 Unauthorized: /metrics needs ${needs}\n`);
+    },
+    unauthorized: (_req, res) => {
+      res.status(401).set("WWW-Authenticate", challenges).type("text/plain").send(`401 Unauthorized: /metrics needs ${needs}\n`);
+    },
+  });
+  return (req: Request, res: Response, next: NextFunction): Promise<void> | void => {
+    if (!metricsProtected(tokens, admin)) return next();
+    return prelude(req, res, next);
   };
 }

@@ -3,6 +3,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { OAuthConfig } from "../config";
 import { hs256, matchClient, parseBasicHeader, REALM, TOKEN_AUDIENCE, TOKEN_ISSUER, TOO_MANY_FAILURES } from "./auth";
 import type { AuthFailureLimiter } from "./auth-failures";
+import { requestContext } from "./request-context";
 
 // POST /oauth/token: the OAuth 2.0 client credentials grant (RFC 6749 §4.4) for IdPs such as Microsoft Entra
 // that fetch their SCIM bearer token themselves. Mounted outside /scim/v2 and only when OAUTH_CLIENTS is set.
@@ -47,7 +48,7 @@ function spellings(value: string): string[] {
 
 function issueToken(oauth: OAuthConfig, limiter?: AuthFailureLimiter) {
   return (req: Request, res: Response): void => {
-    res.locals.credential = "none";
+    requestContext(res).credential = "none";
     const body: Record<string, unknown> =
       req.body !== null && typeof req.body === "object" && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : {};
     for (const key of ["grant_type", "client_id", "client_secret", "scope"]) {
@@ -93,7 +94,7 @@ function issueToken(oauth: OAuthConfig, limiter?: AuthFailureLimiter) {
       limiter?.fail(req, "oauth");
       return oauthError(res, 401, "invalid_client", "client authentication failed");
     }
-    res.locals.credential = `oauth:${clientId}`;
+    requestContext(res).credential = `oauth:${clientId}`;
     res
       .status(200)
       .set({ "Cache-Control": "no-store", Pragma: "no-cache" })
@@ -106,7 +107,7 @@ function refuseBlocked(limiter?: AuthFailureLimiter) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const blocked = limiter?.blockedFor(req) ?? 0;
     if (!blocked) return next();
-    res.locals.credential = "none";
+    requestContext(res).credential = "none";
     res.set("Retry-After", String(blocked));
     oauthError(res, 429, "temporarily_unavailable", TOO_MANY_FAILURES);
   };
@@ -130,7 +131,7 @@ export function oauthTokenRouter(oauth: OAuthConfig, limiter?: AuthFailureLimite
   // eslint-disable-next-line @typescript-eslint/no-unused-vars
   router.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
-    res.locals.credential = "none";
+    requestContext(res).credential = "none";
     const status = (err as { status?: number }).status;
     oauthError(res, status === 413 ? 413 : 400, "invalid_request", status === 413 ? "request body too large" : "the request body cannot be parsed");
   });

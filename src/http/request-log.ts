@@ -3,6 +3,7 @@ import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "../log/logger";
 import { detectIdp } from "../scim/idp";
 import type { HttpMetrics } from "./metrics";
+import { beginRequest } from "./request-context";
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 
@@ -17,23 +18,22 @@ export function requestLog(logger: Logger, metrics: HttpMetrics) {
     const started = process.hrtime.bigint();
     const incoming = req.get("x-request-id");
     const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    res.locals.requestId = requestId;
-    res.locals.idp = detectIdp(req);
+    const ctx = beginRequest(req, res, requestId, detectIdp(req));
     res.set("X-Request-Id", requestId);
     res.on("finish", () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const path = req.originalUrl.split("?")[0];
       metrics.observe(resourceOf(path), req.method, res.statusCode, ms / 1000);
       // Set by back-pressure.ts: this 429 was the outbox being full, not another reason.
-      if (res.locals.backPressured && res.statusCode === 429) metrics.backPressureRejected();
+      if (ctx.backPressured && res.statusCode === 429) metrics.backPressureRejected();
       logger.info("request", {
         requestId,
         method: req.method,
         path,
         status: res.statusCode,
         ms: Math.round(ms * 10) / 10,
-        credential: res.locals.credential,
-        idp: res.locals.idp,
+        credential: ctx.credential,
+        idp: ctx.idp,
         userAgent: req.get("user-agent"),
       });
     });

@@ -1,7 +1,10 @@
 // Failures of the provisioning core, independent of SCIM and HTTP. src/scim/errors.ts maps these (and
 // DigiCertError) to SCIM Error responses in one place.
 
-export class NotFoundError extends Error {
+/** The family of provisioning failures: what the bridge's own rules refuse, independent of any transport. */
+export abstract class ProvisioningError extends Error {}
+
+export class NotFoundError extends ProvisioningError {
   constructor(message = "resource not found") {
     super(message);
     this.name = "NotFoundError";
@@ -9,7 +12,7 @@ export class NotFoundError extends Error {
 }
 
 /** The change clashes with existing state: a taken userName, a user owned elsewhere in DigiCert. */
-export class ConflictError extends Error {
+export class ConflictError extends ProvisioningError {
   constructor(
     message: string,
     readonly existingId?: string,
@@ -31,7 +34,7 @@ export class ConcurrentChangeError extends ConflictError {
 }
 
 /** The client made its change conditional on a version (If-Match) the resource no longer has. */
-export class PreconditionFailedError extends Error {
+export class PreconditionFailedError extends ProvisioningError {
   constructor(readonly currentVersion: number) {
     super(`The resource changed since it was read: its version is now W/"${currentVersion}"`);
     this.name = "PreconditionFailedError";
@@ -44,7 +47,7 @@ export function assertVersion(row: { version: number }, expected: number | undef
 }
 
 /** Input the bridge or DigiCert cannot accept. `field` is a neutral field name (see provisioning/model.ts). */
-export class InvalidInputError extends Error {
+export class InvalidInputError extends ProvisioningError {
   constructor(
     message: string,
     readonly field?: string,
@@ -55,7 +58,7 @@ export class InvalidInputError extends Error {
 }
 
 /** The deployment is wrong (a role that does not exist, a key without permission): the admin must act. */
-export class MisconfiguredError extends Error {
+export class MisconfiguredError extends ProvisioningError {
   constructor(message: string) {
     super(message);
     this.name = "MisconfiguredError";
@@ -67,7 +70,7 @@ export class MisconfiguredError extends Error {
  * attempt limit) and the user shows syncState "pending" with the error, because a departed employee who keeps
  * access is the one failure a provisioning bridge must not settle for. `failure` is what DigiCert said.
  */
-export class AccessRemovalError extends Error {
+export class AccessRemovalError extends ProvisioningError {
   constructor(readonly failure: unknown) {
     super(`removing DigiCert access is not done yet: ${failure instanceof Error ? failure.message : String(failure)}`);
     this.name = "AccessRemovalError";

@@ -1,7 +1,8 @@
-// How a failed outbox job is classified and remembered. A job's error is stored as a kind and a message so that
-// whichever replica answers the waiting SCIM request can rebuild the error the one mapping (scim/errors.ts) expects.
-import { DigiCertError, isDigiCertError, type DigiCertErrorKind } from "../digicert/errors";
-import type { JobError } from "../store/types";
+// How a failed outbox job is classified and remembered. A job's error is kept as a typed cause and a message so that
+// whichever replica answers the waiting SCIM request can rebuild the error the one mapping (scim/errors.ts) expects;
+// the store keeps the cause as a code (store/job-error-codes.ts).
+import { DigiCertError, isDigiCertError } from "../digicert/errors";
+import type { JobError, JobFailureCause } from "../store/types";
 import { AccessRemovalError, ConflictError, InvalidInputError, MisconfiguredError } from "./errors";
 
 export type Verdict =
@@ -13,9 +14,6 @@ export type Verdict =
   /** Retrying cannot help: the input, the configuration or the key must change first. */
   | { retry: false };
 
-/** The fail-fast error of an open circuit carries this message prefix (digicert/circuit.ts). */
-const CIRCUIT_OPEN = /circuit open/i;
-
 export function verdictOf(err: unknown): Verdict {
   if (err instanceof AccessRemovalError) {
     const inner = verdictOf(err.failure);
@@ -25,7 +23,7 @@ export function verdictOf(err: unknown): Verdict {
     if (err.kind === "unavailable" || err.kind === "rate_limited") {
       const afterMs = err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : undefined;
       // A call the open circuit refused never reached DigiCert: it does not use up the job's attempts.
-      return { retry: true, afterMs, countAttempt: !CIRCUIT_OPEN.test(err.message) };
+      return { retry: true, afterMs, countAttempt: err.reachedDigiCert };
     }
     return { retry: false };
   }
@@ -37,26 +35,30 @@ export function verdictOf(err: unknown): Verdict {
 export function jobErrorOf(err: unknown): JobError {
   if (err instanceof AccessRemovalError) return { ...jobErrorOf(err.failure), message: err.message };
   const message = err instanceof Error ? err.message : String(err);
-  if (isDigiCertError(err)) return { kind: `digicert:${err.kind}`, message };
-  if (err instanceof ConflictError) return { kind: "conflict", message };
-  if (err instanceof InvalidInputError) return { kind: err.field ? `invalid:${err.field}` : "invalid", message };
-  if (err instanceof MisconfiguredError) return { kind: "misconfigured", message };
-  return { kind: "internal", message };
+  return { cause: causeOf(err), message };
+}
+
+function causeOf(err: unknown): JobFailureCause {
+  if (isDigiCertError(err)) return { source: "digicert", kind: err.kind };
+  if (err instanceof ConflictError) return { source: "conflict" };
+  if (err instanceof InvalidInputError) return err.field ? { source: "invalid", field: err.field } : { source: "invalid" };
+  if (err instanceof MisconfiguredError) return { source: "misconfigured" };
+  return { source: "internal" };
 }
 
 /** The error a job's failure stands for, for the SCIM request that waited on it. */
 export function errorOfJob(e: JobError): Error {
-  const [kind, detail] = e.kind.split(":", 2) as [string, string | undefined];
-  switch (kind) {
+  const { cause } = e;
+  switch (cause.source) {
     case "digicert":
-      return new DigiCertError((detail ?? "unexpected") as DigiCertErrorKind, e.message);
+      return new DigiCertError(cause.kind, e.message);
     case "conflict":
       return new ConflictError(e.message);
     case "invalid":
-      return new InvalidInputError(e.message, detail);
+      return new InvalidInputError(e.message, cause.field);
     case "misconfigured":
       return new MisconfiguredError(e.message);
-    default:
+    case "internal":
       return new Error(e.message);
   }
 }

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../log/logger";
 import type { JobError, OutboxJob, OutboxRepository, OutboxStats } from "../store/types";
+import { jobFailureCode } from "../store/job-error-codes";
 import { jobErrorOf, verdictOf } from "./job-errors";
 
 export interface OutboxWorkerOptions {
@@ -103,7 +104,7 @@ export class OutboxWorker {
     for (;;) {
       const jobs = await this.opts.outbox.get(ids);
       const failed = jobs.find((j) => j.status === "failed");
-      if (failed) return { status: "failed", error: failed.error ?? { kind: "internal", message: "job failed" } };
+      if (failed) return { status: "failed", error: failed.error ?? { cause: { source: "internal" }, message: "job failed" } };
       if (jobs.every((j) => j.status !== "pending" && j.status !== "running")) return { status: "done" };
       const left = deadline - Date.now();
       if (left <= 0) return { status: "pending" };
@@ -257,7 +258,7 @@ export class OutboxWorker {
         return;
       }
       await outbox.fail(job.id, this.owner, error);
-      logger.error("DigiCert job failed", { ...context, errorKind: error.kind });
+      logger.error("DigiCert job failed", { ...context, errorKind: jobFailureCode(error.cause) });
       this.opts.onJobEnd?.(job, "failed", Date.now() - started);
     } catch (storeErr) {
       // The store is unreachable: the lease runs out and the job is taken over later.

@@ -24,6 +24,7 @@ import { assertVersion, ConcurrentChangeError, ConflictError, InvalidInputError,
 import { errorOfJob } from "./job-errors";
 import type { UserDraft } from "./model";
 import type { JobOutcome } from "./outbox-worker";
+import { jobFailureCode } from "../store/job-error-codes";
 import { profileFromDraft, rejectProblems, sameProfile } from "./profile";
 
 /** The part of the outbox worker a request uses: wake it, and wait for a job. */
@@ -84,7 +85,7 @@ function rollbackEntry(actor: AuditActor | undefined, row: Pick<UserRow, "id" | 
   return {
     ...userEntry(actor, "user.rollback", row, changes, jobId),
     kind: "bridge",
-    detail: `DigiCert refused the change (${error.kind}): ${error.message}`,
+    detail: `DigiCert refused the change (${jobFailureCode(error.cause)}): ${error.message}`,
   };
 }
 

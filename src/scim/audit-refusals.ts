@@ -3,7 +3,10 @@
 // Installed first on the SCIM router (behind authentication), so a body that does not even parse is recorded too.
 // Unauthenticated requests (401) never reach it: they have no credential to name, and must not fill the trail.
 import type { NextFunction, Request, Response } from "express";
+import { requestContext } from "../http/request-context";
 import { safeChanges } from "../provisioning/audit";
+import type { ScimResources } from "./resource-types";
+import { onAnswer } from "./response-steps";
 import type { AuditChange, NewAuditEntry } from "../store/types";
 
 export interface RefusalAudit {
@@ -64,20 +67,18 @@ function safeDecode(segment: string): string {
   }
 }
 
-export function auditRefusals(audit: RefusalAudit) {
+export function auditRefusals(audit: RefusalAudit, resources: ScimResources) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!WRITES.has(req.method)) return next();
-    const m = /^\/(Users|Groups)(?:\/([^/]+))?\/?$/.exec(req.path);
+    const target = resources.resourcePath(req.path);
     // POST /Users/.search is a read.
-    if (!m || m[2]?.startsWith(".")) return next();
-    const resourceType = m[1] === "Users" ? "User" : "Group";
-    const id = m[2] ? safeDecode(m[2]) : null;
+    if (!target || target.id?.startsWith(".")) return next();
+    const resourceType = target.type.name;
+    const id = target.id ? safeDecode(target.id) : null;
     let sentBody: unknown;
-    const send = res.send.bind(res);
-    res.send = ((body?: unknown) => {
-      if (res.statusCode >= 400) sentBody = body;
-      return send(body);
-    }) as Response["send"];
+    onAnswer(res, ({ status, body }) => {
+      if (status >= 400) sentBody = body;
+    });
     res.on("finish", () => {
       if (res.statusCode < 400) return;
       // Recording a refusal must never fail the process: an unhandled rejection would end it.
@@ -93,9 +94,9 @@ export function auditRefusals(audit: RefusalAudit) {
             kind: "scim",
             action: `${resourceType.toLowerCase()}.${ACTIONS[req.method]}`,
             outcome: "refused",
-            actor: (res.locals.credential as string | undefined) ?? null,
-            idp: (res.locals.idp as string | undefined) ?? null,
-            requestId: (res.locals.requestId as string | undefined) ?? null,
+            actor: requestContext(res).credential ?? null,
+            idp: requestContext(res).idp ?? null,
+            requestId: requestContext(res).requestId ?? null,
             resourceType,
             resourceId: id,
             userName,

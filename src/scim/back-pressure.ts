@@ -1,4 +1,5 @@
 import type { NextFunction, Request, Response } from "express";
+import { requestContext } from "../http/request-context";
 import { sendScimError } from "./errors";
 
 /** Says whether a write may enter now; when not, how long the client should wait (from the outbox drain rate). */
@@ -13,7 +14,7 @@ const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
 export function backPressure(admit: WriteAdmission) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     // A Bulk request is admitted (or refused) as a whole, not again for each of its operations.
-    if (!WRITES.has(req.method) || res.locals.bulkOperation) return next();
+    if (!WRITES.has(req.method) || requestContext(res).bulkOperation) return next();
     let verdict: Awaited<ReturnType<WriteAdmission>> = null;
     try {
       verdict = await admit();
@@ -21,7 +22,7 @@ export function backPressure(admit: WriteAdmission) {
       verdict = null;
     }
     if (!verdict) return next();
-    res.locals.backPressured = true;
+    requestContext(res).backPressured = true;
     sendScimError(res, {
       status: 429,
       detail: `The bridge has ${verdict.pending} changes waiting for DigiCert; retry after ${verdict.retryAfterSeconds} s`,

@@ -5,6 +5,7 @@
 // failOnErrors and the BulkResponse.
 import type { Request, Response } from "express";
 import { errorBody, sendScimError, type ScimFailure } from "./errors";
+import type { ScimResources } from "./resource-types";
 
 export const BULK_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 export const BULK_RESPONSE_URN = "urn:ietf:params:scim:api:messages:2.0:BulkResponse";
@@ -38,6 +39,8 @@ export interface BulkOptions {
   /** The public SCIM base URL (…/scim/v2). */
   base: string;
   dispatch: Dispatch;
+  /** The resource types an operation may name. */
+  resources: ScimResources;
 }
 
 interface BulkOperation {
@@ -58,7 +61,6 @@ export interface BulkResult {
 }
 
 const METHODS = new Set(["POST", "PUT", "PATCH", "DELETE"]);
-const RESOURCE_PATH = /^\/(Users|Groups)(?:\/([^/?#]+))?$/;
 const REFERENCE = /^bulkId:(.+)$/;
 
 class OperationError extends Error {
@@ -134,6 +136,7 @@ class BulkRun {
   private readonly failedIds = new Set<string>();
   private readonly declared = new Map<string, number>();
   private errors = 0;
+  private readonly resourcePath: RegExp;
 
   constructor(
     private readonly parent: Request,
@@ -142,8 +145,10 @@ class BulkRun {
     private readonly dispatch: Dispatch,
     /** The SCIM base URL (…/scim/v2), for the location of an operation whose answer names none. */
     private readonly base: string,
+    private readonly resources: ScimResources,
   ) {
     this.results = new Array(operations.length);
+    this.resourcePath = new RegExp(`^/(${resources.segments})(?:/([^/?#]+))?$`);
   }
 
   async run(): Promise<BulkResult[]> {
@@ -196,8 +201,8 @@ class BulkRun {
     const method = typeof op.method === "string" ? op.method.toUpperCase() : "";
     if (!METHODS.has(method)) throw invalid(`Operation ${index + 1}: method must be POST, PUT, PATCH or DELETE`, "invalidSyntax");
     if (typeof op.path !== "string") throw invalid(`Operation ${index + 1}: path is required`, "invalidSyntax");
-    const m = RESOURCE_PATH.exec(op.path);
-    if (!m) throw invalid(`Operation ${index + 1}: path must be /Users, /Groups or one of their resources, not ${JSON.stringify(op.path).slice(0, 100)}`, "invalidPath");
+    const m = this.resourcePath.exec(op.path);
+    if (!m) throw invalid(`Operation ${index + 1}: path must be ${this.resources.all.map((r) => `/${r.segment}`).join(", ")} or one of their resources, not ${JSON.stringify(op.path).slice(0, 100)}`, "invalidPath");
     if (method === "POST") {
       if (m[2]) throw invalid(`Operation ${index + 1}: a POST names the resource type only (/${m[1]})`, "invalidPath");
       if (typeof op.bulkId !== "string" || !op.bulkId) throw invalid(`Operation ${index + 1}: a POST needs a bulkId`, "invalidSyntax");
@@ -359,7 +364,7 @@ export function bulkRoute(opts: BulkOptions) {
       sendScimError(res, (err as OperationError).failure);
       return;
     }
-    const results = await new BulkRun(req, parsed.operations, parsed.failOnErrors, opts.dispatch, opts.base).run();
+    const results = await new BulkRun(req, parsed.operations, parsed.failOnErrors, opts.dispatch, opts.base, opts.resources).run();
     res.status(200).type("application/scim+json").send({ schemas: [BULK_RESPONSE_URN], Operations: results });
   };
 }

@@ -1,23 +1,12 @@
 import type { PlatformName } from "../digicert/types";
+import type { RequestContext } from "../http/request-context";
 import type { Logger } from "../log/logger";
 import type { AuditActor } from "../provisioning/audit";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
-import type { ScimFailure } from "./errors";
-import type { Projection } from "./projection";
 
-/**
- * Per-request context handed to every SCIMMY handler. SCIMMY's handlers are process-global statics, so all
- * request- and app-specific things (services included) travel here rather than in closures.
- */
-export interface ScimContext {
-  requestId: string;
-  method: string;
-  /** Name of the credential that authenticated the request; never the secret. */
-  credential: string;
-  /** The IdP detected for the request (src/scim/idp.ts), for the audit trail. */
-  idp?: string;
-  logger: Logger;
+/** What the SCIM surface works with, built once per app (tests run several apps in one process). */
+export interface ScimServices {
   users: UserService;
   groups: GroupService;
   /** Name of a DigiCert role id as last listed; no DigiCert call. */
@@ -26,17 +15,21 @@ export interface ScimContext {
   roleCatalogue: () => Promise<{ id: string; name: string }[]>;
   platform: PlatformName;
   maxResults: number;
-  /** PATCH: the stored version egress handed SCIMMY, so ingress can tell whether another change came in between. */
-  patchBaseVersion?: number;
-  /** PUT with If-Match: the version it names, which the write must still find (see etags.ts). */
-  ifMatchVersion?: number;
-  /** attributes/excludedAttributes of the request (projection.ts), so reads can skip what the answer leaves out. */
-  projection?: Projection;
-  /** Parks a failure SCIMMY cannot render (429/502/503) for the app error handler. */
-  park(failure: ScimFailure): void;
+}
+
+/**
+ * What every SCIMMY handler receives. SCIMMY's handlers are process-global statics whose only per-call argument is
+ * this context, so the app's services come along with the request's own state rather than through closures.
+ */
+export interface ScimContext {
+  request: RequestContext;
+  services: ScimServices;
+  /** The app's logger, bound to the request id and IdP. */
+  logger: Logger;
 }
 
 /** Who a change recorded in the audit trail came from. */
 export function actorOf(ctx: ScimContext): AuditActor {
-  return { credential: ctx.credential ?? null, idp: ctx.idp ?? null, requestId: ctx.requestId ?? null, method: ctx.method };
+  const r = ctx.request;
+  return { credential: r.credential ?? null, idp: r.idp ?? null, requestId: r.requestId ?? null, method: r.method };
 }

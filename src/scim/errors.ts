@@ -6,6 +6,18 @@ import type { ProfileField } from "../provisioning/model";
 import { StoreConflictError } from "../store/types";
 
 // The one place where failures become SCIM errors. Everything else throws typed errors and lets this decide.
+//
+// The families failureOf maps, each recognised by its class (never by its message):
+// - SCIM input: SCIMMY.Types.Error (status and scimType as SCIMMY or our parsers set them: filters, PATCH, Bulk,
+//   attributes=); ScimResponseError is one of ours already mapped, carried through SCIMMY unchanged.
+// - provisioning (ProvisioningError, provisioning/errors.ts): not found, precondition, conflict and concurrent change,
+//   invalid input (naming the SCIM attribute), misconfiguration.
+// - DigiCert (DigiCertError, digicert/errors.ts), by its `kind`: refusals, rate limiting and outages (429/503 with
+//   Retry-After), a refused key (502).
+// - store (StoreError, store/types.ts): a unique clash is a 409; a version clash is turned into a concurrent change
+//   by the services and never reaches here.
+// - Express and its body parser: a bad percent-encoding, an unreadable or oversized body.
+// Anything else is ours: a 500 that says nothing of the cause, logged with its stack.
 
 export const SCIM_ERROR_URN = "urn:ietf:params:scim:api:messages:2.0:Error";
 
@@ -34,6 +46,7 @@ const DEFAULT_RATE_RETRY_S = 5;
 const DEFAULT_UNAVAILABLE_RETRY_S = 10;
 
 export function failureOf(err: unknown): ScimFailure {
+  if (err instanceof ScimResponseError) return err.failure;
   if (err instanceof SCIMMY.Types.Error) {
     const e = err as unknown as { status: number; scimType?: string; message: string };
     return { status: Number(e.status) || 500, scimType: e.scimType ?? undefined, detail: e.message };
@@ -101,14 +114,27 @@ export function errorBody(f: ScimFailure): Record<string, unknown> {
 }
 
 /**
- * Turns a failure into something SCIMMY can throw. SCIMMY cannot render 429/502/503 itself, so those are parked
- * on the request context and rendered by the app's error handler (see http/errors.ts).
+ * A failure of ours thrown through SCIMMY, carrying the ScimFailure it stands for. It is a SCIMMY error, so SCIMMY's
+ * resource code rethrows it untouched (a plain Error would become a misleading 404). It is never rendered by
+ * scimmy-routers, which cannot express 429/502/503 and drops Retry-After: the router's error handler reads `status`
+ * first, and reading it there throws the error itself, which Express hands on to the app's error handler
+ * (http/errors.ts), the one place failures are rendered. Our code reads `failure`, never `status`.
  */
-export function toScimmyError(f: ScimFailure, park: (f: ScimFailure) => void): Error {
-  park(f);
-  // For a status SCIMMY refuses, its router throws while rendering, before anything is sent; the parked
-  // failure is then rendered by our handler. A plain Error would instead become a misleading 404.
-  return new SCIMMY.Types.Error(f.status, (f.scimType ?? null) as string, f.detail);
+export class ScimResponseError extends SCIMMY.Types.Error {
+  readonly failure: ScimFailure;
+
+  constructor(failure: ScimFailure) {
+    super(failure.status, (failure.scimType ?? null) as string, failure.detail);
+    this.name = "ScimResponseError";
+    this.failure = failure;
+    Object.defineProperty(this, "status", {
+      get: () => {
+        throw this;
+      },
+      set: () => undefined,
+      configurable: true,
+    });
+  }
 }
 
 /** Sends a SCIM error body; used for every error the app answers itself (outside SCIMMY's own rendering). */

@@ -2,8 +2,11 @@
 // matching If-None-Match is 304, and a PUT, PATCH or DELETE whose If-Match names another version is 412, so an
 // IdP that read a resource can change it only if nobody changed it since.
 import type { NextFunction, Request, Response } from "express";
-import type { ScimContext } from "./context";
+import type { ScimServices } from "./context";
+import type { ScimResources } from "./resource-types";
+import { requestContext } from "../http/request-context";
 import { failureOf, sendScimError } from "./errors";
+import { onAnswer } from "./response-steps";
 
 /** The version in an entity tag, weak or strong (W/"3", "3"); null for anything else. */
 function versionOf(tag: string): number | null {
@@ -19,13 +22,11 @@ function tagsOf(header: string): "*" | string[] {
 
 /** Adds the ETag header to single-resource answers (a list has no version of its own). */
 export function etagHeader(_req: Request, res: Response, next: NextFunction): void {
-  const send = res.send.bind(res);
-  res.send = ((body?: unknown) => {
+  onAnswer(res, ({ status, body }) => {
     const parsed = typeof body === "string" ? safeJson(body) : body;
     const version = (parsed as { meta?: { version?: unknown } } | undefined)?.meta?.version;
-    if (typeof version === "string" && versionOf(version) !== null && !res.headersSent && res.statusCode < 300) res.setHeader("ETag", version);
-    return send(body);
-  }) as Response["send"];
+    if (typeof version === "string" && versionOf(version) !== null && !res.headersSent && status < 300) res.setHeader("ETag", version);
+  });
   next();
 }
 
@@ -38,43 +39,43 @@ function safeJson(text: string): unknown {
 }
 
 /**
- * Preconditions on /Users/:id and /Groups/:id, checked against the stored version (never DigiCert). A missing
+ * Preconditions on every resource (/Users/:id, /Groups/:id), checked against the stored version (never DigiCert). A missing
  * resource is left to the handler's 404. The version also goes with the change into the transaction that writes it
  * (a user PATCH: into the read it applies to), so a change landing between this check and the write is refused
  * rather than overwritten.
  */
-export async function preconditions(req: Request, res: Response, next: NextFunction): Promise<void> {
-  const ifMatch = req.get("If-Match");
-  const ifNoneMatch = req.get("If-None-Match");
-  const reading = req.method === "GET" || req.method === "HEAD";
-  if ((reading && !ifNoneMatch) || (!reading && !ifMatch)) return next();
-  const ctx = res.locals.scimContext as ScimContext;
-  const kind = req.params.resource;
-  let current: number;
-  try {
-    const row = kind === "Users" ? await ctx.users.get(req.params.id) : kind === "Groups" ? await ctx.groups.get(req.params.id) : null;
-    if (!row) return next();
-    current = row.version;
-  } catch (err) {
-    // Not found (or unreadable): the handler answers it as it would without the header.
-    if (failureOf(err).status === 404) return next();
-    return sendScimError(res, failureOf(err));
-  }
-  const etag = `W/"${current}"`;
-  if (reading) {
-    const tags = tagsOf(ifNoneMatch!);
-    if (tags === "*" || tags.some((t) => versionOf(t) === current)) {
-      res.setHeader("ETag", etag);
-      res.status(304).end();
-      return;
+export function preconditions(services: ScimServices, resources: ScimResources) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const ifMatch = req.get("If-Match");
+    const ifNoneMatch = req.get("If-None-Match");
+    const reading = req.method === "GET" || req.method === "HEAD";
+    if ((reading && !ifNoneMatch) || (!reading && !ifMatch)) return next();
+    const type = resources.bySegment(req.params.resource);
+    if (!type) return next();
+    let current: number;
+    try {
+      current = await type.storedVersion(services, req.params.id);
+    } catch (err) {
+      // Not found (or unreadable): the handler answers it as it would without the header.
+      if (failureOf(err).status === 404) return next();
+      return sendScimError(res, failureOf(err));
     }
-    return next();
-  }
-  const tags = tagsOf(ifMatch!);
-  if (tags !== "*" && !tags.some((t) => versionOf(t) === current)) {
-    res.setHeader("ETag", etag);
-    return sendScimError(res, { status: 412, detail: `The resource changed since it was read: its version is now ${etag} (If-Match: ${ifMatch})` });
-  }
-  if (tags !== "*") ctx.ifMatchVersion = current;
-  next();
+    const etag = `W/"${current}"`;
+    if (reading) {
+      const tags = tagsOf(ifNoneMatch!);
+      if (tags === "*" || tags.some((t) => versionOf(t) === current)) {
+        res.setHeader("ETag", etag);
+        res.status(304).end();
+        return;
+      }
+      return next();
+    }
+    const tags = tagsOf(ifMatch!);
+    if (tags !== "*" && !tags.some((t) => versionOf(t) === current)) {
+      res.setHeader("ETag", etag);
+      return sendScimError(res, { status: 412, detail: `The resource changed since it was read: its version is now ${etag} (If-Match: ${ifMatch})` });
+    }
+    if (tags !== "*") requestContext(res).ifMatchVersion = current;
+    next();
+  };
 }

@@ -1,7 +1,7 @@
 import { SCIMMY } from "scimmy-routers";
 import type { Page } from "../store/types";
 import type { ScimContext } from "./context";
-import { failureOf, toScimmyError } from "./errors";
+import { failureOf, ScimResponseError } from "./errors";
 
 /** Runs a handler body; any non-SCIM failure is mapped in one place (scim/errors.ts) and never leaks. */
 export async function guarded<T>(ctx: ScimContext, fn: () => Promise<T>): Promise<T> {
@@ -10,8 +10,8 @@ export async function guarded<T>(ctx: ScimContext, fn: () => Promise<T>): Promis
   } catch (err) {
     if (err instanceof SCIMMY.Types.Error) throw err;
     const failure = failureOf(err);
-    if (failure.internal) ctx.logger.error("unhandled error in SCIM handler", { requestId: ctx.requestId, error: err, stack: (err as Error)?.stack });
-    throw toScimmyError(failure, ctx.park);
+    if (failure.internal) ctx.logger.error("unhandled error in SCIM handler", { requestId: ctx.request.requestId, error: err, stack: (err as Error)?.stack });
+    throw new ScimResponseError(failure);
   }
 }
 

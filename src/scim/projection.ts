@@ -4,7 +4,10 @@
 // resource is rendered whole and cut here, with value paths (`emails[type eq "work"].value`), sub-attributes,
 // extension URNs and attribute names without case.
 import type { NextFunction, Request, Response } from "express";
+import { requestContext } from "../http/request-context";
 import { sendScimError } from "./errors";
+import type { ScimResources } from "./resource-types";
+import { onAnswer } from "./response-steps";
 import { FilterSyntaxError, parseAttrPath, parseFilter, type FilterAst, type FilterValue } from "./filter-parser";
 
 const CORE_URNS = ["urn:ietf:params:scim:schemas:core:2.0:user", "urn:ietf:params:scim:schemas:core:2.0:group"];
@@ -292,7 +295,6 @@ function compare(actual: unknown, op: string, expected: FilterValue): boolean {
 
 // ---- The request step ------------------------------------------------------------------------------------------
 
-const PROJECTED_PATH = /^\/(?:(?:Users|Groups)(?:\/[^/]+)?|(?:Users\/|Groups\/)?\.search)\/?$/;
 
 function projectBody(body: unknown, p: Projection): unknown {
   if (!body || typeof body !== "object" || Array.isArray(body)) return body;
@@ -304,42 +306,44 @@ function projectBody(body: unknown, p: Projection): unknown {
 
 /**
  * Takes `attributes`/`excludedAttributes` off the request (query, or a SearchRequest body) before SCIMMY sees them,
- * keeps the parsed projection in res.locals.projection, and cuts the answer's resources to it.
+ * keeps the parsed projection in the request context, and cuts the answer's resources to it.
  */
-export function projectionStep(req: Request, res: Response, next: NextFunction): void {
-  if (!PROJECTED_PATH.test(req.path)) return next();
-  const search = req.method === "POST" && req.path.endsWith(".search");
-  const source = (search ? req.body : req.query) as Record<string, unknown> | undefined;
-  if (!source || typeof source !== "object") return next();
-  let p: Projection | null;
-  try {
-    p = projectionOf(source.attributes, source.excludedAttributes);
-  } catch (err) {
-    if (!(err instanceof ProjectionError)) throw err;
-    sendScimError(res, { status: 400, scimType: "invalidValue", detail: err.message });
-    return;
-  }
-  delete source.attributes;
-  delete source.excludedAttributes;
-  if (!p) return next();
-  res.locals.projection = p;
-  const send = res.send.bind(res);
-  // Express's send of an object calls send again with its JSON: cut once.
-  let cut = false;
-  res.send = ((body?: unknown) => {
-    if (cut || res.statusCode >= 300 || body === undefined) return send(body);
-    cut = true;
-    if (typeof body === "string") {
-      let parsed: unknown;
-      try {
-        parsed = JSON.parse(body);
-      } catch {
-        return send(body);
-      }
-      return send(JSON.stringify(projectBody(parsed, p!)));
+export function projectionStep(resources: ScimResources) {
+  // A resource, a list of them, or a .search (at the root or on a resource type).
+  const projected = new RegExp(`^/(?:(?:${resources.segments})(?:/[^/]+)?|(?:(?:${resources.segments})/)?\\.search)/?$`);
+  return (req: Request, res: Response, next: NextFunction): void => {
+    if (!projected.test(req.path)) return next();
+    const search = req.method === "POST" && req.path.endsWith(".search");
+    const source = (search ? req.body : req.query) as Record<string, unknown> | undefined;
+    if (!source || typeof source !== "object") return next();
+    let p: Projection | null;
+    try {
+      p = projectionOf(source.attributes, source.excludedAttributes);
+    } catch (err) {
+      if (!(err instanceof ProjectionError)) throw err;
+      sendScimError(res, { status: 400, scimType: "invalidValue", detail: err.message });
+      return;
     }
-    // SCIMMY's resources are class instances with getters: cut their plain JSON.
-    return send(projectBody(JSON.parse(JSON.stringify(body)), p!) as never);
-  }) as Response["send"];
-  next();
+    delete source.attributes;
+    delete source.excludedAttributes;
+    if (!p) return next();
+    requestContext(res).projection = p;
+    onAnswer(res, (answer) => {
+      const { status, body } = answer;
+      if (status >= 300 || body === undefined) return;
+      if (typeof body === "string") {
+        let parsed: unknown;
+        try {
+          parsed = JSON.parse(body);
+        } catch {
+          return;
+        }
+        answer.body = JSON.stringify(projectBody(parsed, p!));
+        return;
+      }
+      // SCIMMY's resources are class instances with getters: cut their plain JSON.
+      answer.body = projectBody(JSON.parse(JSON.stringify(body)), p!);
+    });
+    next();
+  };
 }

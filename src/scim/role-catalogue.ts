@@ -1,8 +1,9 @@
 import type { NextFunction, Request, Response } from "express";
 import { SCIMMY } from "scimmy-routers";
-import type { ScimContext } from "./context";
+import type { ScimServices } from "./context";
 import { failureOf, sendScimError } from "./errors";
 import { pageOf } from "./handler-support";
+import { onAnswer } from "./response-steps";
 
 // DigiCert's roles as a SCIM resource type, so Okta Identity Governance can list them as entitlements and assign
 // them to users (the assignment arrives as the user's `roles`). Served outside SCIMMY because SCIMMY 1.3.5 only
@@ -41,15 +42,13 @@ function matcher(filter: unknown): (r: { id: string; name: string }) => boolean 
   return m[1].toLowerCase() === "id" ? (r) => r.id === value : (r) => r.name.toLowerCase() === value.toLowerCase();
 }
 
-export function roleRoutes(baseUrl: () => string) {
-  const ctxOf = (res: Response) => res.locals.scimContext as ScimContext;
+export function roleRoutes(services: Pick<ScimServices, "roleCatalogue" | "maxResults">, baseUrl: () => string) {
   return {
     async list(req: Request, res: Response): Promise<void> {
       try {
         const match = matcher(req.query.filter);
-        const all = (await ctxOf(res).roleCatalogue()).filter(match);
-        const c = ctxOf(res);
-        const page = pageOf({ startIndex: Number(req.query.startIndex) || undefined, count: req.query.count === undefined ? undefined : Number(req.query.count) }, c.maxResults);
+        const all = (await services.roleCatalogue()).filter(match);
+        const page = pageOf({ startIndex: Number(req.query.startIndex) || undefined, count: req.query.count === undefined ? undefined : Number(req.query.count) }, services.maxResults);
         const slice = all.slice(page.offset, page.offset + page.limit);
         res.status(200).type("application/scim+json").send({
           schemas: [LIST],
@@ -64,7 +63,7 @@ export function roleRoutes(baseUrl: () => string) {
     },
     async get(req: Request, res: Response): Promise<void> {
       try {
-        const role = (await ctxOf(res).roleCatalogue()).find((r) => r.id === req.params.id);
+        const role = (await services.roleCatalogue()).find((r) => r.id === req.params.id);
         if (!role) return sendScimError(res, { status: 404, detail: `Role ${req.params.id} not found` });
         res.status(200).type("application/scim+json").send(roleResource(role, baseUrl()));
       } catch (err) {
@@ -76,18 +75,16 @@ export function roleRoutes(baseUrl: () => string) {
     },
     /** Adds the Role type to SCIMMY's /ResourceTypes list answer. */
     appendToResourceTypes(_req: Request, res: Response, next: NextFunction): void {
-      const send = res.send.bind(res);
-      res.send = ((body?: unknown) => {
-        const b = body as { Resources?: unknown[]; totalResults?: number; itemsPerPage?: number } | undefined;
-        if (res.statusCode === 200 && b && Array.isArray(b.Resources)) {
+      onAnswer(res, (answer) => {
+        const b = answer.body as { Resources?: unknown[]; totalResults?: number; itemsPerPage?: number } | undefined;
+        if (answer.status === 200 && b && Array.isArray(b.Resources)) {
           const json = JSON.parse(JSON.stringify(b));
           json.Resources.push(roleResourceType(baseUrl()));
           json.totalResults = json.Resources.length;
           json.itemsPerPage = json.Resources.length;
-          return send(json);
+          answer.body = json;
         }
-        return send(body);
-      }) as Response["send"];
+      });
       next();
     },
   };

@@ -1,8 +1,10 @@
 import express, { type NextFunction, type Request, type Response } from "express";
 import SCIMMYRouters, { SCIMMY } from "scimmy-routers";
-import type { ScimContext } from "./context";
-import { failureOf, sendScimError, type ScimFailure } from "./errors";
-import { declareGroupResource } from "./group-resource";
+import type { ScimContext, ScimServices } from "./context";
+import { requestContext } from "../http/request-context";
+import { onAnswer } from "./response-steps";
+import { failureOf, ScimResponseError, sendScimError } from "./errors";
+import { groupResourceType } from "./group-resource";
 import { planGroupPatch } from "./group-patch";
 import { roleRoutes } from "./role-catalogue";
 import { rejectNul } from "./nul-guard";
@@ -14,7 +16,8 @@ import type { IdempotencyRepository } from "../store/types";
 import type { Logger } from "../log/logger";
 import { normaliseUserBody, normaliseUserPatch } from "./patch-normaliser";
 import { scimFromRow } from "./user-mapping";
-import { declareUserResource } from "./user-resource";
+import { userResourceType } from "./user-resource";
+import { ScimResources } from "./resource-types";
 import { etagHeader, preconditions } from "./etags";
 import { bulkRoute, type BulkTransport } from "./bulk";
 import { projectionStep } from "./projection";
@@ -37,18 +40,16 @@ export interface ScimRouterOptions {
   audit?: RefusalAudit;
   /** SCIM Bulk limits (maxOperations 0 = Bulk off) and how an operation is carried out as a single request. */
   bulk: { maxOperations: number; maxPayloadBytes: number } & BulkTransport;
-  /** Builds the context for one request; called after authentication. */
-  contextFor(req: Request, res: Response): ScimContext;
+  /** The app's services, handed to every handler with the request's context. */
+  services: ScimServices;
 }
 
 /** Adds the Location header RFC 7644 §3.3 requires on 201, which scimmy-routers omits. */
 function locationOnCreate(_req: Request, res: Response, next: NextFunction): void {
-  const send = res.send.bind(res);
-  res.send = ((body?: unknown) => {
-    const location = (body as { meta?: { location?: unknown } } | undefined)?.meta?.location;
-    if (res.statusCode === 201 && typeof location === "string" && !res.headersSent) res.location(location);
-    return send(body);
-  }) as Response["send"];
+  onAnswer(res, (answer) => {
+    const location = (answer.body as { meta?: { location?: unknown } } | undefined)?.meta?.location;
+    if (answer.status === 201 && typeof location === "string" && !res.headersSent) res.location(location);
+  });
   next();
 }
 
@@ -62,20 +63,21 @@ function normaliseUserWrite(req: Request, _res: Response, next: NextFunction): v
  * to tell whether an `emails[type eq "work"]` style target exists; a message with no operations is answered
  * "no change" (204) once the user is known to exist.
  */
-async function normaliseUserPatchRoute(req: Request, res: Response, next: NextFunction): Promise<void> {
-  const ctx = res.locals.scimContext as ScimContext;
-  try {
-    const row = await ctx.users.get(req.params.id);
-    const normalised = normaliseUserPatch(req.body, scimFromRow(row, ctx.platform));
-    if (!normalised) {
-      res.status(204).end();
-      return;
+function normaliseUserPatchRoute(services: ScimServices) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    try {
+      const row = await services.users.get(req.params.id);
+      const normalised = normaliseUserPatch(req.body, scimFromRow(row, services.platform));
+      if (!normalised) {
+        res.status(204).end();
+        return;
+      }
+      req.body = normalised;
+      next();
+    } catch (err) {
+      sendScimError(res, failureOf(err));
     }
-    req.body = normalised;
-    next();
-  } catch (err) {
-    sendScimError(res, failureOf(err));
-  }
+  };
 }
 
 /** Tries of a user PATCH that keeps meeting concurrent changes of the same user before it answers 409. */
@@ -86,43 +88,45 @@ const PATCH_ATTEMPTS = 10;
  * any replica) landed between the read and the write: concurrent PATCHes are all applied, in the order they
  * commit, instead of the later write silently undoing the earlier one.
  */
-async function userPatchRoute(req: Request, res: Response, next: NextFunction): Promise<void> {
-  const ctx = res.locals.scimContext as ScimContext;
-  const User = SCIMMY.Resources.declared("User") as typeof SCIMMY.Resources.User;
-  for (let attempt = 1; ; attempt++) {
-    res.locals.scimFailure = undefined;
-    try {
-      const value = await new User(req.params.id, req.query as never).patch(req.body, ctx as never);
-      res.status(value ? 200 : 204).type("application/scim+json").send(value);
-      return;
-    } catch (err) {
-      const parked = res.locals.scimFailure as ScimFailure | undefined;
-      if (parked?.concurrent && attempt < PATCH_ATTEMPTS) {
-        ctx.logger.debug("user changed concurrently; re-applying the PATCH", { userId: req.params.id, attempt });
-        // A little jitter, so PATCHes that keep colliding spread out instead of colliding again in lockstep.
-        await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
-        continue;
+function userPatchRoute(contextOf: (res: Response) => ScimContext) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const ctx = contextOf(res);
+    const User = SCIMMY.Resources.declared(userResourceType.name) as typeof SCIMMY.Resources.User;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const value = await new User(req.params.id, req.query as never).patch(req.body, ctx as never);
+        res.status(value ? 200 : 204).type("application/scim+json").send(value);
+        return;
+      } catch (err) {
+        if (err instanceof ScimResponseError && err.failure.concurrent && attempt < PATCH_ATTEMPTS) {
+          ctx.logger.debug("user changed concurrently; re-applying the PATCH", { userId: req.params.id, attempt });
+          // A little jitter, so PATCHes that keep colliding spread out instead of colliding again in lockstep.
+          await new Promise((r) => setTimeout(r, Math.random() * 10 * attempt));
+          continue;
+        }
+        next(err);
+        return;
       }
-      next(err);
-      return;
     }
-  }
+  };
 }
 
 /**
  * Group PATCH bypasses SCIMMY's read-apply-write, which walks the whole member list twice per request
  * (notes/scimmy.md §5): the operations become store deltas and the answer is 204.
  */
-async function groupPatchRoute(req: Request, res: Response): Promise<void> {
-  const ctx = res.locals.scimContext as ScimContext;
-  try {
-    await ctx.groups.patch(req.params.id, planGroupPatch(req.body), actorOf(ctx), ctx.ifMatchVersion);
-    res.status(204).end();
-  } catch (err) {
-    const failure = failureOf(err);
-    if (failure.internal) ctx.logger.error("unhandled error in group PATCH", { requestId: ctx.requestId, error: err, stack: (err as Error)?.stack });
-    sendScimError(res, failure);
-  }
+function groupPatchRoute(contextOf: (res: Response) => ScimContext) {
+  return async (req: Request, res: Response): Promise<void> => {
+    const ctx = contextOf(res);
+    try {
+      await ctx.services.groups.patch(req.params.id, planGroupPatch(req.body), actorOf(ctx), ctx.request.ifMatchVersion);
+      res.status(204).end();
+    } catch (err) {
+      const failure = failureOf(err);
+      if (failure.internal) ctx.logger.error("unhandled error in group PATCH", { requestId: ctx.request.requestId, error: err, stack: (err as Error)?.stack });
+      sendScimError(res, failure);
+    }
+  };
 }
 
 function applyServiceProviderConfig(opts: ScimRouterOptions): void {
@@ -159,23 +163,27 @@ function applyServiceProviderConfig(opts: ScimRouterOptions): void {
 
 /** The SCIM protocol surface. Mount it behind authentication at /scim/v2. */
 export function createScimRouter(opts: ScimRouterOptions): express.Router {
-  declareUserResource();
-  declareGroupResource();
+  // The one list of resource types: preconditions, Idempotency-Key, the refusal audit, projection and Bulk follow it.
+  const resources = new ScimResources([userResourceType, groupResourceType]);
+  const { services } = opts;
+  const contextOf = (res: Response): ScimContext => {
+    const request = requestContext(res);
+    return { request, services, logger: opts.logger.child({ requestId: request.requestId, idp: request.idp }) };
+  };
   const router = express.Router();
   // First, so that any refused write (a body that does not parse included) reaches the audit trail.
-  if (opts.audit) router.use(auditRefusals(opts.audit));
+  if (opts.audit) router.use(auditRefusals(opts.audit, resources));
   // Parsed here (not by scimmy-routers) so the PATCH normaliser can rewrite the body; the router then skips parsing.
   const json = express.json({ type: SCIM_CONTENT_TYPES, limit: opts.maxBodyBytes, strict: false });
   const bulkJson = express.json({ type: SCIM_CONTENT_TYPES, limit: opts.bulk.maxPayloadBytes, strict: false });
   router.use((req, res, next) => (req.path === "/Bulk" ? bulkJson : json)(req, res, next));
   // Before the query of a write is dropped: an answer to a PUT or PATCH is cut to attributes= too.
-  router.use(projectionStep);
-  router.use((req, res, next) => {
+  router.use(projectionStep(resources));
+  router.use((req, _res, next) => {
     if (req.method === "PATCH" || req.method === "PUT") {
       // Query parameters leak into SCIMMY's PATCH base (excludedAttributes would drop data): writes take none.
       req.query = {};
     }
-    res.locals.scimContext = { ...opts.contextFor(req, res), projection: res.locals.projection };
     next();
   });
   router.use(rejectNul);
@@ -183,7 +191,7 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
   // DigiCert, so a large Bulk is answered at the store's pace, not DigiCert's.
   router.use((req, res, next) => {
     if (!opts.bulk.isOperation(req)) return next();
-    res.locals.bulkOperation = true;
+    requestContext(res).bulkOperation = true;
     void withSyncWait(0, async () => next());
   });
   if (opts.admitWrite) router.use(backPressure(opts.admitWrite));
@@ -204,19 +212,19 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
   router.post(
     "/Bulk",
     opts.bulk.maxOperations > 0
-      ? bulkRoute({ ...opts.bulk, base: `${opts.publicBaseUrl}/scim/v2` })
+      ? bulkRoute({ ...opts.bulk, base: `${opts.publicBaseUrl}/scim/v2`, resources })
       : (_req, res) => sendScimError(res, { status: 501, detail: "Bulk is turned off on this bridge (BULK_MAX_OPERATIONS=0)" }),
   );
-  router.all("/:resource(Users|Groups)/:id", preconditions);
+  router.all(`/:resource(${resources.segments})/:id`, preconditions(services, resources));
   router.use(etagHeader);
-  const roles = roleRoutes(() => `${opts.publicBaseUrl}/scim/v2`);
+  const roles = roleRoutes(services, () => `${opts.publicBaseUrl}/scim/v2`);
   router.get("/Roles", roles.list);
   router.get("/Roles/:id", roles.get);
   router.get("/ResourceTypes/Role", roles.resourceType);
   router.get("/ResourceTypes", roles.appendToResourceTypes);
-  router.patch("/Users/:id", normaliseUserPatchRoute, userPatchRoute);
-  router.patch("/Groups/:id", groupPatchRoute);
-  router.use(idempotentCreates(opts.idempotency, opts.logger));
+  router.patch("/Users/:id", normaliseUserPatchRoute(services), userPatchRoute(contextOf));
+  router.patch("/Groups/:id", groupPatchRoute(contextOf));
+  router.use(idempotentCreates(opts.idempotency, opts.logger, resources));
   router.use(locationOnCreate);
   router.use(
     new SCIMMYRouters({
@@ -224,7 +232,7 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
       docUri: opts.documentationUri,
       // Authentication already happened in front of this router (it needs WWW-Authenticate and no body parsing).
       handler: () => "",
-      context: (req: Request) => req.res!.locals.scimContext as ScimContext,
+      context: (req: Request) => contextOf(req.res!),
       baseUri: () => opts.publicBaseUrl,
     }) as unknown as express.Router,
   );

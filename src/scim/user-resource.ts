@@ -6,6 +6,7 @@ import { projectionWants } from "./projection";
 import { userQueryFromFilter } from "./filter";
 import { userSortFromConstraints } from "./user-filter";
 import { guarded, hardened, hardenedResource, listResponse, pageOf } from "./handler-support";
+import type { ScimResourceType } from "./resource-types";
 import { DigiCertUserExtension } from "./schemas";
 import { draftFromScim, scimFromRow } from "./user-mapping";
 
@@ -17,13 +18,13 @@ class UserResource extends hardenedResource(SCIMMY.Resources.User) {
     return guarded(c, async () => {
       const query = userQueryFromFilter(this.filter);
       const sort = userSortFromConstraints(this.constraints);
-      const page = pageOf(this.constraints, c.maxResults);
-      const { total, rows } = await c.users.list(query, page, sort);
-      const groups = projectionWants(c.projection, "groups") ? await c.groups.groupsOfUsers(rows.map((r) => r.id)) : undefined;
+      const page = pageOf(this.constraints, c.services.maxResults);
+      const { total, rows } = await c.services.users.list(query, page, sort);
+      const groups = projectionWants(c.request.projection, "groups") ? await c.services.groups.groupsOfUsers(rows.map((r) => r.id)) : undefined;
       const resources = rows.map(
         (row) =>
           new SCIMMY.Schemas.User(
-            scimFromRow(row, c.platform, { groups: groups?.get(row.id) ?? [], roleName: c.roleName }),
+            scimFromRow(row, c.services.platform, { groups: groups?.get(row.id) ?? [], roleName: c.services.roleName }),
             "out",
             UserResource.basepath() as string,
             this.attributes,
@@ -35,14 +36,21 @@ class UserResource extends hardenedResource(SCIMMY.Resources.User) {
 }
 
 async function userWithExtras(ctx: ScimContext, row: UserRow, roles: "effective" | "assigned" = "effective") {
-  const groups = (await ctx.groups.groupsOfUsers([row.id])).get(row.id) ?? [];
-  return scimFromRow(row, ctx.platform, { groups, roleName: ctx.roleName, roles });
+  const groups = (await ctx.services.groups.groupsOfUsers([row.id])).get(row.id) ?? [];
+  return scimFromRow(row, ctx.services.platform, { groups, roleName: ctx.services.roleName, roles });
 }
 
 let declared = false;
 
+/** The User resource type of the SCIM surface (see resource-types.ts). */
+export const userResourceType: ScimResourceType = {
+  name: "User",
+  declare: declareUserResource,
+  storedVersion: async (services, id) => (await services.users.get(id)).version,
+};
+
 /** Declares the User resource once per process (SCIMMY keeps declarations in global statics). */
-export function declareUserResource(): void {
+function declareUserResource(): void {
   if (declared) return;
   declared = true;
   SCIMMY.Resources.declare(UserResource as unknown as typeof SCIMMY.Resources.User, {
@@ -54,26 +62,26 @@ export function declareUserResource(): void {
     egress: (resource: SCIMMY.Resources.User, ctx: ScimContext) =>
       guarded(ctx, async () => {
         if (!resource.id) return [];
-        const row = await ctx.users.get(resource.id);
-        if (ctx.method !== "PATCH") return userWithExtras(ctx, row);
+        const row = await ctx.services.users.get(resource.id);
+        if (ctx.request.method !== "PATCH") return userWithExtras(ctx, row);
         // A PATCH is applied by SCIMMY to what egress returns: give it the IdP's own role assignments, and remember
         // which version that was, so a change that lands in between is not silently undone.
         // If-Match named the version the precondition saw; a change since then (even one a retry meets) is a 412.
-        assertVersion(row, ctx.ifMatchVersion);
-        ctx.patchBaseVersion = row.version;
+        assertVersion(row, ctx.request.ifMatchVersion);
+        ctx.request.patchBaseVersion = row.version;
         return userWithExtras(ctx, row, "assigned");
       }),
     ingress: (resource: SCIMMY.Resources.User, instance: SCIMMY.Schemas.User, ctx: ScimContext) =>
       guarded(ctx, async () => {
         const draft = draftFromScim(JSON.parse(JSON.stringify(instance)));
         const row = resource.id
-          ? await ctx.users.replace(resource.id, draft, ctx.method === "PATCH" ? ctx.patchBaseVersion : ctx.ifMatchVersion, actorOf(ctx))
-          : await ctx.users.create(draft, actorOf(ctx));
+          ? await ctx.services.users.replace(resource.id, draft, ctx.request.method === "PATCH" ? ctx.request.patchBaseVersion : ctx.request.ifMatchVersion, actorOf(ctx))
+          : await ctx.services.users.create(draft, actorOf(ctx));
         return userWithExtras(ctx, row);
       }),
     degress: (resource: SCIMMY.Resources.User, ctx: ScimContext) =>
       guarded(ctx, async () => {
-        await ctx.users.delete(resource.id!, actorOf(ctx), ctx.ifMatchVersion);
+        await ctx.services.users.delete(resource.id!, actorOf(ctx), ctx.request.ifMatchVersion);
       }),
   });
 }

@@ -6,6 +6,7 @@ import { chunksOf } from "./chunks";
 import { nextTimestamp } from "./clock";
 import type { Codec, Database, Dialect, OutboxTable } from "./db";
 import { codecFor, inTransaction } from "./db";
+import { jobFailureCause, jobFailureCode } from "./job-error-codes";
 import type {
   JobError,
   NewOutboxJob,
@@ -161,7 +162,7 @@ export class SqlOutboxRepository implements OutboxRepository {
           run_after: runAfter,
           lease_owner: null,
           lease_until: null,
-          error_kind: error.kind,
+          error_kind: jobFailureCode(error.cause),
           last_error: error.message,
           updated: iso(),
           ...(countAttempt ? {} : { attempts: eb("attempts", "-", 1) }),
@@ -179,7 +180,7 @@ export class SqlOutboxRepository implements OutboxRepository {
 
   async fail(id: number, owner: string, error: JobError): Promise<boolean> {
     return inTransaction(this.db, async (trx) => {
-      const job = await this.finishHeld(trx, id, owner, { status: "failed", error_kind: error.kind, last_error: error.message });
+      const job = await this.finishHeld(trx, id, owner, { status: "failed", error_kind: jobFailureCode(error.cause), last_error: error.message });
       if (!job) return false;
       await this.setUserState(trx, [job.user_id], "failed", error.message);
       return true;
@@ -333,7 +334,7 @@ export class SqlOutboxRepository implements OutboxRepository {
       runAfter: r.run_after,
       leaseOwner: r.lease_owner,
       leaseUntil: r.lease_until,
-      error: r.error_kind ? { kind: r.error_kind, message: r.last_error ?? "" } : null,
+      error: r.error_kind ? { cause: jobFailureCause(r.error_kind), message: r.last_error ?? "" } : null,
       created: r.created,
       updated: r.updated,
       finished: r.finished,

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, Dialect } from "./db";
+import { StoreError } from "./types";
 
 /** What a stored token opens: `scim` the SCIM endpoint (/scim/v2), `admin` the status page and /metrics. */
 export type TokenScope = "scim" | "admin";
@@ -30,7 +31,7 @@ export interface NewStoredToken {
 }
 
 /** `create` with a name that is taken (revoked tokens keep theirs). */
-export class TokenNameTakenError extends Error {
+export class TokenNameTakenError extends StoreError {
   constructor(readonly tokenName: string) {
     super(`a token named "${tokenName}" exists already (revoked tokens keep their name); choose another name`);
     this.name = "TokenNameTakenError";

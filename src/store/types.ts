@@ -1,4 +1,5 @@
 // The store's public shapes. Callers see rows and a neutral query; only src/store knows SQL.
+import type { DigiCertErrorKind } from "../digicert/errors";
 import type { ReconcileRepository } from "./reconcile-repository";
 import type { TokenRepository } from "./token-repository";
 
@@ -280,10 +281,18 @@ export interface OutboxPayload {
   requestId?: string;
 }
 
+/** What kind of failure ended or delayed a job; stored as a code (see job-error-codes.ts). */
+export type JobFailureCause =
+  | { source: "digicert"; kind: DigiCertErrorKind }
+  | { source: "conflict" }
+  /** `field`: the neutral profile field at fault (provisioning/model.ts), when known. */
+  | { source: "invalid"; field?: string }
+  | { source: "misconfigured" }
+  | { source: "internal" };
+
 /** Why a job failed, in a form any replica can turn back into the error the waiting request answers with. */
 export interface JobError {
-  /** e.g. "digicert:validation", "conflict", "invalid:email", "misconfigured", "internal". */
-  kind: string;
+  cause: JobFailureCause;
   message: string;
 }
 
@@ -465,7 +474,10 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export class StoreConflictError extends Error {
+/** The family of store failures the callers act on (other driver errors are internal). */
+export abstract class StoreError extends Error {}
+
+export class StoreConflictError extends StoreError {
   constructor(
     readonly attribute: "userName" | "displayName",
     message = `${attribute} is already taken`,
@@ -475,7 +487,7 @@ export class StoreConflictError extends Error {
   }
 }
 
-export class StoreVersionConflictError extends Error {
+export class StoreVersionConflictError extends StoreError {
   constructor(message = "the stored row changed since it was read") {
     super(message);
     this.name = "StoreVersionConflictError";

@@ -1,4 +1,3 @@
-import type { NextFunction, Request, Response } from "express";
 import type { AdminConfig } from "../../config";
 import {
   bearerTokenOf,
@@ -8,13 +7,11 @@ import {
   matchBasic,
   NONE,
   parseBasicHeader,
-  recordFailure,
-  storeUnavailable,
   storeVerdict,
   TOO_MANY_FAILURES,
-  type AuthSupport,
   type AuthVerdict,
 } from "../auth";
+import { credentialPrelude, type AuthSupport } from "../credential-prelude";
 import { sha256 } from "../secure-compare";
 import type { StoreTokens } from "../store-tokens";
 
@@ -90,32 +87,21 @@ export interface AdminAuthOptions extends AuthSupport {
  */
 export function adminAuth(admin: AdminConfig, options: AdminAuthOptions = {}) {
   const challenges = [`Basic ${ADMIN_REALM}`, ...(admin.tokens.length ? [`Bearer ${ADMIN_REALM}`] : [])];
-  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
-    res.locals.credential = "none";
-    const blocked = options.limiter?.blockedFor(req) ?? 0;
-    if (blocked) {
-      res.status(429).set("Retry-After", String(blocked)).set("Cache-Control", "no-store").type("text/plain").send(`${TOO_MANY_FAILURES}.\n`);
-      return;
-    }
-    let verdict: AuthVerdict;
-    try {
-      verdict = await authenticateAdminRequest(req.get("authorization"), admin, options.store);
-    } catch (err) {
-      storeUnavailable(res, "admin", err, options);
+  return credentialPrelude("admin", (header) => authenticateAdminRequest(header, admin, options.store), options, {
+    blocked: (res, retryAfterSeconds) => {
+      res.status(429).set("Retry-After", String(retryAfterSeconds)).set("Cache-Control", "no-store").type("text/plain").send(`${TOO_MANY_FAILURES}.\n`);
+    },
+    storeUnavailable: (res) => {
       res.status(503).set("Retry-After", "5").set("Cache-Control", "no-store").type("text/plain").send("The credential cannot be checked now; retry later.\n");
-      return;
-    }
-    if (verdict.kind === "ok") {
-      res.locals.credential = verdict.name;
-      return next();
-    }
-    recordFailure(req, res, verdict, "admin", options);
-    if (options.hidden) return next("router");
-    res
-      .status(401)
-      .set("WWW-Authenticate", challenges)
-      .set("Cache-Control", "no-store")
-      .type("text/plain")
-      .send("Authentication required: the status page takes the credentials of ADMIN_TOKENS or ADMIN_BASIC_USERS.\n");
-  };
+    },
+    unauthorized: (_req, res, _verdict, next) => {
+      if (options.hidden) return next("router");
+      res
+        .status(401)
+        .set("WWW-Authenticate", challenges)
+        .set("Cache-Control", "no-store")
+        .type("text/plain")
+        .send("Authentication required: the status page takes the credentials of ADMIN_TOKENS or ADMIN_BASIC_USERS.\n");
+    },
+  });
 }

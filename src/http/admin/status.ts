@@ -1,9 +1,10 @@
 // What the status page (/admin) shows, gathered from the running bridge. Every section is read on its own: one
 // that cannot be read (the store down, DigiCert's role list unreachable) shows its error and the others still show.
+import { jobFailureCode } from "../../store/job-error-codes";
 import type { Logger } from "../../log/logger";
 import type { AccessPolicy } from "../../provisioning/access-policy";
 import type { RuleMatch } from "../../config/role-mapping";
-import type { GroupRepository, JobError, OutboxKind, OutboxRepository, OutboxStats, UserRepository, UserStateCounts } from "../../store/types";
+import type { GroupRepository, OutboxKind, OutboxRepository, OutboxStats, UserRepository, UserStateCounts } from "../../store/types";
 import type { ReadinessReport } from "../health";
 
 /** The audit trail, when there is one: its newest events first. Rows are shown as they come (see page.ts). */
@@ -45,7 +46,8 @@ export interface FailedJobView {
   userName: string | null;
   kind: OutboxKind;
   attempts: number;
-  error: JobError | null;
+  /** `kind` is the cause's stored code (store/job-error-codes.ts), e.g. "digicert:validation". */
+  error: { kind: string; message: string } | null;
   /** When it was marked failed (the job's last update). */
   failedAt: string;
 }
@@ -164,7 +166,7 @@ export async function collectStatus(
           userName: j.payload.userName ?? null,
           kind: j.kind,
           attempts: j.attempts,
-          error: j.error,
+          error: j.error ? { kind: jobFailureCode(j.error.cause), message: j.error.message } : null,
           failedAt: j.finished ?? j.updated,
         })),
       };

@@ -61,7 +61,7 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
       expect(idsOf(claimed)).toEqual([id]);
       return { u, id: id! };
     }
-    async function failedJob(owner: string, error: JobError = { kind: "digicert:validation", message: "refused" }) {
+    async function failedJob(owner: string, error: JobError = { cause: { source: "digicert", kind: "validation" }, message: "refused" }) {
       const r = await runningJob(owner);
       expect(await store.outbox.fail(r.id, owner, error)).toBe(true);
       return r;
@@ -171,7 +171,7 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
         expect(idsOf(await store.outbox.claim("w2", 10, LONG))).toEqual([a2]);
         expect(await store.outbox.claim("w3", 10, LONG)).toEqual([]);
 
-        expect(await store.outbox.fail(a2!, "w2", { kind: "digicert:validation", message: "no" })).toBe(true);
+        expect(await store.outbox.fail(a2!, "w2", { cause: { source: "digicert", kind: "validation" }, message: "no" })).toBe(true);
         expect(idsOf(await store.outbox.claim("w3", 10, LONG))).toEqual([a3]);
         expect(await store.outbox.claim("w4", 10, LONG)).toEqual([]);
       });
@@ -213,7 +213,7 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
         expect((await one(id)).attempts).toBe(1);
         const [again] = await store.outbox.claim("w2", 1, LONG);
         expect(again).toMatchObject({ id, attempts: 2, leaseOwner: "w2" });
-        expect(await store.outbox.reschedule(id, "w2", isoIn(-1000), { kind: "digicert:unavailable", message: "503" }, true)).toBe(true);
+        expect(await store.outbox.reschedule(id, "w2", isoIn(-1000), { cause: { source: "digicert", kind: "unavailable" }, message: "503" }, true)).toBe(true);
         expect((await one(id)).attempts).toBe(2);
         const [third] = await store.outbox.claim("w3", 1, LONG);
         expect(third).toMatchObject({ id, attempts: 3 });
@@ -225,7 +225,7 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
         const [a1, a2, b1] = await store.outbox.enqueue([job(a.id), job(a.id), job(b.id)]);
         expect(idsOf(await store.outbox.claim("w", 10, LONG))).toEqual([a1, b1]);
         const runAfter = isoIn(1000);
-        expect(await store.outbox.reschedule(a1!, "w", runAfter, { kind: "digicert:unavailable", message: "try later" }, true)).toBe(true);
+        expect(await store.outbox.reschedule(a1!, "w", runAfter, { cause: { source: "digicert", kind: "unavailable" }, message: "try later" }, true)).toBe(true);
         expect(await one(a1!)).toMatchObject({ status: "pending", runAfter, leaseOwner: null, leaseUntil: null, attempts: 1 });
 
         // b's job is done elsewhere; a's later job must still wait for a1.
@@ -284,8 +284,8 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
         const userBefore = await user(u.id);
 
         expect(await store.outbox.complete(id, "old")).toBe(false);
-        expect(await store.outbox.fail(id, "old", { kind: "internal", message: "late" })).toBe(false);
-        expect(await store.outbox.reschedule(id, "old", isoIn(-1000), { kind: "internal", message: "late" }, false)).toBe(false);
+        expect(await store.outbox.fail(id, "old", { cause: { source: "internal" }, message: "late" })).toBe(false);
+        expect(await store.outbox.reschedule(id, "old", isoIn(-1000), { cause: { source: "internal" }, message: "late" }, false)).toBe(false);
         await store.outbox.renew([id], "old", 1);
         expect(await store.outbox.release("old")).toBe(0);
 
@@ -301,15 +301,15 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
         const u = await addUser();
         const [pending] = await store.outbox.enqueue([job(u.id)]);
         expect(await store.outbox.complete(pending!, "w")).toBe(false);
-        expect(await store.outbox.fail(pending!, "w", { kind: "internal", message: "x" })).toBe(false);
-        expect(await store.outbox.reschedule(pending!, "w", isoIn(0), { kind: "internal", message: "x" }, true)).toBe(false);
+        expect(await store.outbox.fail(pending!, "w", { cause: { source: "internal" }, message: "x" })).toBe(false);
+        expect(await store.outbox.reschedule(pending!, "w", isoIn(0), { cause: { source: "internal" }, message: "x" }, true)).toBe(false);
         expect(await one(pending!)).toMatchObject({ status: "pending", attempts: 0, error: null, finished: null });
 
         expect(idsOf(await store.outbox.claim("w", 1, LONG))).toEqual([pending]);
         expect(await store.outbox.complete(pending!, "w")).toBe(true);
         const done = await one(pending!);
         expect(await store.outbox.complete(pending!, "w")).toBe(false);
-        expect(await store.outbox.fail(pending!, "w", { kind: "internal", message: "x" })).toBe(false);
+        expect(await store.outbox.fail(pending!, "w", { cause: { source: "internal" }, message: "x" })).toBe(false);
         expect(await one(pending!)).toEqual(done);
         expect(await store.outbox.complete(987_654_321, "w")).toBe(false);
       });
@@ -428,7 +428,7 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
 
         expect(idsOf(await store.outbox.claim("w", 10, LONG))).toEqual([j2]);
         // A retry leaves its reason on the user, which the eventual success clears.
-        expect(await store.outbox.reschedule(j2!, "w", isoIn(-1000), { kind: "digicert:unavailable", message: "busy" }, true)).toBe(true);
+        expect(await store.outbox.reschedule(j2!, "w", isoIn(-1000), { cause: { source: "digicert", kind: "unavailable" }, message: "busy" }, true)).toBe(true);
         expect(await user(u.id)).toMatchObject({ syncState: "pending", syncError: "busy" });
         expect(idsOf(await store.outbox.claim("w", 10, LONG))).toEqual([j2]);
         const beforeSync = new Date().toISOString();
@@ -458,7 +458,7 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
       });
 
       it("complete supersedes the user's earlier failed jobs, not other users'", async () => {
-        const { u, id: failedMine } = await failedJob("w", { kind: "digicert:validation", message: "bad email" });
+        const { u, id: failedMine } = await failedJob("w", { cause: { source: "digicert", kind: "validation" }, message: "bad email" });
         const { u: other, id: failedOther } = await failedJob("w");
         expect((await user(u.id)).syncState).toBe("failed");
 
@@ -470,7 +470,7 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
 
         const mine = await one(failedMine);
         expect(mine.status).toBe("superseded");
-        expect(mine.error).toEqual({ kind: "digicert:validation", message: "bad email" });
+        expect(mine.error).toEqual({ cause: { source: "digicert", kind: "validation" }, message: "bad email" });
         expect((await one(failedOther)).status).toBe("failed");
         expect(await user(u.id)).toMatchObject({ syncState: "synced", syncError: null });
         expect(await user(other.id)).toMatchObject({ syncState: "failed", syncError: "refused" });
@@ -480,7 +480,7 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
       it("reschedule without counting gives the attempt back and leaves the user pending with the reason", async () => {
         const { u, id } = await runningJob("w");
         const runAfter = isoIn(-5);
-        const error: JobError = { kind: "digicert:unreachable", message: "ECONNREFUSED" };
+        const error: JobError = { cause: { source: "digicert", kind: "unavailable" }, message: "ECONNREFUSED" };
         expect(await store.outbox.reschedule(id, "w", runAfter, error, false)).toBe(true);
         const j = await one(id);
         expect(j).toMatchObject({ status: "pending", attempts: 0, runAfter, leaseOwner: null, leaseUntil: null, error, finished: null });
@@ -491,7 +491,7 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
 
       it("fail stores the error, shown by get and list, and marks the user failed", async () => {
         const { u, id } = await runningJob("w");
-        const error: JobError = { kind: "digicert:validation", message: "Email ‘x’ is invalid" };
+        const error: JobError = { cause: { source: "digicert", kind: "validation" }, message: "Email ‘x’ is invalid" };
         const before = new Date().toISOString();
         expect(await store.outbox.fail(id, "w", error)).toBe(true);
         const j = await one(id);
@@ -527,9 +527,9 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
 
       it("retryFailed resets the given or all failed jobs to pending with a fresh attempt count", async () => {
         const f1 = await runningJob("w");
-        expect(await store.outbox.reschedule(f1.id, "w", isoIn(-1000), { kind: "digicert:unavailable", message: "503" }, true)).toBe(true);
+        expect(await store.outbox.reschedule(f1.id, "w", isoIn(-1000), { cause: { source: "digicert", kind: "unavailable" }, message: "503" }, true)).toBe(true);
         expect(idsOf(await store.outbox.claim("w", 1, LONG))).toEqual([f1.id]);
-        expect(await store.outbox.fail(f1.id, "w", { kind: "digicert:validation", message: "refused" })).toBe(true);
+        expect(await store.outbox.fail(f1.id, "w", { cause: { source: "digicert", kind: "validation" }, message: "refused" })).toBe(true);
         expect((await one(f1.id)).attempts).toBe(2);
         const f2 = await failedJob("w");
         const f3 = await failedJob("w");
@@ -538,7 +538,7 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
         expect(await store.outbox.retryFailed([f1.id])).toBe(1);
         expect((await one(f1.id)).attempts).toBe(0);
         expect(idsOf(await store.outbox.claim("w", 1, LONG))).toEqual([f1.id]);
-        expect(await store.outbox.fail(f1.id, "w", { kind: "internal", message: "again" })).toBe(true);
+        expect(await store.outbox.fail(f1.id, "w", { cause: { source: "internal" }, message: "again" })).toBe(true);
 
         const before = new Date().toISOString();
         expect(await store.outbox.retryFailed([f1.id, d.id, 987_654_321])).toBe(1);
@@ -572,7 +572,7 @@ export function describeOutboxSuite(label: string, open: () => Promise<Store>): 
         await store.outbox.complete(done!, "w");
         const [failed] = await store.outbox.enqueue([job(u.id)]);
         await store.outbox.claim("w", 10, LONG);
-        await store.outbox.fail(failed!, "w", { kind: "internal", message: "x" });
+        await store.outbox.fail(failed!, "w", { cause: { source: "internal" }, message: "x" });
         const [running, pending, otherJob] = await store.outbox.enqueue([job(u.id), job(u.id), job(other.id)]);
         expect(idsOf(await store.outbox.claim("w", 1, LONG))).toEqual([running]);
         const doneBefore = await one(done!);

@@ -395,8 +395,8 @@ export function describeStoreSuite(label: string, open: () => Promise<Store>): v
         const failing = await store.users.insert(newUser({ active: false }));
         await store.outbox.enqueue([{ userId: failing.id, kind: "deactivate", payload: { userName: failing.userName } }]);
         const claimed = await store.outbox.claim("test", 10, 60_000);
-        await store.outbox.fail(claimed.find((j) => j.userId === failing.id)!.id, "test", { kind: "internal", message: "boom" });
-        for (const j of claimed.filter((j) => j.userId !== failing.id)) await store.outbox.reschedule(j.id, "test", new Date(Date.now() + 60_000).toISOString(), { kind: "internal", message: "later" }, false);
+        await store.outbox.fail(claimed.find((j) => j.userId === failing.id)!.id, "test", { cause: { source: "internal" }, message: "boom" });
+        for (const j of claimed.filter((j) => j.userId !== failing.id)) await store.outbox.reschedule(j.id, "test", new Date(Date.now() + 60_000).toISOString(), { cause: { source: "internal" }, message: "later" }, false);
         const inactive = await store.users.insert(newUser({ active: false }));
         expect(await store.users.countByState()).toEqual({ total: 5, active: 3, inactive: 2, sync: { synced: 2, pending: 2, failed: 1 } });
         // Updates move users between the counts; a deleted user leaves them.

@@ -72,9 +72,9 @@ async function seed(dbFile: string): Promise<Seeded> {
     ]);
     const claimed = await store.outbox.claim(OWNER, 10, 60_000);
     expect(claimed.map((j) => j.id)).toEqual([failedAlice, failedBob, running, done]);
-    expect(await store.outbox.fail(failedAlice, OWNER, { kind: "digicert:validation", message: "email is not valid" })).toBe(true);
+    expect(await store.outbox.fail(failedAlice, OWNER, { cause: { source: "digicert", kind: "validation" }, message: "email is not valid" })).toBe(true);
     expect(
-      await store.outbox.fail(failedBob, OWNER, { kind: "digicert:unavailable", message: `gave up\nkey ${API_KEY} refused` }),
+      await store.outbox.fail(failedBob, OWNER, { cause: { source: "digicert", kind: "unavailable" }, message: `gave up\nkey ${API_KEY} refused` }),
     ).toBe(true);
     expect(await store.outbox.complete(done, OWNER)).toBe(true);
     const [pending] = await store.outbox.enqueue([{ userId: "u-erin", kind: "roles", payload: {} }]);

@@ -31,7 +31,7 @@ function failedJob(over: Partial<OutboxJob> = {}): OutboxJob {
     runAfter: "2026-01-02T03:00:00.000Z",
     leaseOwner: null,
     leaseUntil: null,
-    error: { kind: "digicert:unavailable", message: "DigiCert answered 502" },
+    error: { cause: { source: "digicert", kind: "unavailable" }, message: "DigiCert answered 502" },
     created: "2026-01-02T03:00:00.000Z",
     updated: "2026-01-02T03:01:00.000Z",
     finished: "2026-01-02T03:01:00.000Z",
@@ -212,7 +212,7 @@ describe("status page HTML", () => {
       source({
         outbox: {
           stats: async () => ({ pending: 0, running: 0, failed: 1, oldestUnfinished: null }),
-          list: async () => [failedJob({ payload: { userName: EVIL }, userId: EVIL, error: { kind: EVIL, message: EVIL } })],
+          list: async () => [failedJob({ payload: { userName: EVIL }, userId: EVIL, error: { cause: { source: "invalid", field: EVIL }, message: EVIL } })],
         },
         audit: { recent: async () => [{ at: "2026-01-02T03:00:00.000Z", actor: EVIL, action: "user.create", userName: EVIL, outcome: "ok", detail: EVIL }] },
         reconcile: { latest: async () => ({ platform: EVIL, counts: { [EVIL]: 1 }, entries: [{ kind: EVIL, detail: EVIL }] }) },

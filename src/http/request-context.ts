@@ -1,0 +1,48 @@
+import { randomUUID } from "node:crypto";
+import type { Request, Response } from "express";
+import type { Projection } from "../scim/projection";
+import type { ResponseStep } from "../scim/response-steps";
+
+/**
+ * What the bridge knows about one HTTP request, filled in as it passes the middleware: the one typed slot of
+ * per-request state (res.locals.ctx), instead of loose res.locals fields. Services never travel here: they are
+ * the app's (see scim/context.ts).
+ */
+export interface RequestContext {
+  /** The caller's X-Request-Id when sane, else a fresh id (request-log.ts). */
+  requestId: string;
+  method: string;
+  /** The IdP detected for the request (scim/idp.ts), for the log and the audit trail. */
+  idp?: string;
+  /** Name of the credential that authenticated the request ("none" when it did not); never the secret. */
+  credential?: string;
+  /** attributes/excludedAttributes of a SCIM request (projection.ts), so reads can skip what the answer leaves out. */
+  projection?: Projection;
+  /** A SCIM Bulk operation carried out as a request of its own (bulk-dispatch.ts). */
+  bulkOperation?: boolean;
+  /** This 429 is back-pressure (the outbox is full), counted by its own metric. */
+  backPressured?: boolean;
+  /** A write with If-Match: the version it names, which the write must still find (etags.ts). */
+  ifMatchVersion?: number;
+  /** PATCH: the stored version egress handed SCIMMY, so ingress can tell whether another change came in between. */
+  patchBaseVersion?: number;
+  /** What runs on the answer before it is written (scim/response-steps.ts). */
+  responseSteps?: ResponseStep[];
+}
+
+interface Locals {
+  ctx?: RequestContext;
+}
+
+/** The request's context; begun by request-log.ts, or here for a handler mounted without it. */
+export function requestContext(res: Response): RequestContext {
+  const locals = res.locals as Locals;
+  return (locals.ctx ??= { requestId: randomUUID(), method: res.req?.method ?? "" });
+}
+
+/** Starts the context of a request that just arrived. */
+export function beginRequest(req: Request, res: Response, requestId: string, idp: string | undefined): RequestContext {
+  const ctx: RequestContext = { requestId, method: req.method, idp };
+  (res.locals as Locals).ctx = ctx;
+  return ctx;
+}
