@@ -24,7 +24,8 @@ import { UserService } from "./provisioning/user-service";
 import { outboxAdmission } from "./provisioning/write-admission";
 import { draftFromRow } from "./scim/user-mapping";
 import { openStore } from "./store";
-import type { OutboxJob, Store } from "./store/types";
+import type { OutboxJob } from "./provisioning/records";
+import type { Store } from "./provisioning/ports";
 
 export interface Bridge {
   app: Express;

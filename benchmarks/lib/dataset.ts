@@ -1,6 +1,6 @@
 // A deterministic directory: user i and group g are the same in the bridge's store (seeded directly, not through
 // HTTP) and in the baseline server's memory, so both serve the same resources for the same ids.
-import type { NewGroupRow, NewUserRow } from "../../src/store/types";
+import type { NewGroupRow, NewUserRow } from "../../src/provisioning/records";
 import { draftFromScim } from "../../src/scim/user-mapping";
 
 export const USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User";

@@ -8,7 +8,7 @@ import express from "express";
 import SCIMMYRouters, { SCIMMY } from "scimmy-routers";
 import { DigiCertUserExtension } from "../../src/scim/schemas";
 import { scimFromRow } from "../../src/scim/user-mapping";
-import type { UserRow } from "../../src/store/types";
+import type { UserRow } from "../../src/provisioning/records";
 import { BENCH_TOKEN, groupId, groupName, groupOfUser, groupRow, membersOf, userId, userRow } from "../lib/dataset";
 
 const USERS = Number(process.env.BASELINE_USERS ?? 0);

@@ -1,7 +1,7 @@
 // What `digicert-scim audit` and `digicert-scim plan` share: opening the bridge's database, reading --since, and
 // printing audit entries (secrets are masked when entries are written; printed text is masked again).
 import { redact } from "../log/logger";
-import type { AuditChange, AuditEntry } from "../store";
+import type { AuditChange, AuditEntry } from "../provisioning/records";
 
 const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
 

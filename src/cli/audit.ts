@@ -1,7 +1,8 @@
 // `digicert-scim audit --user <userName|id> [--since 7d] [--limit N] [--json]`: one user's history from the audit
 // trail: every SCIM change and refusal (who, which IdP, what changed), the group memberships it gained and lost,
 // and each DigiCert call its jobs made with the result. Reads the bridge's database (DATABASE_URL) only.
-import type { AuditEntry, Store } from "../store";
+import type { AuditEntry } from "../provisioning/records";
+import type { Store } from "../provisioning/ports";
 import { entryJson, oneLine, openBridgeStore, parseSince, resultOf, showChange, SINCE_HELP } from "./audit-support";
 import { configOrReport, line, type Output } from "./common";
 import { printTable } from "./table";

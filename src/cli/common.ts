@@ -2,7 +2,8 @@
 import fs from "node:fs";
 import { ConfigError, loadConfig, type AppConfig } from "../config";
 import { redact, registerSecret, silentLogger } from "../log/logger";
-import { openStore, parseDatabaseUrl, type Store } from "../store";
+import { openStore, parseDatabaseUrl } from "../store";
+import type { Store } from "../provisioning/ports";
 import { describeTarget } from "../store/database-url";
 
 export interface Output {

@@ -2,8 +2,9 @@
 // Works on the bridge's database directly (DATABASE_URL); a running bridge's worker picks retried jobs up on
 // its next poll, so nothing needs restarting.
 import { redact } from "../log/logger";
-import type { OutboxJob, OutboxStatus, Store } from "../store";
-import { jobFailureCode } from "../store/job-error-codes";
+import type { OutboxJob, OutboxStatus } from "../provisioning/records";
+import type { Store } from "../provisioning/ports";
+import { jobFailureCode } from "../provisioning/job-failure-codes";
 import { configOrReport, line, openBridgeStore, type Output } from "./common";
 import { printTable } from "./table";
 

@@ -2,7 +2,7 @@
 // DigiCert to do, grouped by user, read from the dry-run entries of the audit trail. For a first roll-out: point
 // the IdP at a dry-run bridge, push, then read here exactly which DigiCert users would be created, changed,
 // given which roles, disabled or deleted. Reads the bridge's database (DATABASE_URL) only.
-import type { AuditEntry, AuditQuery } from "../store";
+import type { AuditEntry, AuditQuery } from "../provisioning/records";
 import { oneLine, openBridgeStore, parseSince, showValue, SINCE_HELP } from "./audit-support";
 import { configOrReport, line, type Output } from "./common";
 

@@ -7,7 +7,7 @@ import type { RefusalAudit } from "../scim/audit-refusals";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
 import type { PlatformName } from "../digicert/types";
-import type { IdempotencyRepository } from "../store/types";
+import type { IdempotencyRepository } from "../provisioning/ports";
 import { scimAuth } from "./auth";
 import { createAuthSupport, type TokenLookup } from "./auth-setup";
 import { metricsAuth } from "./metrics-auth";

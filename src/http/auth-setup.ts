@@ -2,7 +2,7 @@
 // /scim/v2, /oauth/token, /admin and /metrics, the store's tokens, and the warnings the start logs about credentials.
 import type { AppConfig, BearerCredential } from "../config";
 import type { Logger } from "../log/logger";
-import type { TokenRepository } from "../store/token-repository";
+import type { TokenRepository } from "../provisioning/ports";
 import type { AuthSupport } from "./credential-prelude";
 import { AuthFailureLimiter } from "./auth-failures";
 import { metricsOpenWarning } from "./metrics-auth";

@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
 import type { BasicCredential, BearerCredential, OAuthClient, OAuthConfig } from "../config";
 import { errorBody, sendScimError } from "../scim/errors";
-import type { TokenScope } from "../store/token-repository";
+import type { TokenScope } from "../provisioning/records";
 import { digestEquals, indexOfDigest, sha256, textEquals } from "./secure-compare";
 import type { StoreTokens } from "./store-tokens";
 import { credentialPrelude, type AuthSupport } from "./credential-prelude";

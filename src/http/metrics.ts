@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { DigiCertObservers, PacingMode } from "../digicert";
-import type { UserStateCounts } from "../store/types";
+import type { UserStateCounts } from "../provisioning/records";
 
 export interface HttpMetrics {
   registry: Registry;

@@ -2,7 +2,7 @@
 // hostnames, no configuration, no secret.
 import type { ClosableDigiCertClient } from "../digicert";
 import { isDigiCertError } from "../digicert/errors";
-import type { OutboxStats } from "../store/types";
+import type { OutboxStats } from "../provisioning/records";
 import type { ReadinessCheck } from "./health";
 
 export interface BridgeReadinessDeps {

@@ -1,7 +1,7 @@
 // Reconciliation gauges on the app's registry, read from the newest stored report on each scrape: every replica
 // reports the same figures whichever of them (or the CLI) ran the reconciliation.
 import { Gauge, type Registry } from "prom-client";
-import { DRIFT_KINDS, type ReconcileReportSummary } from "../store";
+import { DRIFT_KINDS, type ReconcileReportSummary } from "../provisioning/drift";
 
 export type ReconcileReportSource = () => Promise<ReconcileReportSummary | null>;
 

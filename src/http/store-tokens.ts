@@ -5,7 +5,8 @@
 // just created works at once. last_used is written at most once a minute per token.
 import { ConfigError, NO_AUTH_PROBLEM, type AppConfig, type BearerCredential } from "../config";
 import type { Logger } from "../log/logger";
-import type { StoredToken, TokenRepository, TokenScope } from "../store/token-repository";
+import type { StoredToken, TokenScope } from "../provisioning/records";
+import type { TokenRepository } from "../provisioning/ports";
 import { digestEquals } from "./secure-compare";
 
 export const STORE_TOKEN_CACHE_MS = 10_000;

@@ -2,7 +2,7 @@ import { loadRoleMappingFile, RoleMappingError } from "../config/role-mapping";
 import { capabilitiesOf } from "../digicert/registry";
 import type { DigiCertRole, PlatformName } from "../digicert/types";
 import type { Logger } from "../log/logger";
-import type { GroupRef } from "../store/types";
+import type { GroupRef } from "./records";
 import { MisconfiguredError } from "./errors";
 import { compileRoleMapping, effectiveDivisions, effectiveRoles, type CompiledRoleMapping } from "./role-policy";
 import type { RoleResolver } from "./role-resolver";

@@ -2,7 +2,8 @@
 // and how an entry reaches the store and the log. Used by the services (inside their transactions), the SCIM
 // refusal hook and the DigiCert call recorder.
 import { redact, type Logger } from "../log/logger";
-import type { AuditChange, AuditEntry, AuditRepository, NewAuditEntry, UserSnapshot } from "../store/types";
+import type { AuditChange, AuditEntry, NewAuditEntry, UserSnapshot } from "./records";
+import type { AuditRepository } from "./ports";
 
 /** Who asked for a change: from the SCIM request context. Never holds a secret. */
 export interface AuditActor {

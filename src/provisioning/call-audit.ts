@@ -5,7 +5,8 @@
 import { isDigiCertError } from "../digicert/errors";
 import { overlay, type WriteOperation } from "../digicert/dry-run";
 import type { DigiCertClient, DigiCertUserInput } from "../digicert/types";
-import type { AuditChange, OutboxJob, UserRepository } from "../store/types";
+import type { AuditChange, OutboxJob } from "./records";
+import type { UserRepository } from "./ports";
 import { safeChanges, type AuditTrail } from "./audit";
 
 export interface CallAuditDeps {

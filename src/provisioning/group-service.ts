@@ -1,22 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../log/logger";
-import {
-  StoreConflictError,
-  StoreVersionConflictError,
-  type GroupChanges,
-  type GroupMember,
-  type GroupQuery,
-  type GroupSort,
-  type GroupRef,
-  type GroupRepository,
-  type GroupRow,
-  type MembershipChange,
-  type NewAuditEntry,
-  type Page,
-  type Store,
-  type StoreTransaction,
-  type UserRepository,
-} from "../store/types";
+import { StoreConflictError, StoreVersionConflictError, type GroupRepository, type Store, type StoreTransaction, type UserRepository } from "./ports";
+import type { GroupChanges, GroupMember, GroupRef, GroupRow, MembershipChange, NewAuditEntry } from "./records";
+import type { GroupQuery, GroupSort, Page } from "./queries";
 import type { AccessPolicy } from "./access-policy";
 import { diffResources, logAudit, requestFields, safeChanges, type AuditActor } from "./audit";
 import { assertVersion, ConflictError, InvalidInputError, NotFoundError } from "./errors";

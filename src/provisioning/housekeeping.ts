@@ -1,7 +1,7 @@
 // Hourly purges of what the store keeps only for a while: Idempotency-Key answers, finished outbox jobs, and audit
 // entries past AUDIT_RETENTION_DAYS. Each replica runs it; the deletes are idempotent.
 import type { Logger } from "../log/logger";
-import type { AuditRepository, IdempotencyRepository, OutboxRepository } from "../store/types";
+import type { AuditRepository, IdempotencyRepository, OutboxRepository } from "./ports";
 import { purgeAudit } from "./audit";
 
 const HOUR_MS = 60 * 60 * 1000;

@@ -1,8 +1,8 @@
 // How a failed outbox job is classified and remembered. A job's error is kept as a typed cause and a message so that
 // whichever replica answers the waiting SCIM request can rebuild the error the one mapping (scim/errors.ts) expects;
-// the store keeps the cause as a code (store/job-error-codes.ts).
+// the store keeps the cause as a code (provisioning/job-failure-codes.ts).
 import { DigiCertError, isDigiCertError } from "../digicert/errors";
-import type { JobError, JobFailureCause } from "../store/types";
+import type { JobError, JobFailureCause } from "./records";
 import { AccessRemovalError, ConflictError, InvalidInputError, MisconfiguredError } from "./errors";
 
 export type Verdict =

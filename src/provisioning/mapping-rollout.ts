@@ -1,5 +1,5 @@
 import type { Logger } from "../log/logger";
-import type { Store } from "../store/types";
+import type { Store } from "./ports";
 import type { AccessPolicy } from "./access-policy";
 import { logAudit, safeChanges } from "./audit";
 import type { UserService } from "./user-service";

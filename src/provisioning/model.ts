@@ -1,4 +1,4 @@
-import type { StoredEmail } from "../store/types";
+import type { StoredEmail } from "./records";
 
 /**
  * A user as the IdP declared it, already lifted out of the SCIM wire shape by src/scim. `resource` is the SCIM

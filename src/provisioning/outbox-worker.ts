@@ -3,8 +3,9 @@
 // job ended. Any number of workers (replicas) can share one outbox.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../log/logger";
-import type { JobError, OutboxJob, OutboxRepository, OutboxStats } from "../store/types";
-import { jobFailureCode } from "../store/job-error-codes";
+import type { JobError, OutboxJob, OutboxStats } from "./records";
+import type { OutboxRepository } from "./ports";
+import { jobFailureCode } from "./job-failure-codes";
 import { jobErrorOf, verdictOf } from "./job-errors";
 
 export interface OutboxWorkerOptions {

@@ -4,7 +4,7 @@
 // dies mid-run loses it when it runs out.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../log/logger";
-import type { ReconcileRepository } from "../store";
+import type { ReconcileRepository } from "./ports";
 import { ReconcileAbortedError, type ReconcileReport } from "./reconcile";
 
 export const RECONCILE_LEASE = "schedule";

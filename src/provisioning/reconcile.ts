@@ -9,22 +9,13 @@
 import type { CertCentralDeactivation } from "../config";
 import type { DigiCertClient, DigiCertUser, DigiCertUserInput, PlatformCapabilities } from "../digicert/types";
 import type { Logger } from "../log/logger";
-import {
-  DRIFT_KINDS,
-  type DriftEntry,
-  type DriftKind,
-  type OutboxKind,
-  type ProfileDifference,
-  type ReconcileReport,
-  type ReconcileStats,
-  type Store,
-  type UserLink,
-  type UserRow,
-} from "../store";
+import { DRIFT_KINDS, type DriftEntry, type DriftKind, type ProfileDifference, type ReconcileReport, type ReconcileStats } from "./drift";
+import type { OutboxKind, UserLink, UserRow } from "./records";
+import type { Store } from "./ports";
 import { linkOf, NO_LINK, sameRoles, type SyncTarget } from "./digicert-sync";
 
-export { DRIFT_KINDS } from "../store";
-export type { DriftEntry, DriftKind, ProfileDifference, ReconcileReport, ReconcileReportSummary, ReconcileStats } from "../store";
+export { DRIFT_KINDS } from "./drift";
+export type { DriftEntry, DriftKind, ProfileDifference, ReconcileReport, ReconcileReportSummary, ReconcileStats } from "./drift";
 
 export interface ReconcileDeps {
   store: Store;

@@ -13,7 +13,7 @@
 import { RoleMappingError, type RoleMappingSpec, type RoleRuleSpec } from "../config/role-mapping";
 import { capabilitiesOf, displayNameOf } from "../digicert/registry";
 import type { DigiCertRole, PlatformName } from "../digicert/types";
-import type { GroupRef } from "../store/types";
+import type { GroupRef } from "./records";
 
 export interface ResolvedRole {
   id: string;

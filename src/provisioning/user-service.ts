@@ -2,21 +2,9 @@ import { randomUUID } from "node:crypto";
 import { syncWaitMs } from "./sync-wait";
 import type { DigiCertClient, DigiCertUserInput } from "../digicert/types";
 import type { Logger } from "../log/logger";
-import {
-  StoreConflictError,
-  StoreVersionConflictError,
-  type GroupRepository,
-  type JobError,
-  type NewAuditEntry,
-  type NewOutboxJob,
-  type OutboxKind,
-  type Page,
-  type Store,
-  type UserQuery,
-  type UserRow,
-  type UserSnapshot,
-  type UserSort,
-} from "../store/types";
+import { StoreConflictError, StoreVersionConflictError, type GroupRepository, type Store } from "./ports";
+import type { JobError, NewAuditEntry, NewOutboxJob, OutboxKind, UserRow, UserSnapshot } from "./records";
+import type { Page, UserQuery, UserSort } from "./queries";
 import type { AccessPolicy } from "./access-policy";
 import { diffUsers, logAudit, requestFields, type AuditActor } from "./audit";
 import { linkOf, sameRoles } from "./digicert-sync";
@@ -24,7 +12,7 @@ import { assertVersion, ConcurrentChangeError, ConflictError, InvalidInputError,
 import { errorOfJob } from "./job-errors";
 import type { UserDraft } from "./model";
 import type { JobOutcome } from "./outbox-worker";
-import { jobFailureCode } from "../store/job-error-codes";
+import { jobFailureCode } from "./job-failure-codes";
 import { profileFromDraft, rejectProblems, sameProfile } from "./profile";
 
 /** The part of the outbox worker a request uses: wake it, and wait for a job. */

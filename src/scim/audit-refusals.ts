@@ -7,7 +7,7 @@ import { requestContext } from "../http/request-context";
 import { safeChanges } from "../provisioning/audit";
 import type { ScimResources } from "./resource-types";
 import { onAnswer } from "./response-steps";
-import type { AuditChange, NewAuditEntry } from "../store/types";
+import type { AuditChange, NewAuditEntry } from "../provisioning/records";
 
 export interface RefusalAudit {
   /** Told when a refusal could not be recorded (logged; the request was answered already). */

@@ -3,7 +3,7 @@ import { SCIMMY } from "scimmy-routers";
 import { isDigiCertError } from "../digicert/errors";
 import { ConcurrentChangeError, ConflictError, InvalidInputError, MisconfiguredError, NotFoundError, PreconditionFailedError } from "../provisioning/errors";
 import type { ProfileField } from "../provisioning/model";
-import { StoreConflictError } from "../store/types";
+import { StoreConflictError } from "../provisioning/ports";
 
 // The one place where failures become SCIM errors. Everything else throws typed errors and lets this decide.
 //

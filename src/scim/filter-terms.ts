@@ -2,7 +2,7 @@
 // value against its attribute's type (dates normalised to the stored ISO form, versions from weak ETags), and the
 // one way a refusal reaches the IdP, a SCIM 400 invalidFilter.
 import { SCIMMY } from "scimmy-routers";
-import type { FilterOp } from "../store/types";
+import type { FilterOp } from "../provisioning/queries";
 import { FilterSyntaxError, type CompareOp, type FilterAst, type FilterValue } from "./filter-parser";
 
 /** A filter the grammar allows but the attribute does not (unknown, wrong type, wrong operator). */

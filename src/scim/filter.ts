@@ -1,5 +1,5 @@
 import { SCIMMY } from "scimmy-routers";
-import type { GroupCondition, GroupQuery, GroupSort, UserCondition, UserQuery } from "../store/types";
+import type { GroupCondition, GroupQuery, GroupSort, UserCondition, UserQuery } from "../provisioning/queries";
 import { groupFilterFromExpression } from "./group-filter";
 import { userFilterFromExpression } from "./user-filter";
 

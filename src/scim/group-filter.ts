@@ -1,7 +1,7 @@
 // A parsed SCIM filter (filter-parser.ts) on Groups → the store's group filter tree: displayName (without case),
 // externalId and id (exact), meta dates and version, and members by user id (members[value eq "…"],
 // members.value, members eq), with every operator, grouping and not.
-import type { GroupFilterField, GroupFilterNode } from "../store/types";
+import type { GroupFilterField, GroupFilterNode } from "../provisioning/queries";
 import { parseFilter, type AttrPath, type FilterAst } from "./filter-parser";
 import { asScimError, comparison, FilterRefused, mapLogic, resourceTypeTest, testOf, type Test } from "./filter-terms";
 

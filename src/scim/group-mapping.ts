@@ -1,5 +1,5 @@
 import type { GroupDraft } from "../provisioning/group-service";
-import type { GroupMember, GroupRow } from "../store/types";
+import type { GroupMember, GroupRow } from "../provisioning/records";
 
 // SCIM Group wire shape ⇄ provisioning draft and stored row.
 

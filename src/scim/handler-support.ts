@@ -1,5 +1,5 @@
 import { SCIMMY } from "scimmy-routers";
-import type { Page } from "../store/types";
+import type { Page } from "../provisioning/queries";
 import type { ScimContext } from "./context";
 import { failureOf, ScimResponseError } from "./errors";
 

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "../log/logger";
-import type { IdempotencyRepository } from "../store/types";
+import type { IdempotencyRepository } from "../provisioning/ports";
 import { requestContext } from "../http/request-context";
 import { sendScimError } from "./errors";
 import type { ScimResources } from "./resource-types";

@@ -1,5 +1,5 @@
 import { SCIMMY } from "scimmy-routers";
-import type { NewAuditEntry } from "../store/types";
+import type { NewAuditEntry } from "../provisioning/records";
 import type { ScimServices } from "./context";
 
 /**

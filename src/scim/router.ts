@@ -12,7 +12,7 @@ import { idempotentCreates } from "./idempotency";
 import { backPressure, type WriteAdmission } from "./back-pressure";
 import { auditRefusals, type RefusalAudit } from "./audit-refusals";
 import { actorOf } from "./context";
-import type { IdempotencyRepository } from "../store/types";
+import type { IdempotencyRepository } from "../provisioning/ports";
 import type { Logger } from "../log/logger";
 import { normaliseUserBody, normaliseUserPatch } from "./patch-normaliser";
 import { scimFromRow } from "./user-mapping";

@@ -2,7 +2,7 @@
 // without case against the User schema and its extensions (SCIMMY's definitions), values are checked against the
 // attribute's type, and case-exactness comes from the schema, so the store only sees fields it knows.
 import { SCIMMY } from "scimmy-routers";
-import type { UserFilterField, UserFilterNode, UserSort } from "../store/types";
+import type { UserFilterField, UserFilterNode, UserSort } from "../provisioning/queries";
 import { parseAttrPath, parseFilter, type AttrPath, type FilterAst } from "./filter-parser";
 import { asScimError, comparison, FilterRefused, mapLogic, resourceTypeTest, testOf, type Test, type ValueType } from "./filter-terms";
 

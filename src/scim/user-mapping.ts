@@ -1,5 +1,5 @@
 import type { UserDraft } from "../provisioning/model";
-import type { GroupRef, StoredEmail, UserRow } from "../store/types";
+import type { GroupRef, StoredEmail, UserRow } from "../provisioning/records";
 import type { PlatformName } from "../digicert/types";
 import { DIGICERT_USER_SCHEMA } from "./schemas";
 

@@ -1,5 +1,5 @@
 import { SCIMMY } from "scimmy-routers";
-import type { UserRow } from "../store/types";
+import type { UserRow } from "../provisioning/records";
 import { assertVersion } from "../provisioning/errors";
 import { actorOf, type ScimContext } from "./context";
 import { projectionWants } from "./projection";

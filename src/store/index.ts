@@ -12,8 +12,10 @@ import { SqlIdempotencyRepository } from "./idempotency-repository";
 import { SqlAuditRepository } from "./audit-repository";
 import { SqlGroupRepository } from "./group-repository";
 import { SqlOutboxRepository } from "./outbox-repository";
-import { SqlReconcileRepository, type ReconcileRepository } from "./reconcile-repository";
-import { SqlTokenRepository, type TokenRepository } from "./token-repository";
+import { SqlReconcileRepository } from "./reconcile-repository";
+import type { ReconcileRepository } from "./types";
+import { SqlTokenRepository } from "./token-repository";
+import type { TokenRepository } from "./types";
 import type { AuditRepository, GroupRepository, IdempotencyRepository, OutboxRepository, Store, StoreTransaction, UserRepository } from "./types";
 import { SqlUserRepository } from "./user-repository";
 

@@ -6,7 +6,7 @@ import { chunksOf } from "./chunks";
 import { nextTimestamp } from "./clock";
 import type { Codec, Database, Dialect, OutboxTable } from "./db";
 import { codecFor, inTransaction } from "./db";
-import { jobFailureCause, jobFailureCode } from "./job-error-codes";
+import { jobFailureCause, jobFailureCode } from "../provisioning/job-failure-codes";
 import type {
   JobError,
   NewOutboxJob,

@@ -4,56 +4,8 @@ import { randomUUID } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database, Dialect } from "./db";
 import { StoreError } from "./types";
-
-/** What a stored token opens: `scim` the SCIM endpoint (/scim/v2), `admin` the status page and /metrics. */
-export type TokenScope = "scim" | "admin";
-export const TOKEN_SCOPES: readonly TokenScope[] = ["scim", "admin"];
-
-export interface StoredToken {
-  id: string;
-  /** Shown in logs as token:<name>; unique among all stored tokens, revoked ones included. */
-  name: string;
-  scope: TokenScope;
-  /** ISO-8601 timestamps; null = never expires / not revoked / never used. */
-  created: string;
-  expires: string | null;
-  revoked: string | null;
-  /** Updated at most once a minute per token (see TokenRepository.touch). */
-  lastUsed: string | null;
-}
-
-export interface NewStoredToken {
-  name: string;
-  scope: TokenScope;
-  /** Lower-case hex SHA-256 of the token. */
-  sha256: string;
-  expires: string | null;
-}
-
-/** `create` with a name that is taken (revoked tokens keep theirs). */
-export class TokenNameTakenError extends StoreError {
-  constructor(readonly tokenName: string) {
-    super(`a token named "${tokenName}" exists already (revoked tokens keep their name); choose another name`);
-    this.name = "TokenNameTakenError";
-  }
-}
-
-export interface TokenRepository {
-  /** Stores a new token; TokenNameTakenError when the name is taken. */
-  create(token: NewStoredToken, now?: string): Promise<StoredToken>;
-  /**
-   * The token with this digest (lower-case hex), revoked and expired ones included (the caller decides), with its
-   * digest as stored, for a constant-time comparison by the caller; null when there is none.
-   */
-  findByDigest(sha256: string): Promise<(StoredToken & { sha256: string }) | null>;
-  getByName(name: string): Promise<StoredToken | null>;
-  /** Every token, oldest first. Never the digests. */
-  list(): Promise<StoredToken[]>;
-  /** Marks the token revoked now (a token revoked earlier keeps its time); null when there is no such name. */
-  revoke(name: string, now?: string): Promise<StoredToken | null>;
-  /** Sets last_used = `at` unless it is already later than `notBefore` (so replicas write it at most once a minute). */
-  touch(id: string, at: string, notBefore: string): Promise<void>;
-}
+import type { NewStoredToken, StoredToken, TokenRepository, TokenScope } from "./types";
+import { TokenNameTakenError } from "./types";
 
 interface TokensTable {
   id: string;

@@ -1,10 +1,11 @@
 // What the status page (/admin) shows, gathered from the running bridge. Every section is read on its own: one
 // that cannot be read (the store down, DigiCert's role list unreachable) shows its error and the others still show.
-import { jobFailureCode } from "../../store/job-error-codes";
+import { jobFailureCode } from "../../provisioning/job-failure-codes";
 import type { Logger } from "../../log/logger";
 import type { AccessPolicy } from "../../provisioning/access-policy";
 import type { RuleMatch } from "../../config/role-mapping";
-import type { GroupRepository, OutboxKind, OutboxRepository, OutboxStats, UserRepository, UserStateCounts } from "../../store/types";
+import type { GroupRepository, OutboxRepository, UserRepository } from "../../provisioning/ports";
+import type { OutboxKind, OutboxStats, UserStateCounts } from "../../provisioning/records";
 import type { ReadinessReport } from "../health";
 
 /** The audit trail, when there is one: its newest events first. Rows are shown as they come (see page.ts). */
@@ -46,7 +47,7 @@ export interface FailedJobView {
   userName: string | null;
   kind: OutboxKind;
   attempts: number;
-  /** `kind` is the cause's stored code (store/job-error-codes.ts), e.g. "digicert:validation". */
+  /** `kind` is the cause's stored code (provisioning/job-failure-codes.ts), e.g. "digicert:validation". */
   error: { kind: string; message: string } | null;
   /** When it was marked failed (the job's last update). */
   failedAt: string;

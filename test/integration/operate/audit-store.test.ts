@@ -2,7 +2,9 @@
 // status page use, and the retention purge (AUDIT_RETENTION_DAYS) the hourly timer runs.
 import { randomUUID } from "node:crypto";
 import { dropSchema, PG_URL, uniqueSchema } from "../../support/databases";
-import { openStore, type NewAuditEntry, type Store } from "../../../src/store";
+import { openStore } from "../../../src/store";
+import type { NewAuditEntry } from "../../../src/provisioning/records";
+import type { Store } from "../../../src/provisioning/ports";
 import { purgeAudit } from "../../../src/provisioning/audit";
 import { silentLogger } from "../../../src/log/logger";
 

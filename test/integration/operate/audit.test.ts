@@ -6,7 +6,7 @@ import { writeFileSync } from "node:fs";
 import { writeMapping } from "../../support/mapping";
 import { dropSchema, PG_URL, storeVariants, uniqueSchema } from "../../support/databases";
 import { API_KEY, oktaUser, PATCH_OP, SECOND_TOKEN, startHarness, TOKEN, type Harness } from "../../support/harness";
-import type { AuditEntry } from "../../../src/store";
+import type { AuditEntry } from "../../../src/provisioning/records";
 import type { Platform } from "../../../src/digicert/types";
 
 const GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";

@@ -1,6 +1,9 @@
 // The filter trees' SQL (src/store/user-query.ts, group-query.ts) on a real store, without HTTP: exactly which ids
 // each SCIM filter returns, on SQLite always and on PostgreSQL when TEST_DATABASE_URL is set (own schema per run).
-import { openStore, type GroupQuery, type NewUserRow, type Store, type UserQuery, type UserSort } from "../../../src/store";
+import { openStore } from "../../../src/store";
+import type { GroupQuery, UserQuery, UserSort } from "../../../src/provisioning/queries";
+import type { NewUserRow } from "../../../src/provisioning/records";
+import type { Store } from "../../../src/provisioning/ports";
 import { groupFilterFromExpression } from "../../../src/scim/group-filter";
 import { userFilterFromExpression, userSortFromConstraints } from "../../../src/scim/user-filter";
 import { dropSchema, PG_URL, uniqueSchema } from "../../support/databases";

@@ -1,7 +1,8 @@
 // The outbox contract every Store must honour (OutboxRepository, Store.transaction, UserRepository.setLink), run
 // against each dialect by sqlite-store.test.ts and postgres-store.test.ts, like store-suite.ts.
 import { randomUUID } from "node:crypto";
-import type { JobError, NewOutboxJob, OutboxJob, OutboxKind, OutboxPayload, Store, UserRow } from "../../../src/store";
+import type { JobError, NewOutboxJob, OutboxJob, OutboxKind, OutboxPayload, UserRow } from "../../../src/provisioning/records";
+import type { Store } from "../../../src/provisioning/ports";
 import { newUser } from "./store-suite";
 
 const ISO_MS = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;

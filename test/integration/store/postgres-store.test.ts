@@ -2,7 +2,8 @@
 import { randomUUID } from "node:crypto";
 import { Kysely, PostgresDialect } from "kysely";
 import { Client, Pool } from "pg";
-import { openStore, Store } from "../../../src/store";
+import { openStore } from "../../../src/store";
+import { Store } from "../../../src/provisioning/ports";
 import { describeOutboxSuite } from "./outbox-suite";
 import { describeStoreSuite, newGroup, newUser } from "./store-suite";
 import { seedAtInitialMigration } from "./upgrade";

@@ -1,17 +1,9 @@
 // The behaviour every Store must have, run against each dialect by the *.test.ts files beside this one.
 import { randomUUID } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import {
-  GroupCondition,
-  GroupQuery,
-  NewGroupRow,
-  NewUserRow,
-  Store,
-  StoreConflictError,
-  StoreVersionConflictError,
-  UserCondition,
-  UserQuery,
-} from "../../../src/store";
+import { GroupCondition, GroupQuery, UserCondition, UserQuery } from "../../../src/provisioning/queries";
+import { NewGroupRow, NewUserRow } from "../../../src/provisioning/records";
+import { Store, StoreConflictError, StoreVersionConflictError } from "../../../src/provisioning/ports";
 import { SqlUserRepository } from "../../../src/store/user-repository";
 
 export function newUser(overrides: Partial<NewUserRow> = {}): NewUserRow {

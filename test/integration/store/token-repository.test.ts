@@ -2,7 +2,8 @@
 // points at a server (each run in its own schema).
 import { createHash, randomUUID } from "node:crypto";
 import { Client } from "pg";
-import { openStore, TokenNameTakenError, type Store } from "../../../src/store";
+import { openStore } from "../../../src/store";
+import { TokenNameTakenError, type Store } from "../../../src/provisioning/ports";
 
 const hex = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 const url = process.env.TEST_DATABASE_URL;

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { openStore, type Store } from "../../../src/store";
+import { openStore } from "../../../src/store";
+import type { Store } from "../../../src/provisioning/ports";
 import { oktaUser } from "../../support/harness";
 import { freshPgSchema, REPLICA_TOKEN, scim, startReplica, type Replica } from "../../support/replicas";
 import { startSimulator } from "../../../src/simulator";

@@ -5,7 +5,9 @@ import { join } from "node:path";
 import { auditCommand, type AuditOptions } from "../../../src/cli/audit";
 import { parseSince } from "../../../src/cli/audit-support";
 import { planCommand, type PlanOptions } from "../../../src/cli/plan";
-import { openStore, type NewAuditEntry, type Store } from "../../../src/store";
+import { openStore } from "../../../src/store";
+import type { NewAuditEntry } from "../../../src/provisioning/records";
+import type { Store } from "../../../src/provisioning/ports";
 
 const API_KEY = "audit-cli-test-api-key-0123456789";
 const TOKEN = "audit-cli-token-abcdef";

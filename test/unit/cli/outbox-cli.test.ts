@@ -4,7 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../../src/cli";
 import * as storeModule from "../../../src/store";
-import { openStore, type OutboxJob, type Store } from "../../../src/store";
+import { openStore } from "../../../src/store";
+import type { OutboxJob } from "../../../src/provisioning/records";
+import type { Store } from "../../../src/provisioning/ports";
 
 const API_KEY = "outbox-cli-test-api-key-0123456789";
 const TOKEN = "outbox-cli-token-abcdef";

@@ -5,7 +5,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../../src/cli";
-import { openStore, type Store } from "../../../src/store";
+import { openStore } from "../../../src/store";
+import type { Store } from "../../../src/provisioning/ports";
 
 const API_KEY = "tokens-cli-test-api-key-0123456789";
 const dir = mkdtempSync(join(tmpdir(), "cli-tokens-"));

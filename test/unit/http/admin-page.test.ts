@@ -4,7 +4,7 @@ import { duration, escapeHtml, renderStatusPage, STYLE_HASH } from "../../../src
 import type { ReadinessReport } from "../../../src/http/health";
 import { silentLogger } from "../../../src/log/logger";
 import type { CompiledRoleMapping } from "../../../src/provisioning/role-policy";
-import type { OutboxJob } from "../../../src/store/types";
+import type { OutboxJob } from "../../../src/provisioning/records";
 
 // The status page's data gathering and HTML, without HTTP: every value escaped, optional sections, section errors.
 

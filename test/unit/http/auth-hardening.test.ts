@@ -11,7 +11,7 @@ import { matchBasic, matchBearer, matchClient, hs256, verifyAccessToken, authent
 import { AuthFailureLimiter, clientKey } from "../../../src/http/auth-failures";
 import { digestEquals, indexOfDigest, sha256, textEquals } from "../../../src/http/secure-compare";
 import { checkCredentialsAtStart, StoreTokens, warnExpiringEnvTokens } from "../../../src/http/store-tokens";
-import type { StoredToken } from "../../../src/store/token-repository";
+import type { StoredToken } from "../../../src/provisioning/records";
 import { configProblems } from "../../support/config";
 
 const hex = (s: string) => crypto.createHash("sha256").update(s, "utf8").digest("hex");

@@ -2,7 +2,7 @@
 // stored state, so a job run again (a retry after a lost answer, a crash) makes no second user and no extra call.
 import { NO_LINK } from "../../../src/provisioning/digicert-sync";
 import { AccessRemovalError } from "../../../src/provisioning/errors";
-import type { OutboxJob } from "../../../src/store";
+import type { OutboxJob } from "../../../src/provisioning/records";
 import { writeMapping } from "../../support/mapping";
 import { startServices, userDraft, type Services } from "../../support/services";
 

@@ -3,7 +3,7 @@
 // role calls DigiCert received.
 import type { GroupDraft, GroupPatchPlan } from "../../../src/provisioning/group-service";
 import { ConflictError, InvalidInputError, NotFoundError } from "../../../src/provisioning/errors";
-import type { UserRow } from "../../../src/store";
+import type { UserRow } from "../../../src/provisioning/records";
 import { writeMapping } from "../../support/mapping";
 import { startServices, userDraft, type Services } from "../../support/services";
 

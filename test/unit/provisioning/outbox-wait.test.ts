@@ -1,6 +1,7 @@
 import { OutboxWorker } from "../../../src/provisioning/outbox-worker";
 import type { Logger } from "../../../src/log/logger";
-import type { OutboxJob, OutboxRepository, OutboxStats } from "../../../src/store/types";
+import type { OutboxJob, OutboxStats } from "../../../src/provisioning/records";
+import type { OutboxRepository } from "../../../src/provisioning/ports";
 
 // A request waits up to SYNC_WAIT_MS for its DigiCert job, unless the outbox is so deep that the job cannot run
 // before then at DigiCert's rate budget: then it is answered at once, still pending.

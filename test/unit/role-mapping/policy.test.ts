@@ -1,7 +1,7 @@
 import { parseRoleMapping, RoleMappingError } from "../../../src/config/role-mapping";
 import type { DigiCertRole, Platform } from "../../../src/digicert/types";
 import { compileRoleMapping, describeRoleChange, effectiveDivisions, effectiveRoles } from "../../../src/provisioning/role-policy";
-import type { GroupRef } from "../../../src/store/types";
+import type { GroupRef } from "../../../src/provisioning/records";
 
 const CC: DigiCertRole[] = [
   { id: "1", name: "Administrator" },

@@ -3,7 +3,9 @@
 // trees are tested in test/unit/scim/user-filter.test.ts; a failure here that is not there is in the SQL.
 import { groupFilterFromExpression } from "../../../src/scim/group-filter";
 import { userFilterFromExpression } from "../../../src/scim/user-filter";
-import { openStore, type NewUserRow, type Store } from "../../../src/store";
+import { openStore } from "../../../src/store";
+import type { NewUserRow } from "../../../src/provisioning/records";
+import type { Store } from "../../../src/provisioning/ports";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 

@@ -2,7 +2,7 @@
 // "digicert:validation", "conflict", "invalid:email", "misconfigured" or "internal". Rows written by any version
 // read back, and the code doubles as the short label admins see (status page, `digicert-scim outbox`).
 import type { DigiCertErrorKind } from "../digicert/errors";
-import type { JobFailureCause } from "./types";
+import type { JobFailureCause } from "./records";
 
 const DIGICERT_KINDS: ReadonlySet<string> = new Set<DigiCertErrorKind>([
   "validation",

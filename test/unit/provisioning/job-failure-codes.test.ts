@@ -1,5 +1,5 @@
-import { jobFailureCause, jobFailureCode } from "../../../src/store/job-error-codes";
-import type { JobFailureCause } from "../../../src/store/types";
+import { jobFailureCause, jobFailureCode } from "../../../src/provisioning/job-failure-codes";
+import type { JobFailureCause } from "../../../src/provisioning/records";
 
 describe("job failure codes (the outbox's error_kind column)", () => {
   it("reads every code earlier versions wrote", () => {
