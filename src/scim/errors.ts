@@ -14,8 +14,8 @@ import { StoreConflictError } from "../provisioning/ports";
 //   invalid input (naming the SCIM attribute), misconfiguration.
 // - DigiCert (DigiCertError, digicert/errors.ts), by its `kind`: refusals, rate limiting and outages (429/503 with
 //   Retry-After), a refused key (502).
-// - store (StoreError, store/types.ts): a unique clash is a 409; a version clash is turned into a concurrent change
-//   by the services and never reaches here.
+// - store (StoreError, declared with the persistence ports in provisioning/ports.ts): a unique clash is a 409; a
+//   version clash is turned into a concurrent change by the services and never reaches here.
 // - Express and its body parser: a bad percent-encoding, an unreadable or oversized body.
 // Anything else is ours: a 500 that says nothing of the cause, logged with its stack.
 

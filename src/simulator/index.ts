@@ -12,12 +12,78 @@ export { ONE_DEFAULT_ROLES, ONE_DEFAULT_ACCOUNT, ONE_MANAGER_ROLES, ONE_CURRENT_
 
 export const CC_BASE_PATH = "/services/v2";
 export const ONE_BASE_PATH = "/account/api/v1";
-const AUTH_HEADER: Record<SimPlatform, string> = { certcentral: "x-dc-devkey", one: "x-api-key" };
+
+/** An answer the simulated platform gives in its own error format. */
+interface WireAnswer {
+  status: number;
+  headers?: Record<string, string>;
+  body: unknown;
+}
+
+/** How each simulated platform takes the key and words its refusals (../shared/digicert-api.md §A, §B). */
+interface SimDialect {
+  authHeader: string;
+  invalidKey: WireAnswer;
+  rateLimited(retryAfterMs: number): WireAnswer;
+  /** A body that could not be read (status 400, 413 or 500). */
+  unreadable(status: number): WireAnswer;
+  /** The body of an injected fault that names none. */
+  faultBody(status: number): unknown;
+}
+
+const CC_RATE_LIMITED = { errors: [{ code: "request_limit_exceeded", message: "Service unavailable, please limit request volume" }] };
+const ONE_RATE_LIMITED = { error: { code: "rate_limit_exceeded", message: "Too many requests" } };
+
+const DIALECTS: Record<SimPlatform, SimDialect> = {
+  certcentral: {
+    authHeader: "x-dc-devkey",
+    invalidKey: { status: 403, body: { errors: [{ code: "access_denied|access_denied_invalid_key", message: "Access denied due to access_denied_invalid_key." }] } },
+    // CertCentral sends no Retry-After.
+    rateLimited: () => ({ status: 429, body: CC_RATE_LIMITED }),
+    unreadable: (status) => {
+      const code = status === 413 ? "request_too_large" : status === 400 ? "bad_request_format" : "server_error";
+      return { status, body: { errors: [{ code, message: status === 400 ? "Malformed request body." : "Request failed." }] } };
+    },
+    faultBody: (status) =>
+      status === 429 ? CC_RATE_LIMITED : { errors: [{ code: status >= 500 ? "server_error" : "injected", message: `Injected ${status}` }] },
+  },
+  one: {
+    authHeader: "x-api-key",
+    invalidKey: { status: 401, body: { error: { code: "invalid_api_key", message: "Invalid or missing API key" } } },
+    rateLimited: (retryAfterMs) => ({ status: 429, headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterMs / 1000))) }, body: ONE_RATE_LIMITED }),
+    unreadable: (status) => ({ status, body: { errors: [{ code: status === 413 ? "request_too_large" : "invalid_request", message: "Malformed request body" }] } }),
+    faultBody: (status) =>
+      status === 429 ? ONE_RATE_LIMITED : { error: { code: status >= 500 ? "service_unavailable" : "invalid_request", message: `Injected ${status}` } },
+  },
+};
+
+function send(res: Response, a: WireAnswer): void {
+  res.status(a.status).set(a.headers ?? {}).json(a.body);
+}
 
 export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simulator> {
   const apiKey = opts.apiKey ?? "sim-api-key";
   const cc = new CertCentralState(opts.certcentral);
   const one = new OneState(opts.one);
+  // The simulated users of each platform, as the wire shows them.
+  const states: Record<SimPlatform, { seed(p: Record<string, any>): any; get(id: string | number): any; list(): any[] }> = {
+    certcentral: {
+      seed: (p) => cc.seed(p),
+      get: (id) => {
+        const u = cc.users.get(Number(id));
+        return u ? cc.render(u) : undefined;
+      },
+      list: () => [...cc.users.values()].map((u) => cc.render(u)),
+    },
+    one: {
+      seed: (p) => one.seed(p),
+      get: (id) => {
+        const u = one.users.get(String(id));
+        return u ? one.render(u) : undefined;
+      },
+      list: () => [...one.users.values()].map((u) => one.render(u)),
+    },
+  };
   const calls: RecordedCall[] = [];
   const faults = new FaultBook();
   const rateLimited: Record<SimPlatform, number> = { certcentral: 0, one: 0 };
@@ -47,43 +113,28 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         if (f.network === "reset") return req.socket.destroy();
         if (f.status === undefined) return next();
         res.status(f.status).set(f.headers ?? {});
-        res.json(f.body ?? defaultFaultBody(platform, f.status));
+        res.json(f.body ?? DIALECTS[platform].faultBody(f.status));
       };
       if (f.delayMs) setTimeout(act, f.delayMs);
       else act();
     });
     r.use((req, res, next) => {
       if (lastCallFor(req)?.apiKeyValid) return next();
-      if (platform === "certcentral") {
-        return res.status(403).json({
-          errors: [{ code: "access_denied|access_denied_invalid_key", message: "Access denied due to access_denied_invalid_key." }],
-        });
-      }
-      res.status(401).json({ error: { code: "invalid_api_key", message: "Invalid or missing API key" } });
+      send(res, DIALECTS[platform].invalidKey);
     });
     r.use((_req, res, next) => {
       const limiter = limiters[platform];
       const verdict = limiter?.admit(Date.now());
       if (!verdict || verdict.ok) return next();
       rateLimited[platform]++;
-      if (platform === "certcentral") {
-        return res.status(429).json({
-          errors: [{ code: "request_limit_exceeded", message: "Service unavailable, please limit request volume" }],
-        });
-      }
-      res.status(429).set("Retry-After", String(Math.max(1, Math.ceil(verdict.retryAfterMs / 1000))));
-      res.json({ error: { code: "rate_limit_exceeded", message: "Too many requests" } });
+      send(res, DIALECTS[platform].rateLimited(verdict.retryAfterMs));
     });
     r.use(routes);
     // Body-parser failures land here (they happen before the recorder, so record them now).
     r.use((err: any, req: Request, res: Response, _next: NextFunction) => {
       if (!lastCallFor(req)) record(platform, req, undefined);
       const status = err?.type === "entity.too.large" ? 413 : err?.status && err.status < 500 ? err.status : 500;
-      if (platform === "certcentral") {
-        const code = status === 413 ? "request_too_large" : status === 400 ? "bad_request_format" : "server_error";
-        return res.status(status).json({ errors: [{ code, message: status === 400 ? "Malformed request body." : "Request failed." }] });
-      }
-      res.status(status).json({ errors: [{ code: status === 413 ? "request_too_large" : "invalid_request", message: "Malformed request body" }] });
+      send(res, DIALECTS[platform].unreadable(status));
     });
     return r;
   }
@@ -97,7 +148,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) {
       if (v === undefined) continue;
-      headers[k] = k === AUTH_HEADER[platform] ? "[present]" : Array.isArray(v) ? v.join(", ") : v;
+      headers[k] = k === DIALECTS[platform].authHeader ? "[present]" : Array.isArray(v) ? v.join(", ") : v;
     }
     const query: Record<string, string> = {};
     const qs = req.originalUrl.split("?")[1];
@@ -109,7 +160,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       query,
       body: body === undefined ? undefined : JSON.parse(JSON.stringify(body)),
       headers,
-      apiKeyValid: req.get(AUTH_HEADER[platform]) === apiKey,
+      apiKeyValid: req.get(DIALECTS[platform].authHeader) === apiKey,
       at: Date.now(),
     };
     callByReq.set(req, call);
@@ -150,15 +201,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       calls.length = 0;
     },
     seedUser(platform, partial) {
-      return platform === "certcentral" ? cc.seed(partial) : one.seed(partial);
+      return states[platform].seed(partial);
     },
     getUser(platform, id) {
-      if (platform === "certcentral") {
-        const u = cc.users.get(Number(id));
-        return u ? cc.render(u) : undefined;
-      }
-      const u = one.users.get(String(id));
-      return u ? one.render(u) : undefined;
+      return states[platform].get(id);
     },
     ccTruth(id) {
       const u = cc.users.get(Number(id));
@@ -169,9 +215,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       return u ? { status: u.status, roles: [...u.roles], user_name: u.user_name, phone_number: u.phone_number } : undefined;
     },
     listUsers(platform) {
-      return platform === "certcentral"
-        ? [...cc.users.values()].map((u) => cc.render(u))
-        : [...one.users.values()].map((u) => one.render(u));
+      return states[platform].list();
     },
     failNext(spec: FailSpec) {
       faults.add(spec);
@@ -196,15 +240,4 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     },
   };
   return sim;
-}
-
-function defaultFaultBody(platform: SimPlatform, status: number): unknown {
-  if (platform === "certcentral") {
-    if (status === 429) {
-      return { errors: [{ code: "request_limit_exceeded", message: "Service unavailable, please limit request volume" }] };
-    }
-    return { errors: [{ code: status >= 500 ? "server_error" : "injected", message: `Injected ${status}` }] };
-  }
-  if (status === 429) return { error: { code: "rate_limit_exceeded", message: "Too many requests" } };
-  return { error: { code: status >= 500 ? "service_unavailable" : "invalid_request", message: `Injected ${status}` } };
 }
