@@ -187,6 +187,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     leaseMs: config.outbox.leaseMs,
     pollMs: 500,
     nominalRatePerSecond: sustainedRatePerSecond(config.digicert.rateLimit),
+    queueWaitMs: config.outbox.syncWaitQueueMs,
     onJobEnd: (job, outcome, ms) => metrics.jobEnded(job.kind, outcome, ms / 1000),
   });
   const users = new UserService({

@@ -100,6 +100,7 @@ export const envSchema = z.object({
   // CertCentral: create users with is_saml_sso_only (they sign in through the IdP only).
   CERTCENTRAL_SAML_SSO_ONLY: bool("CERTCENTRAL_SAML_SSO_ONLY"),
   SYNC_WAIT_MS: int(0, 60000),
+  SYNC_WAIT_QUEUE_MS: int(0, 60000),
   OUTBOX_MAX_PENDING: int(0, 10000000),
   OUTBOX_CONCURRENCY: int(1, 64),
   OUTBOX_MAX_ATTEMPTS: int(1, 1000),

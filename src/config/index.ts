@@ -63,6 +63,8 @@ export type OneDeactivation = "delete" | "disable";
 export interface OutboxConfig {
   /** SYNC_WAIT_MS: how long a SCIM write waits for its DigiCert job before answering with it pending. */
   syncWaitMs: number;
+  /** SYNC_WAIT_QUEUE_MS: how long a write may wait behind other jobs before it is answered pending at once. */
+  syncWaitQueueMs: number;
   /** OUTBOX_MAX_PENDING: unfinished jobs above which new writes get 429 (0 = never). */
   maxPending: number;
   concurrency: number;
@@ -455,6 +457,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     },
     outbox: {
       syncWaitMs: e.SYNC_WAIT_MS ?? 5000,
+      syncWaitQueueMs: e.SYNC_WAIT_QUEUE_MS ?? 1000,
       maxPending: e.OUTBOX_MAX_PENDING ?? 1000,
       concurrency: e.OUTBOX_CONCURRENCY ?? 8,
       maxAttempts: e.OUTBOX_MAX_ATTEMPTS ?? 10,

@@ -27,8 +27,16 @@ export interface OutboxWorkerOptions {
   leaseMs: number;
   /** Poll interval while idle (a local enqueue wakes the worker at once). */
   pollMs: number;
-  /** What to count as the drain rate before any job has finished: jobs per second. */
+  /**
+   * The most jobs per second DigiCert's rate budget lets finish (each job makes at least one call): the drain rate
+   * while none is measured.
+   */
   nominalRatePerSecond: number;
+  /**
+   * SYNC_WAIT_QUEUE_MS: how long a write may wait behind other jobs. When the jobs ahead of it would take longer at
+   * the drain rate, it is answered at once (pending) instead of waiting; 0 = wait only with nothing ahead.
+   */
+  queueWaitMs: number;
   owner?: string;
   /** Called after each job ends, for metrics. */
   onJobEnd?: (job: OutboxJob, outcome: "done" | "retry" | "failed", ms: number) => void;
@@ -50,6 +58,20 @@ const STATS_TTL_MS = 1000;
 const RATE_WINDOW_MS = 30_000;
 /** Before this much observation, the nominal rate is a better guess than a count of a few jobs. */
 const MIN_OBSERVATION_MS = 5_000;
+
+/** How long `ahead` jobs take to drain at `perSecond`; unbounded when nothing drains. */
+export function queueDelayMs(ahead: number, perSecond: number): number {
+  return perSecond > 0 ? (ahead / perSecond) * 1000 : Infinity;
+}
+
+/**
+ * The drain rate to plan with. Jobs finished per second measure DigiCert's pace only while jobs queue up; on a
+ * quiet outbox they measure how few writes arrived, and the budget's rate is the better bound.
+ */
+export function drainRate(observedPerSecond: number, nominalPerSecond: number, backlogged: boolean): number {
+  if (backlogged && observedPerSecond > 0) return observedPerSecond;
+  return Math.max(observedPerSecond, nominalPerSecond);
+}
 
 export class OutboxWorker {
   readonly owner: string;
@@ -98,9 +120,9 @@ export class OutboxWorker {
    */
   async waitFor(ids: number[], timeoutMs: number): Promise<JobOutcome> {
     if (!ids.length) return { status: "done" };
-    // Behind more unfinished jobs than the DigiCert rate budget can carry out before the deadline, these jobs cannot
-    // finish in time: say so at once rather than hold the request (and the IdP's connection) until the deadline.
-    if (await this.cannotFinishWithin(timeoutMs)) return { status: "pending" };
+    // Behind a queue that would not drain soon, the answer could only be "pending" after a long wait: give it now,
+    // so a burst is answered at the store's pace while a lone write still hears DigiCert's result.
+    if (await this.queuedTooLong(ids, timeoutMs)) return { status: "pending" };
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const jobs = await this.opts.outbox.get(ids);
@@ -125,16 +147,17 @@ export class OutboxWorker {
   }
 
   /**
-   * True when the unfinished jobs (all replicas') outnumber what the DigiCert rate budget lets run within `timeoutMs`
-   * (nominalRatePerSecond is the budget's sustained rate, an upper bound of the drain for jobs that call DigiCert):
-   * a job queued now would not finish before the deadline. From the cached stats; false when they cannot be read.
+   * True when the jobs ahead of these (all replicas', runnable now) would take longer than the queue allowance
+   * (queueWaitMs, at most `timeoutMs`) at the measured drain rate. A job with nothing ahead of it always waits.
+   * False when the store cannot say: the wait then decides.
    */
-  private async cannotFinishWithin(timeoutMs: number): Promise<boolean> {
-    const rate = this.opts.nominalRatePerSecond;
-    if (!(rate > 0) || timeoutMs <= 0) return false;
+  private async queuedTooLong(ids: number[], timeoutMs: number): Promise<boolean> {
+    if (timeoutMs <= 0) return false;
     try {
-      const s = await this.stats();
-      return s.pending + s.running > rate * (timeoutMs / 1000);
+      const ahead = await this.opts.outbox.countAhead(Math.min(...ids));
+      if (ahead === 0) return false;
+      const { drainPerSecond } = await this.stats();
+      return queueDelayMs(ahead, drainPerSecond) > Math.min(timeoutMs, this.opts.queueWaitMs);
     } catch {
       return false;
     }
@@ -150,7 +173,8 @@ export class OutboxWorker {
       this.opts.outbox.doneSince(new Date(now - span).toISOString()),
     ]);
     const observed = span >= MIN_OBSERVATION_MS && done > 0 ? done / (span / 1000) : 0;
-    const value = { ...stats, drainPerSecond: observed || this.opts.nominalRatePerSecond };
+    const backlogged = stats.pending + stats.running > this.opts.concurrency;
+    const value = { ...stats, drainPerSecond: drainRate(observed, this.opts.nominalRatePerSecond, backlogged) };
     this.statsCache = { at: now, value };
     return value;
   }

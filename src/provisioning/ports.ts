@@ -92,6 +92,11 @@ export interface OutboxRepository {
   stats(): Promise<OutboxStats>;
   /** Jobs finished (done) at or after `since` (ISO): the drain rate. */
   doneSince(since: string): Promise<number>;
+  /**
+   * Unfinished jobs queued before job `id` that can run now (running, or pending and due): what a new job waits
+   * behind. Jobs put off to a later retry are not counted.
+   */
+  countAhead(id: number): Promise<number>;
   /** Forgets finished jobs (done, superseded, cancelled) older than `before`; failed ones stay until retried. */
   purgeFinishedBefore(before: string): Promise<number>;
 }

@@ -272,6 +272,17 @@ export class SqlOutboxRepository implements OutboxRepository {
     return Number(r?.n ?? 0);
   }
 
+  async countAhead(id: number): Promise<number> {
+    const now = iso();
+    const r = await this.db
+      .selectFrom("scim_outbox")
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as("n"))
+      .where("id", "<", id)
+      .where((eb) => eb.or([eb("status", "=", "running"), eb.and([eb("status", "=", "pending"), eb("run_after", "<=", now)])]))
+      .executeTakeFirst();
+    return Number(r?.n ?? 0);
+  }
+
   async purgeFinishedBefore(before: string): Promise<number> {
     const result = await this.db
       .deleteFrom("scim_outbox")

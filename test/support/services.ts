@@ -93,6 +93,7 @@ export async function startServices(opts: ServicesOptions): Promise<Services> {
     leaseMs: config.outbox.leaseMs,
     pollMs: 50,
     nominalRatePerSecond: 100,
+    queueWaitMs: config.outbox.syncWaitQueueMs,
   });
   const users = new UserService({ store, digicert, access, dispatcher: worker, syncWaitMs: config.outbox.syncWaitMs, draftOf: draftFromRow, logger });
   const groups = new GroupService({ store, userService: users, access, logger });
