@@ -121,9 +121,11 @@ export class OutboxWorker {
   async waitFor(ids: number[], timeoutMs: number): Promise<JobOutcome> {
     if (!ids.length) return { status: "done" };
     // Behind a queue that would not drain soon, the answer could only be "pending" after a long wait: give it now,
-    // so a burst is answered at the store's pace while a lone write still hears DigiCert's result.
-    if (await this.queuedTooLong(ids, timeoutMs)) return { status: "pending" };
-    const deadline = Date.now() + timeoutMs;
+    // so a burst is answered at the store's pace while a lone write still hears DigiCert's result. Behind a short
+    // queue it waits no longer than the allowance: the estimate may be off (a job can cost several calls).
+    const plan = await this.planWait(ids, timeoutMs);
+    if (plan === "answer-now") return { status: "pending" };
+    const deadline = Date.now() + plan;
     for (;;) {
       const jobs = await this.opts.outbox.get(ids);
       const failed = jobs.find((j) => j.status === "failed");
@@ -147,19 +149,20 @@ export class OutboxWorker {
   }
 
   /**
-   * True when the jobs ahead of these (all replicas', runnable now) would take longer than the queue allowance
-   * (queueWaitMs, at most `timeoutMs`) at the measured drain rate. A job with nothing ahead of it always waits.
-   * False when the store cannot say: the wait then decides.
+   * How long to wait for these jobs: "answer-now" when the jobs ahead of them (all replicas', runnable now) would
+   * take longer than the queue allowance (queueWaitMs, at most `timeoutMs`) at the measured drain rate; else the
+   * whole `timeoutMs` with nothing ahead, the allowance behind others. When the store cannot say, `timeoutMs`.
    */
-  private async queuedTooLong(ids: number[], timeoutMs: number): Promise<boolean> {
-    if (timeoutMs <= 0) return false;
+  private async planWait(ids: number[], timeoutMs: number): Promise<number | "answer-now"> {
+    if (timeoutMs <= 0) return timeoutMs;
     try {
       const ahead = await this.opts.outbox.countAhead(Math.min(...ids));
-      if (ahead === 0) return false;
+      if (ahead === 0) return timeoutMs;
+      const allowance = Math.min(timeoutMs, this.opts.queueWaitMs);
       const { drainPerSecond } = await this.stats();
-      return queueDelayMs(ahead, drainPerSecond) > Math.min(timeoutMs, this.opts.queueWaitMs);
+      return queueDelayMs(ahead, drainPerSecond) > allowance ? "answer-now" : allowance;
     } catch {
-      return false;
+      return timeoutMs;
     }
   }
 

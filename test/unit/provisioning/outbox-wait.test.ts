@@ -111,6 +111,17 @@ describe("waiting for a job behind the outbox", () => {
     expect(gets.length).toBeGreaterThan(1);
   });
 
+  test("behind a short queue the wait ends with the allowance, not SYNC_WAIT_MS", async () => {
+    // 1 job ahead at 100/s drains in 10 ms, within 300 ms; the job is still pending after 300 ms: answered pending.
+    const { w, gets } = worker({ ahead: 1, nominalRatePerSecond: 100, queueWaitMs: 300 });
+    const started = Date.now();
+    await expect(w.waitFor([7], 5000)).resolves.toEqual({ status: "pending" });
+    const took = Date.now() - started;
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(4000);
+    expect(gets.length).toBeGreaterThan(1);
+  });
+
   test("the allowance is never longer than the request's own wait", async () => {
     // 4 jobs ahead drain in 0.7 s: within a 1 s allowance, not within a 500 ms wait.
     const { w, gets } = worker({ ahead: 4, nominalRatePerSecond: 5.6 });
