@@ -4,6 +4,7 @@ import { RoleMappingError } from "./config/role-mapping";
 import { secretsInEnv } from "./config/credential-syntax";
 import { createLogger, registerSecret, type Logger } from "./log/logger";
 import { createHttpServer, DEFAULT_LIMITS } from "./http/server";
+import { buildInfo } from "./version";
 import { buildBridge, type Bridge } from "./wiring";
 
 export interface RunningBridge {
@@ -28,7 +29,11 @@ export async function startBridge(config: AppConfig, logger: Logger): Promise<Ru
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : config.port;
   const url = config.publicBaseUrl.replace(/:0$/, `:${port}`);
+  const { version, commit, node } = buildInfo();
   logger.info("DigiCert SCIM Bridge listening", {
+    version,
+    commit,
+    node,
     scimBaseUrl: `${url}/scim/v2`,
     platform: config.digicert.platform,
     store: bridge.store.dialect,

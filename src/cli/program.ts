@@ -2,6 +2,7 @@
 // returns its exit status, so tests drive the whole program in-process. Exit status: 0 success, 1 a problem with
 // the configuration, the database or DigiCert, 2 a usage error, 3 drift found (reconcile).
 import { Command, CommanderError, Option } from "commander";
+import { versionText } from "../version";
 import type { CliIo } from "./common";
 
 /** A command body: resolves to the exit status. */
@@ -32,6 +33,7 @@ In detail:
   tokens list [--json]     the stored tokens: name, scope, status, created, expires, revoked, last used
   tokens revoke NAME       revoke a stored token (a running bridge refuses it within 10 s)
   help [command]           this help, or a command's
+  --version, -V            the version and the commit it was built from
 
 Every command reads the same environment as the server (DIGICERT_PLATFORM, DIGICERT_API_KEY, DATABASE_URL, ...).
 Exit status: 0 success, 1 invalid configuration or mapping, DigiCert or the database unreachable, or an unknown job
@@ -52,6 +54,7 @@ export async function runProgram(argv: string[], io: CliIo, sets: CommandSet[]):
   let body: Run | null = null;
   program
     .description("DigiCert SCIM Bridge: run the server and look after it")
+    .version(versionText(), "-V, --version", "print the version and the commit it was built from")
     .exitOverride()
     .showSuggestionAfterError(true)
     .configureOutput({

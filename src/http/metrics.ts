@@ -1,6 +1,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { DigiCertObservers, PacingMode } from "../digicert";
 import type { UserStateCounts } from "../provisioning/records";
+import { buildInfo } from "../version";
 
 export interface HttpMetrics {
   registry: Registry;
@@ -60,6 +61,15 @@ export type OutboxGaugeSource = () => Promise<{ pending: number; running: number
 export function createMetrics(outbox?: OutboxGaugeSource, sources: MetricSources = {}): HttpMetrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // Which build answers: one series, value 1, so `build_info * on(instance) group_left(version) …` can label alerts
+  // and a rolling upgrade shows as two versions side by side. Read once, when the registry is built.
+  const build = buildInfo();
+  new Gauge({
+    name: "build_info",
+    help: "The bridge's build: version (package.json), commit and Node.js version; always 1",
+    labelNames: ["version", "commit", "node"],
+    registers: [registry],
+  }).set({ version: build.version, commit: build.commit, node: build.node }, 1);
   const jobs = new Counter({
     name: "outbox_jobs_total",
     help: "DigiCert outbox jobs ended, by kind and outcome (done, retry = rescheduled after a failed try, failed)",

@@ -42,11 +42,14 @@ describe("docker-compose.yml", () => {
     expect(services.redis.healthcheck.test.join(" ")).toMatch(/redis-cli\s+ping/);
   });
 
-  it("builds every replica from the Dockerfile as the same image, with the same environment", () => {
+  it("builds every replica from the Dockerfile as the same image, with the same environment and commit", () => {
     for (const b of bridges) {
-      expect(b.build).toBe(".");
+      expect(b.build.context).toBe(".");
+      // The commit the image reports (src/version.ts) and labels, from the shell: BUILD_COMMIT=$(git rev-parse HEAD).
+      expect(b.build.args.BUILD_COMMIT).toBe("${BUILD_COMMIT:-unknown}");
       expect(b.image).toBe(bridges[0].image);
       expect(b.environment).toEqual(bridges[0].environment);
+      expect(b.env_file).toEqual(bridges[0].env_file);
     }
   });
 
@@ -58,10 +61,13 @@ describe("docker-compose.yml", () => {
     expect(env.PORT).toBe("8080");
   });
 
-  it.each(bridgeNames)("%s requires the secrets and sets only variables the bridge reads", (name) => {
+  it.each(bridgeNames)("%s takes the secrets from .env (never written here) and sets only variables the bridge reads", (name) => {
     const env: Record<string, string> = services[name].environment;
-    expect(env.SCIM_BEARER_TOKENS).toMatch(/^\$\{SCIM_BEARER_TOKENS:\?.+\}$/);
-    expect(env.DIGICERT_API_KEY).toMatch(/^\$\{DIGICERT_API_KEY:\?.+\}$/);
+    // The bridge itself refuses to start without them, naming the variable (also when given as NAME_FILE).
+    for (const secret of ["SCIM_BEARER_TOKENS", "DIGICERT_API_KEY", "OAUTH_SIGNING_KEY", "ADMIN_TOKENS", "METRICS_TOKEN"]) {
+      expect(env[secret]).toBeUndefined();
+    }
+    expect(services[name].env_file).toEqual([".env"]);
     expect(Object.keys(env).filter((k) => !KNOWN_ENV.has(k))).toEqual([]);
   });
 
@@ -107,6 +113,42 @@ describe("docker-compose.yml", () => {
       // A POST or PATCH is never re-sent to another replica.
       expect(directive("proxy_next_upstream")).not.toMatch(/non_idempotent/);
     });
+  });
+});
+
+describe("Dockerfile", () => {
+  const text = readFileSync(join(ROOT, "Dockerfile"), "utf8");
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string; license: string; engines: { node: string } };
+  const sqlite = JSON.parse(readFileSync(join(ROOT, "node_modules", "better-sqlite3", "package.json"), "utf8")) as { engines: { node: string } };
+  const arg = (name: string) => new RegExp(`^ARG\\s+${name}(?:=(.*))?$`, "m").exec(text)?.[1];
+  const label = (name: string) => new RegExp(`org\\.opencontainers\\.image\\.${name}="([^"]*)"`).exec(text)?.[1];
+  /** Node.js majors a `^a.b.c || ^x.y.z` range (or `x.x || y.x`) names. */
+  const majors = (range: string) => [...range.matchAll(/(?:^|\|\|)\s*\^?(\d+)[.x]/g)].map((m) => Number(m[1]));
+
+  it("builds and runs on a supported Node.js LTS (even major, 22 or later) that better-sqlite3 supports", () => {
+    const image = arg("NODE_IMAGE");
+    expect(image).toMatch(/^node:\d+-bookworm-slim$/);
+    const major = Number(/^node:(\d+)/.exec(image!)![1]);
+    expect(major).toBeGreaterThanOrEqual(22);
+    expect(major % 2).toBe(0);
+    expect(majors(sqlite.engines.node)).toContain(major);
+    // Both stages use it: a binary compiled for one Node.js ABI does not load in another.
+    expect(text.match(/^FROM\s+\S+/gm)).toEqual(["FROM ${NODE_IMAGE}", "FROM ${NODE_IMAGE}"]);
+    // package.json accepts the image's Node.js and still Node.js 20 (CI and development machines).
+    expect(majors(pkg.engines.node)).toEqual(expect.arrayContaining([20, major]));
+  });
+
+  it("labels the image (OCI) with version, revision, source, title and licenses from build arguments", () => {
+    expect(arg("BUILD_VERSION")).toBe(pkg.version);
+    expect(arg("BUILD_COMMIT")).toBe("unknown");
+    expect(arg("BUILD_SOURCE")).toBe("");
+    expect(label("version")).toBe("${BUILD_VERSION}");
+    expect(label("revision")).toBe("${BUILD_COMMIT}");
+    expect(label("source")).toBe("${BUILD_SOURCE}");
+    expect(label("title")).toBe("DigiCert SCIM Bridge");
+    expect(label("licenses")).toBe(pkg.license);
+    // The running bridge reports the same commit (src/version.ts reads BUILD_COMMIT).
+    expect(text).toMatch(/^ENV\s+BUILD_COMMIT=\$\{BUILD_COMMIT\}$/m);
   });
 });
 

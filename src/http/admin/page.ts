@@ -278,7 +278,7 @@ export function renderStatusPage(status: AdminStatus): string {
 <style>${new Html(CSS)}</style>
 </head>
 <body>
-<header><h1>DigiCert SCIM Bridge · status</h1><p>As of <time datetime="${status.generatedAt}">${when(status.generatedAt)}</time> · refreshes every ${REFRESH_SECONDS} s · <a href="/admin/api/status">JSON</a></p></header>
+<header><h1>DigiCert SCIM Bridge · status</h1><p class="version">Version ${status.version.version} · commit ${status.version.commit.slice(0, 12)} · Node.js ${status.version.node}</p><p>As of <time datetime="${status.generatedAt}">${when(status.generatedAt)}</time> · refreshes every ${REFRESH_SECONDS} s · <a href="/admin/api/status">JSON</a></p></header>
 <main>
 ${healthSection(status.health)}
 ${usersSection(status.users)}

@@ -7,6 +7,7 @@ import type { RuleMatch } from "../../config/role-mapping";
 import type { GroupRepository, OutboxRepository, UserRepository } from "../../provisioning/ports";
 import type { OutboxKind, OutboxStats, UserStateCounts } from "../../provisioning/records";
 import type { ReadinessReport } from "../health";
+import { buildInfo, type BuildInfo } from "../../version";
 
 /** The audit trail, when there is one: its newest events first. Rows are shown as they come (see page.ts). */
 export interface AuditSource {
@@ -88,6 +89,8 @@ export type Optional<T> = { available: false } | ({ available: true } & T);
 
 export interface AdminStatus {
   generatedAt: string;
+  /** The build answering: package.json's version, its commit, the Node.js version (src/version.ts). */
+  version: BuildInfo;
   health: ReadinessReport | SectionError;
   users: UserStateCounts | SectionError;
   groups: { total: number } | SectionError;
@@ -180,5 +183,5 @@ export async function collectStatus(
       source.reconcile ? { available: true, report: (await source.reconcile.latest()) ?? null } : { available: false },
     ),
   ]);
-  return { generatedAt: new Date(at).toISOString(), health: h, users, groups, outbox, roleMapping, audit, reconcile };
+  return { generatedAt: new Date(at).toISOString(), version: buildInfo(), health: h, users, groups, outbox, roleMapping, audit, reconcile };
 }

@@ -106,6 +106,10 @@ describe("status page", () => {
       const json = await get("/admin/api/status", auth);
       expect(json.status).toBe(200);
       expect(json.headers["content-type"]).toMatch(/^application\/json/);
+      // The build answering, in the JSON and in the page's header.
+      const pkg = require("../../../package.json") as { version: string };
+      expect(json.body.version).toEqual({ version: pkg.version, commit: expect.stringMatching(/^([0-9a-f]{7,64}|unknown)$/), node: process.versions.node });
+      expect(page.text).toMatch(new RegExp(`<header>.*Version ${pkg.version.replace(/\./g, "\\.")} · commit .*</header>`));
     });
 
     test.each([

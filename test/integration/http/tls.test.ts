@@ -4,7 +4,8 @@ import { loadConfig } from "../../../src/config";
 import { configProblems } from "../../support/config";
 import { startSimulator, type Simulator } from "../../../src/simulator";
 import { startBridge, type RunningBridge } from "../../../src/main";
-import { silentLogger } from "../../../src/log/logger";
+import { PassThrough } from "node:stream";
+import { createLogger } from "../../../src/log/logger";
 
 // Direct HTTPS (TLS_CERT_FILE/TLS_KEY_FILE): the bridge serves SCIM over TLS with the given certificate.
 
@@ -17,6 +18,7 @@ const API_KEY = "tls-api-key-0123456789";
 describe("HTTPS with TLS_CERT_FILE and TLS_KEY_FILE", () => {
   let sim: Simulator;
   let running: RunningBridge;
+  const logLines: Record<string, unknown>[] = [];
   beforeAll(async () => {
     sim = await startSimulator({ port: 0, apiKey: API_KEY, certcentral: { containerId: 1 } });
     const config = loadConfig({
@@ -30,7 +32,11 @@ describe("HTTPS with TLS_CERT_FILE and TLS_KEY_FILE", () => {
       TLS_KEY_FILE: KEY,
     });
     expect(config.publicBaseUrl).toMatch(/^https:\/\/127\.0\.0\.1:0$/);
-    running = await startBridge(config, silentLogger());
+    const logStream = new PassThrough();
+    logStream.on("data", (chunk: Buffer) => {
+      for (const line of chunk.toString("utf8").split("\n").filter(Boolean)) logLines.push(JSON.parse(line));
+    });
+    running = await startBridge(config, createLogger("info", logStream));
   });
   afterAll(async () => {
     await running?.stop();
@@ -53,6 +59,17 @@ describe("HTTPS with TLS_CERT_FILE and TLS_KEY_FILE", () => {
       req.end();
     });
   }
+
+  test("the start log line names the version, the commit and Node.js", () => {
+    const pkg = require("../../../package.json") as { version: string };
+    const started = logLines.find((l) => l.message === "DigiCert SCIM Bridge listening");
+    expect(started).toMatchObject({
+      version: pkg.version,
+      commit: expect.stringMatching(/^([0-9a-f]{7,64}|unknown)$/),
+      node: process.versions.node,
+      scimBaseUrl: expect.stringMatching(/^https:\/\/127\.0\.0\.1:\d+\/scim\/v2$/),
+    });
+  });
 
   test("SCIM answers over TLS with the configured certificate, which a client trusting it verifies", async () => {
     const res = await get("/scim/v2/ServiceProviderConfig");

@@ -149,6 +149,14 @@ describe.each(["certcentral", "one"] as const)("metrics after a known sequence (
     expect(m.value("scim_backpressure_rejections_total")).toBe(1);
   });
 
+  test("build_info: one series, value 1, with package.json's version, a commit and this Node.js", () => {
+    const pkg = require("../../../package.json") as { version: string };
+    const series = m.samples.filter((s) => s.name === "build_info");
+    expect(series).toHaveLength(1);
+    expect(series[0].value).toBe(1);
+    expect(series[0].labels).toEqual({ version: pkg.version, commit: expect.stringMatching(/^([0-9a-f]{7,64}|unknown)$/), node: process.versions.node });
+  });
+
   test("a store that stops answering keeps the last values and the scrape succeeds", async () => {
     const spies = [
       jest.spyOn(h.bridge.store.users, "countByState").mockRejectedValue(new Error("store down")),

@@ -57,6 +57,7 @@ const health = async (): Promise<ReadinessReport> => ({
   components: { store: { status: "ok" }, outbox: { status: "degraded", detail: "1 failed job" } },
 });
 
+const PKG_VERSION = (require("../../../package.json") as { version: string }).version;
 const collect = (s: StatusSource, h = health) => collectStatus(s, h, silentLogger(), () => NOW);
 
 describe("status page data", () => {
@@ -64,6 +65,7 @@ describe("status page data", () => {
     const status = await collect(source());
     expect(status).toEqual({
       generatedAt: "2026-01-02T03:04:05.000Z",
+      version: { version: PKG_VERSION, commit: expect.stringMatching(/^([0-9a-f]{7,64}|unknown)$/), node: process.versions.node },
       health: await health(),
       users: { total: 4, active: 3, inactive: 1, sync: { synced: 3, pending: 0, failed: 1 } },
       groups: { total: 2 },
@@ -181,6 +183,13 @@ describe("status page HTML", () => {
     expect(styles).toHaveLength(1);
     expect(STYLE_HASH).toBe(`'sha256-${createHash("sha256").update(styles[0][1], "utf8").digest("base64")}'`);
     expect(page).not.toMatch(/style="/);
+  });
+
+  test("the header names the version, the commit (12 characters) and Node.js", () => {
+    const page = renderStatusPage({ ...status, version: { version: "9.8.7", commit: "0123456789abcdef0123456789abcdef01234567", node: "24.1.0" } });
+    const header = /<header>([\s\S]*?)<\/header>/.exec(page)?.[1] ?? "";
+    expect(header).toContain("Version 9.8.7 · commit 0123456789ab · Node.js 24.1.0");
+    expect(header).not.toContain("0123456789abc");
   });
 
   test("numbers carry data-metric with their JSON path", () => {
