@@ -17,6 +17,9 @@ export interface BridgeReadinessDeps {
   sharedRateBudget: boolean;
 }
 
+/** How long /readyz waits for DigiCert's answer (Kubernetes probes here time out after 5 s). */
+export const DIGICERT_CHECK_BUDGET_MS = 1000;
+
 const refusedKey = (err: unknown) => isDigiCertError(err) && (err.kind === "auth" || err.kind === "forbidden");
 
 function describeDigiCertFailure(err: unknown, digicert: ClosableDigiCertClient): string {
@@ -42,6 +45,9 @@ function digicertCheck(digicert: ClosableDigiCertClient): ReadinessCheck {
       }
     },
     describe: (err) => describeDigiCertFailure(err, digicert),
+    // A DigiCert that answers slowly (up to DIGICERT_TIMEOUT_MS, with retries) must not hold /readyz past a
+    // probe's timeout: past this the answer is the last known state, degraded and stale.
+    budgetMs: DIGICERT_CHECK_BUDGET_MS,
   };
 }
 

@@ -4,6 +4,7 @@
 import { DigiCertError, isDigiCertError } from "../digicert/errors";
 import type { JobError, JobFailureCause } from "./records";
 import { AccessRemovalError, ConflictError, InvalidInputError, MisconfiguredError } from "./errors";
+import { StoreUnavailableError } from "./ports";
 
 export type Verdict =
   /**
@@ -28,6 +29,8 @@ export function verdictOf(err: unknown): Verdict {
     return { retry: false };
   }
   if (err instanceof ConflictError || err instanceof InvalidInputError || err instanceof MisconfiguredError) return { retry: false };
+  // The database went away under the job: not the job's fault, so it uses up none of its attempts.
+  if (err instanceof StoreUnavailableError) return { retry: true, countAttempt: false };
   // A bug or a store hiccup: worth another try, within the attempt limit.
   return { retry: true, countAttempt: true };
 }

@@ -160,6 +160,22 @@ export class StoreVersionConflictError extends StoreError {
   }
 }
 
+/**
+ * The database could not be reached or dropped the connection (a restart, a failover, an administrator ending the
+ * session). Retrying later may succeed. `maybeApplied`: the connection died while a COMMIT (or a statement outside a
+ * transaction) was on its way, so the write may or may not have been stored; false when it certainly was not.
+ */
+export class StoreUnavailableError extends StoreError {
+  constructor(
+    readonly maybeApplied: boolean,
+    message = "the database is unavailable (connection lost or refused)",
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "StoreUnavailableError";
+  }
+}
+
 export interface ReconcileRepository {
   /** Stores a finished run; returns its id. */
   save(report: ReconcileReport): Promise<number>;

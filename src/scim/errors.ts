@@ -3,7 +3,7 @@ import { SCIMMY } from "scimmy-routers";
 import { isDigiCertError } from "../digicert/errors";
 import { ConcurrentChangeError, ConflictError, InvalidInputError, MisconfiguredError, NotFoundError, PreconditionFailedError } from "../provisioning/errors";
 import type { ProfileField } from "../provisioning/model";
-import { StoreConflictError } from "../provisioning/ports";
+import { StoreConflictError, StoreUnavailableError } from "../provisioning/ports";
 
 // The one place where failures become SCIM errors. Everything else throws typed errors and lets this decide.
 //
@@ -15,7 +15,9 @@ import { StoreConflictError } from "../provisioning/ports";
 // - DigiCert (DigiCertError, digicert/errors.ts), by its `kind`: refusals, rate limiting and outages (429/503 with
 //   Retry-After), a refused key (502).
 // - store (StoreError, declared with the persistence ports in provisioning/ports.ts): a unique clash is a 409; a
-//   version clash is turned into a concurrent change by the services and never reaches here.
+//   version clash is turned into a concurrent change by the services and never reaches here; the database
+//   unreachable or a connection lost (StoreUnavailableError) is a 503 with Retry-After: the IdP retries, and a
+//   write that may have landed before the connection went is made safe by idempotency keys and adoption.
 // - Express and its body parser: a bad percent-encoding, an unreadable or oversized body.
 // Anything else is ours: a 500 that says nothing of the cause, logged with its stack.
 
@@ -44,6 +46,8 @@ const SCIM_ATTRIBUTE: Record<ProfileField, string> = {
 
 const DEFAULT_RATE_RETRY_S = 5;
 const DEFAULT_UNAVAILABLE_RETRY_S = 10;
+/** A dropped connection is replaced at once; a failover takes seconds. */
+const STORE_UNAVAILABLE_RETRY_S = 5;
 
 export function failureOf(err: unknown): ScimFailure {
   if (err instanceof ScimResponseError) return err.failure;
@@ -56,6 +60,9 @@ export function failureOf(err: unknown): ScimFailure {
   if (err instanceof ConcurrentChangeError) return { status: 409, detail: err.message, concurrent: true };
   if (err instanceof ConflictError || err instanceof StoreConflictError) {
     return { status: 409, scimType: "uniqueness", detail: err.message };
+  }
+  if (err instanceof StoreUnavailableError) {
+    return { status: 503, detail: "The bridge's database is unavailable; retry later", retryAfterSeconds: STORE_UNAVAILABLE_RETRY_S };
   }
   if (err instanceof InvalidInputError) {
     const attr = err.field ? SCIM_ATTRIBUTE[err.field as ProfileField] : undefined;

@@ -115,7 +115,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         res.status(f.status).set(f.headers ?? {});
         res.json(f.body ?? DIALECTS[platform].faultBody(f.status));
       };
-      if (f.delayMs) setTimeout(act, f.delayMs);
+      // Unref'd: a delayed answer pending when the simulator closes must not keep the process alive.
+      if (f.delayMs) setTimeout(act, f.delayMs).unref();
       else act();
     });
     r.use((req, res, next) => {

@@ -1,4 +1,5 @@
 import type { Generated, Kysely, Transaction } from "kysely";
+import { StoreUnavailableError } from "./types";
 // Kysely table shapes. Column values differ per dialect (SQLite has no boolean or JSON type), so the
 // repository converts through `Codec` rather than trusting these types for booleans and JSON.
 
@@ -162,5 +163,20 @@ export function codecFor(dialect: Dialect): Codec {
  * repository method keeps its atomicity alone and joins a wider unit of work when given a transaction.
  */
 export function inTransaction<T>(db: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-  return db.isTransaction ? fn(db as Transaction<Database>) : db.transaction().execute(fn);
+  return db.isTransaction ? fn(db as Transaction<Database>) : runTransaction(db, fn);
+}
+
+/**
+ * Runs `fn` in a new transaction. One that failed because its connection died before COMMIT was sent left nothing
+ * behind (the server rolled it back), so it is run once more, on a new connection; one that died during COMMIT may
+ * have been applied and is not: its StoreUnavailableError reaches the caller (a SCIM 503 the IdP retries, which
+ * idempotency keys and adoption make safe). `fn` must touch nothing but the transaction.
+ */
+export async function runTransaction<T>(db: Kysely<Database>, fn: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+  try {
+    return await db.transaction().execute(fn);
+  } catch (err) {
+    if (!(err instanceof StoreUnavailableError) || err.maybeApplied) throw err;
+    return db.transaction().execute(fn);
+  }
 }

@@ -6,8 +6,9 @@ import { Kysely, PostgresDialect, SqliteDialect, sql, type SqliteDatabase } from
 import { Pool } from "pg";
 import type { Logger } from "../log/logger";
 import { DatabaseTarget, describeTarget, parseDatabaseUrl } from "./database-url";
-import type { Database, Dialect } from "./db";
+import { runTransaction, type Database, type Dialect } from "./db";
 import { migrateToLatest } from "./migrate";
+import { ConnectionLossDialect, PG_APPLICATION_NAME, watchPoolConnections } from "./pg-connection";
 import { SqlIdempotencyRepository } from "./idempotency-repository";
 import { SqlAuditRepository } from "./audit-repository";
 import { SqlGroupRepository } from "./group-repository";
@@ -93,12 +94,14 @@ function openPostgres(target: Extract<DatabaseTarget, { dialect: "postgres" }>, 
   }
   const pool = new Pool({
     connectionString: target.connectionString,
+    // Names the bridge's sessions in pg_stat_activity (an application_name in DATABASE_URL or PGAPPNAME wins).
+    fallback_application_name: PG_APPLICATION_NAME,
     // Set at connection start-up, so every pooled connection resolves tables in this schema only.
     ...(opts.pgSchema ? { options: `-c search_path=${opts.pgSchema}` } : {}),
   });
-  // An idle client dropped by the server emits 'error' on the pool; unhandled, that would crash the process.
-  pool.on("error", (err) => opts.logger?.warn("PostgreSQL pool connection error", { error: err.message }));
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // A connection the server drops (idle or in use) must not crash the process: see pg-connection.ts.
+  watchPoolConnections(pool, opts.logger);
+  return new Kysely<Database>({ dialect: new ConnectionLossDialect(new PostgresDialect({ pool })) });
 }
 
 class SqlStore implements Store {
@@ -124,7 +127,7 @@ class SqlStore implements Store {
   }
 
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute((trx) =>
+    return runTransaction(this.db, (trx) =>
       fn({
         users: new SqlUserRepository(trx, this.dialect),
         groups: new SqlGroupRepository(trx, this.dialect),

@@ -58,4 +58,74 @@ describe("readiness", () => {
     await request(app).get("/readyz");
     expect(remoteCalls).toBe(2);
   });
+
+  describe("a check with a budget (DigiCert answering slowly)", () => {
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+    test("is answered from its last known state, degraded and stale, within the budget; its result serves the next probe", async () => {
+      let clock = 1_000_000;
+      let delayMs = 0;
+      let calls = 0;
+      const app = appWith(
+        [ok("store"), { name: "digicert", budgetMs: 50, check: async () => void (calls++, await sleep(delayMs)), describe: () => "x" }],
+        () => clock,
+      );
+      expect((await request(app).get("/readyz")).body.components.digicert).toEqual({ status: "ok" });
+
+      delayMs = 400; // DigiCert turns slow; the cached answer runs out
+      clock += 30_000;
+      for (let probe = 0; probe < 3; probe++) {
+        const started = Date.now();
+        const res = await request(app).get("/readyz");
+        expect(Date.now() - started).toBeLessThan(300);
+        expect(res.status).toBe(200);
+        expect(res.body.components.digicert).toEqual({
+          status: "degraded",
+          detail: "no answer within 50 ms; last known (30 s ago): ok",
+          stale: true,
+        });
+      }
+      expect(calls).toBe(2); // one check in flight, however many probes wait on it
+
+      await sleep(450); // it ends in the background
+      const after = await request(app).get("/readyz");
+      expect(after.body.components.digicert).toEqual({ status: "ok" });
+      expect(calls).toBe(2);
+    });
+
+    test("says so when it has never answered, and keeps a known failure failed", async () => {
+      let fail = false;
+      let delayMs = 300;
+      let clock = 1_000_000;
+      const app = appWith(
+        [
+          {
+            name: "digicert",
+            budgetMs: 30,
+            check: async () => {
+              await sleep(delayMs);
+              if (fail) throw new Error("401");
+            },
+            describe: () => "DigiCert refused the API key or its permissions",
+          },
+        ],
+        () => clock,
+      );
+      const first = await request(app).get("/readyz");
+      expect(first.status).toBe(200);
+      expect(first.body.components.digicert).toEqual({ status: "degraded", detail: "no answer within 30 ms; not checked yet", stale: true });
+      await sleep(350);
+
+      fail = true;
+      delayMs = 0;
+      clock += 30_000;
+      expect((await request(app).get("/readyz")).status).toBe(503);
+      delayMs = 300;
+      clock += 30_000;
+      const slow = await request(app).get("/readyz");
+      expect(slow.status).toBe(503);
+      expect(slow.body.components.digicert).toEqual({ status: "failed", error: "DigiCert refused the API key or its permissions", stale: true });
+      await sleep(350);
+    });
+  });
 });
