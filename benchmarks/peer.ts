@@ -6,6 +6,7 @@
 //
 // scimgateway is not on the npm registry: it runs only when SCIMGATEWAY_DIR names a copy of its source prepared
 // with benchmarks/peers/prepare-scimgateway.sh; otherwise the benchmark records that it was skipped, and no figures.
+import os from "node:os";
 import { BenchContext, fmt, type Benchmark } from "./lib/context";
 import { BENCH_TOKEN, rng, userId } from "./lib/dataset";
 import { startDigiCert } from "./lib/digicert";
@@ -96,6 +97,11 @@ export const peer: Benchmark = {
       `scimgateway ${version} with plugin-loki on Node ${process.versions.node}: its TypeScript run under its own tsx (\`node --import tsx\`), one entity persisted to a LokiJS file written beforehand with LokiJS and loaded at start, bearer token, 127.0.0.1, log level error (its info level logs each response body), SCIM at its root (/Users)`,
     );
 
+    // The two servers are measured one after the other: a machine busy with something else during one of them
+    // moves the ratios, and the load average says whether it was.
+    const load = () => os.loadavg()[0].toFixed(1);
+    const loadAtStart = load();
+
     const sg = await startScimgateway(ctx, `scimgateway ${version} (plugin-loki)`, { dir, users, groups });
     // Before the load: an aborted run leaves scimgateway busy with the list pages still in flight.
     const peerShapes = {
@@ -107,6 +113,7 @@ export const peer: Benchmark = {
     const peerMemory = sg.memory();
     await sg.stop();
 
+    const loadAtBridge = load();
     const store = await freshStore(ctx, "sqlite", "peer");
     const s = await store.open();
     try {
@@ -146,6 +153,7 @@ export const peer: Benchmark = {
         note: `ratio scimgateway p95 / bridge p95 (above 1: the bridge answers faster); bridge p50 ${fmt(res.p50)} ms, p99 ${fmt(res.p99)} ms; scimgateway p50 ${fmt(p.p50)} ms, p99 ${fmt(p.p99)} ms`,
       });
     }
+    ctx.notes.push(`1-minute load average on ${os.cpus().length} cores: ${loadAtStart} when scimgateway started, ${loadAtBridge} when the bridge started, ${load()} at the end`);
     const bridgeMemory = bridge.memory();
     await bridge.stop();
     ctx.notes.push(
