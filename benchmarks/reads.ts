@@ -24,13 +24,13 @@ export interface MemorySample {
 
 const CONNECTIONS = 20;
 
-interface Endpoint {
+export interface Endpoint {
   key: string;
   label: string;
   path(r: () => number): string;
 }
 
-function endpoints(users: number, groups: number): Endpoint[] {
+export function endpoints(users: number, groups: number): Endpoint[] {
   return [
     { key: "getUser", label: "GET /Users/{id}", path: (r) => `/scim/v2/Users/${userId(Math.floor(r() * users))}` },
     {
@@ -118,7 +118,7 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-async function measure(ctx: BenchContext, server: ServerProcess, ep: Endpoint, warmSec: number, durSec: number): Promise<LoadResult> {
+export async function measure(ctx: BenchContext, server: ServerProcess, ep: Endpoint, warmSec: number, durSec: number): Promise<LoadResult> {
   ctx.checkAborted();
   const warm = rng(7);
   await runLoad(ctx, { url: server.url, next: () => ({ path: ep.path(warm) }), connections: CONNECTIONS, durationSec: warmSec });

@@ -18,8 +18,9 @@ import { writes } from "./writes";
 import { pacing } from "./pacing";
 import { largeGroups } from "./large-groups";
 import { replicas } from "./replicas";
+import { peer } from "./peer";
 
-const ALL: Benchmark[] = [reads, memory, writes, pacing, largeGroups, replicas];
+const ALL: Benchmark[] = [reads, memory, writes, pacing, largeGroups, replicas, peer];
 
 function parseArgs(argv: string[]): { quick: boolean; profile: boolean; only: string[] | null; build: boolean } {
   let quick = false;

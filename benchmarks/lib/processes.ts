@@ -51,7 +51,7 @@ export function readMemory(pid: number): { rssMb: number; peakMb: number } {
   return { rssMb: kb("VmRSS") / 1024, peakMb: kb("VmHWM") / 1024 };
 }
 
-interface SpawnSpec {
+export interface SpawnSpec {
   label: string;
   args: string[];
   env: Record<string, string>;
@@ -64,7 +64,7 @@ interface SpawnSpec {
   profileDir?: string;
 }
 
-async function spawnServer(ctx: BenchContext, spec: SpawnSpec): Promise<ServerProcess> {
+export async function spawnServer(ctx: BenchContext, spec: SpawnSpec): Promise<ServerProcess> {
   const logDir = fs.mkdtempSync(path.join(os.tmpdir(), "scim-bench-log-"));
   ctx.defer(`remove ${logDir}`, () => fs.rmSync(logDir, { recursive: true, force: true }));
   const logFile = path.join(logDir, "out.log");
