@@ -3,6 +3,9 @@ import { join } from "node:path";
 import { readmeVariables, ROOT } from "./chart-support";
 import { TemplateFailure } from "./gotemplate";
 import { renderChart } from "./render-chart";
+import { FILE_SECRET_VARIABLES } from "../../../src/config/file-secrets";
+
+const SECRET_NAMES: readonly string[] = FILE_SECRET_VARIABLES;
 
 // The chart rendered (by test/unit/deploy/gotemplate.ts, helm being unavailable here) with the value sets the
 // chart's README lists for `helm template`: every manifest parses and says what the README promises.
@@ -182,6 +185,16 @@ describe("scenario details", () => {
   ])("refuses %s with a message naming the values", (_what, values, message) => {
     expect(() => renderChart(values)).toThrow(TemplateFailure);
     expect(() => renderChart(values)).toThrow(message);
+  });
+
+  it("sets every variable of the README's table: secrets through secretEnv, the others through env", () => {
+    const secrets = new Set(SECRET_NAMES);
+    const env = Object.fromEntries([...documented].filter((n) => !secrets.has(n)).map((n) => [n, n === "BRIDGE_REPLICAS" ? "2" : `v-${n}`]));
+    const secretEnv = Object.fromEntries([...secrets].map((n) => [n, { existingSecret: "mine" }]));
+    const { objects } = renderChart({ env, secretEnv, postgresql: { enabled: false }, redis: { enabled: false } });
+    const set = new Set(envNames(objects));
+    expect([...documented].filter((n) => !set.has(n))).toEqual([]);
+    expect(configData(objects).SYNC_WAIT_MS).toBe("v-SYNC_WAIT_MS");
   });
 
   it("accepts env.BRIDGE_REPLICAS equal to replicaCount", () => {
