@@ -109,11 +109,28 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     r.use((req, res, next) => {
       const f = faults.take(platform, req.method, req.path);
       if (!f) return next();
+      const answer = (status: number) => {
+        // After the route, its Content-Type is set already: the fault's answer names its own.
+        res.removeHeader("Content-Type");
+        res.status(status).set(f.headers ?? {});
+        if (f.rawBody === undefined) return res.json(f.body ?? DIALECTS[platform].faultBody(status));
+        if (!res.get("Content-Type")) res.type("text/html");
+        return res.send(f.rawBody);
+      };
       const act = () => {
         if (f.network === "reset") return req.socket.destroy();
         if (f.status === undefined) return next();
-        res.status(f.status).set(f.headers ?? {});
-        res.json(f.body ?? DIALECTS[platform].faultBody(f.status));
+        if (f.afterHandling) {
+          // The route runs (and changes the state) as usual; its answer is swapped for the fault's on the way out.
+          const routeSend = res.send.bind(res);
+          const status = f.status;
+          res.send = ((_routeBody?: unknown) => {
+            res.send = routeSend;
+            return answer(status);
+          }) as typeof res.send;
+          return next();
+        }
+        answer(f.status);
       };
       if (f.delayMs) setTimeout(act, f.delayMs);
       else act();
