@@ -19,11 +19,16 @@ export class DigiCertError extends Error {
   readonly retryAfterSeconds?: number;
   /** False when the call never left the bridge (the open circuit refused it): it tells nothing new about DigiCert. */
   readonly reachedDigiCert: boolean;
+  /**
+   * DigiCert accepted the call (2xx) but its answer could not be read (not JSON, or a create answer without the
+   * id): the call may well have taken effect. Not a refusal: a create is looked up, never rolled back.
+   */
+  readonly maybeApplied: boolean;
 
   constructor(
     kind: DigiCertErrorKind,
     message: string,
-    opts: { status?: number; code?: string; retryAfterSeconds?: number; reachedDigiCert?: boolean } = {},
+    opts: { status?: number; code?: string; retryAfterSeconds?: number; reachedDigiCert?: boolean; maybeApplied?: boolean } = {},
   ) {
     super(message);
     this.name = "DigiCertError";
@@ -32,6 +37,7 @@ export class DigiCertError extends Error {
     this.code = opts.code;
     this.retryAfterSeconds = opts.retryAfterSeconds;
     this.reachedDigiCert = opts.reachedDigiCert ?? true;
+    this.maybeApplied = opts.maybeApplied ?? false;
   }
 }
 
