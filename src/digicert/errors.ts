@@ -1,5 +1,7 @@
 // Typed failures of a DigiCert call. Messages are safe to show an admin: they carry DigiCert's own message text,
-// never the API key, request headers or a raw response body.
+// never the API key, request headers or a raw response body; a secret DigiCert echoes (the API key, a token: the
+// values registered with the log redactor) is masked when the error is made, so no later reader sees it.
+import { scrubSecrets } from "../log/logger";
 
 export type DigiCertErrorKind =
   | "validation" // DigiCert refused the input (400-class, not a duplicate)
@@ -30,11 +32,11 @@ export class DigiCertError extends Error {
     message: string,
     opts: { status?: number; code?: string; retryAfterSeconds?: number; reachedDigiCert?: boolean; maybeApplied?: boolean } = {},
   ) {
-    super(message);
+    super(scrubSecrets(message));
     this.name = "DigiCertError";
     this.kind = kind;
     this.status = opts.status;
-    this.code = opts.code;
+    this.code = opts.code === undefined ? undefined : scrubSecrets(opts.code);
     this.retryAfterSeconds = opts.retryAfterSeconds;
     this.reachedDigiCert = opts.reachedDigiCert ?? true;
     this.maybeApplied = opts.maybeApplied ?? false;

@@ -10,16 +10,20 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 4) secretValues.add(value);
 }
 
-function scrubString(s: string): string {
+/**
+ * The text with every registered secret masked: for messages that leave the process other than through the log
+ * (DigiCert's error text in a SCIM answer, the audit trail, the outbox, the status page).
+ */
+export function scrubSecrets(s: string): string {
   let out = s;
   for (const secret of secretValues) if (out.includes(secret)) out = out.split(secret).join(MASK);
   return out;
 }
 
 export function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return scrubString(value);
+  if (typeof value === "string") return scrubSecrets(value);
   if (value === null || typeof value !== "object" || depth > 8) return value;
-  if (value instanceof Error) return { name: value.name, message: scrubString(value.message) };
+  if (value instanceof Error) return { name: value.name, message: scrubSecrets(value.message) };
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {

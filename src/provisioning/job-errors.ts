@@ -2,6 +2,7 @@
 // whichever replica answers the waiting SCIM request can rebuild the error the one mapping (scim/errors.ts) expects;
 // the store keeps the cause as a code (provisioning/job-failure-codes.ts).
 import { DigiCertError, isDigiCertError } from "../digicert/errors";
+import { scrubSecrets } from "../log/logger";
 import type { JobError, JobFailureCause } from "./records";
 import { AccessRemovalError, ConflictError, InvalidInputError, MisconfiguredError } from "./errors";
 
@@ -32,10 +33,11 @@ export function verdictOf(err: unknown): Verdict {
   return { retry: true, countAttempt: true };
 }
 
+/** The message is stored and shown (outbox, SCIM lastError, status page): registered secrets are masked in it. */
 export function jobErrorOf(err: unknown): JobError {
-  if (err instanceof AccessRemovalError) return { ...jobErrorOf(err.failure), message: err.message };
+  if (err instanceof AccessRemovalError) return { ...jobErrorOf(err.failure), message: scrubSecrets(err.message) };
   const message = err instanceof Error ? err.message : String(err);
-  return { cause: causeOf(err), message };
+  return { cause: causeOf(err), message: scrubSecrets(message) };
 }
 
 function causeOf(err: unknown): JobFailureCause {
