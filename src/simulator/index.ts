@@ -121,13 +121,18 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         if (f.network === "reset") return req.socket.destroy();
         if (f.status === undefined) return next();
         if (f.afterHandling) {
-          // The route runs (and changes the state) as usual; its answer is swapped for the fault's on the way out.
-          const routeSend = res.send.bind(res);
+          // The route runs (and changes the state) as usual; its answer (send, json or a bare end) is swapped for
+          // the fault's on the way out.
+          const { send: routeSend, end: routeEnd } = res;
           const status = f.status;
-          res.send = ((_routeBody?: unknown) => {
+          const swap = () => {
             res.send = routeSend;
-            return answer(status);
-          }) as typeof res.send;
+            res.end = routeEnd;
+            answer(status);
+            return res;
+          };
+          res.send = swap as typeof res.send;
+          res.end = swap as typeof res.end;
           return next();
         }
         answer(f.status);
