@@ -26,6 +26,9 @@ export function verdictOf(err: unknown): Verdict {
       // A call the open circuit refused never reached DigiCert: it does not use up the job's attempts.
       return { retry: true, afterMs, countAttempt: err.reachedDigiCert };
     }
+    // DigiCert took the call (2xx) but its answer was unreadable: the change may have landed, so it is no refusal
+    // to roll back; the job converges again (a create is looked up before it is re-sent).
+    if (err.maybeApplied) return { retry: true, countAttempt: true };
     return { retry: false };
   }
   if (err instanceof ConflictError || err instanceof InvalidInputError || err instanceof MisconfiguredError) return { retry: false };

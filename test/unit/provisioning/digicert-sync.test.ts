@@ -85,6 +85,17 @@ describe("DigiCertSync on CertCentral", () => {
     expect((await s.store.users.getById(row.id))!.digicertId).toBe(String(same[0].id));
   });
 
+  test("an unreadable 2xx to an update is retried, not a refusal: the job converges on its next run", async () => {
+    const row = await s.users.create(userDraft("upd-garbled@example.com"));
+    await s.sync.run(await lastJob(row.id));
+    const job: OutboxJob = { ...(await lastJob(row.id)), kind: "update", payload: { userName: row.userName, profileChanged: true }, attempts: 1 };
+    s.sim.failNext({ method: "PUT", status: 200, rawBody: "<html>Saved</html>", afterHandling: true });
+    const err = await s.sync.run(job).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: "unexpected", maybeApplied: true });
+    expect(verdictOf(err)).toMatchObject({ retry: true, countAttempt: true });
+    await expect(s.sync.run({ ...job, attempts: 2 })).resolves.toBeUndefined();
+  });
+
   test("a create job run again once linked: no second user, only the same profile written to the same user", async () => {
     const row = await s.users.create(userDraft("twice@example.com"));
     const job = await lastJob(row.id);
