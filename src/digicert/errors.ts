@@ -1,5 +1,7 @@
 // Typed failures of a DigiCert call. Messages are safe to show an admin: they carry DigiCert's own message text,
-// never the API key, request headers or a raw response body.
+// never the API key, request headers or a raw response body; a secret DigiCert echoes (the API key, a token: the
+// values registered with the log redactor) is masked when the error is made, so no later reader sees it.
+import { scrubSecrets } from "../log/logger";
 
 export type DigiCertErrorKind =
   | "validation" // DigiCert refused the input (400-class, not a duplicate)
@@ -19,19 +21,25 @@ export class DigiCertError extends Error {
   readonly retryAfterSeconds?: number;
   /** False when the call never left the bridge (the open circuit refused it): it tells nothing new about DigiCert. */
   readonly reachedDigiCert: boolean;
+  /**
+   * DigiCert accepted the call (2xx) but its answer could not be read (not JSON, or a create answer without the
+   * id): the call may well have taken effect. Not a refusal: a create is looked up, never rolled back.
+   */
+  readonly maybeApplied: boolean;
 
   constructor(
     kind: DigiCertErrorKind,
     message: string,
-    opts: { status?: number; code?: string; retryAfterSeconds?: number; reachedDigiCert?: boolean } = {},
+    opts: { status?: number; code?: string; retryAfterSeconds?: number; reachedDigiCert?: boolean; maybeApplied?: boolean } = {},
   ) {
-    super(message);
+    super(scrubSecrets(message));
     this.name = "DigiCertError";
     this.kind = kind;
     this.status = opts.status;
-    this.code = opts.code;
+    this.code = opts.code === undefined ? undefined : scrubSecrets(opts.code);
     this.retryAfterSeconds = opts.retryAfterSeconds;
     this.reachedDigiCert = opts.reachedDigiCert ?? true;
+    this.maybeApplied = opts.maybeApplied ?? false;
   }
 }
 

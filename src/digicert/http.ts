@@ -242,8 +242,10 @@ export class DigiCertHttp {
     if (status >= 200 && status < 300) {
       if (text.trim() === "") return { status, data: undefined };
       if (parsed === NOT_JSON) {
+        // A 2xx says DigiCert did the work; only its answer was lost on the way (a proxy's page, a cut body).
         throw new DigiCertError("unexpected", `DigiCert ${this.label()} answered ${status} with a body that is not JSON`, {
           status,
+          maybeApplied: true,
         });
       }
       return { status, data: parsed };

@@ -10,22 +10,65 @@ export function registerSecret(value: string | undefined): void {
   if (value && value.length >= 4) secretValues.add(value);
 }
 
-function scrubString(s: string): string {
+/**
+ * The text with every registered secret masked: for messages that leave the process other than through the log
+ * (DigiCert's error text in a SCIM answer, the audit trail, the outbox, the status page).
+ */
+export function scrubSecrets(s: string): string {
   let out = s;
   for (const secret of secretValues) if (out.includes(secret)) out = out.split(secret).join(MASK);
   return out;
 }
 
-export function redact(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return scrubString(value);
-  if (value === null || typeof value !== "object" || depth > 8) return value;
-  if (value instanceof Error) return { name: value.name, message: scrubString(value.message) };
-  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-    out[k] = SECRET_KEYS.test(k) ? MASK : redact(v, depth + 1);
+/** What stands in for a value nested deeper than a walk goes (a 10,000-level body must not overflow the stack). */
+export const TOO_DEEP = "[nested too deeply]";
+/** Levels a masked copy keeps; deeper values become TOO_DEEP. */
+export const MAX_MASK_DEPTH = 64;
+
+export interface MaskOptions {
+  /** Keys whose values are never kept, at any depth. */
+  secretKey: (key: string) => boolean;
+  maxDepth?: number;
+}
+
+/**
+ * A copy of `value` with registered secret values scrubbed from every string, the values of secret-named keys
+ * masked at any depth, and whatever lies deeper than `maxDepth` replaced by TOO_DEEP. Iterative, so no input
+ * can exhaust the stack; the one walker behind the log redactor and the audit trail's masking.
+ */
+export function maskDeep(value: unknown, opts: MaskOptions): unknown {
+  const maxDepth = opts.maxDepth ?? MAX_MASK_DEPTH;
+  const root: Record<string, unknown> = {};
+  const todo: { src: unknown; into: Record<string | number, unknown>; key: string | number; depth: number }[] = [
+    { src: value, into: root, key: "v", depth: 0 },
+  ];
+  while (todo.length) {
+    const { src, into, key, depth } = todo.pop()!;
+    if (typeof src === "string") into[key] = scrubSecrets(src);
+    else if (src === null || typeof src !== "object") into[key] = src;
+    else if (src instanceof Error) into[key] = { name: src.name, message: scrubSecrets(src.message) };
+    else if (depth >= maxDepth) into[key] = TOO_DEEP;
+    else if (Array.isArray(src)) {
+      const copy: unknown[] = new Array(src.length);
+      into[key] = copy;
+      src.forEach((v, i) => todo.push({ src: v, into: copy as unknown as Record<number, unknown>, key: i, depth: depth + 1 }));
+    } else {
+      const copy: Record<string, unknown> = {};
+      into[key] = copy;
+      for (const [k, v] of Object.entries(src as Record<string, unknown>)) {
+        // Set now (not when popped) so the copy keeps the keys' order.
+        copy[k] = opts.secretKey(k) ? MASK : undefined;
+        if (!opts.secretKey(k)) todo.push({ src: v, into: copy, key: k, depth: depth + 1 });
+      }
+    }
   }
-  return out;
+  return root.v;
+}
+
+const isLogSecretKey = (k: string) => SECRET_KEYS.test(k);
+
+export function redact(value: unknown): unknown {
+  return maskDeep(value, { secretKey: isLogSecretKey });
 }
 
 const redactFormat = winston.format((info) => {

@@ -1,7 +1,7 @@
 // The audit trail's vocabulary: who made a change (AuditActor), what changed (attribute diffs with secrets masked),
 // and how an entry reaches the store and the log. Used by the services (inside their transactions), the SCIM
 // refusal hook and the DigiCert call recorder.
-import { redact, type Logger } from "../log/logger";
+import { maskDeep, redact, type Logger } from "../log/logger";
 import type { AuditChange, AuditEntry, NewAuditEntry, UserSnapshot } from "./records";
 import type { AuditRepository } from "./ports";
 
@@ -16,25 +16,28 @@ export interface AuditActor {
 }
 
 export const MASK = "[REDACTED]";
-/** Attribute names whose values are never kept (SCIM `password`, and anything named like a secret). */
-const SECRET_NAME = /(password|passwd|secret|token|api[-_]?key|credential|private[-_]?key)/i;
+/**
+ * Attribute names whose values are never kept (SCIM `password`, and anything named like a secret or a credential
+ * header), matched anywhere in the name.
+ */
+const SECRET_NAME = /(password|passwd|secret|token|api[-_]?key|credential|private[-_]?key|authorization|cookie|devkey)/i;
 /** Past these sizes a value is summarised rather than kept whole, so one request cannot bloat the trail. */
 const MAX_VALUE_CHARS = 2000;
 const MAX_LIST_ITEMS = 50;
 const MAX_CHANGES = 200;
+/** Levels of a value the trail keeps; deeper ones become "[nested too deeply]" (the walk itself never recurses). */
+export const MAX_VALUE_DEPTH = 64;
 
 export function isSecretName(name: string): boolean {
   return SECRET_NAME.test(name);
 }
 
-/** A value with secret-named keys masked at any depth and registered secret values (tokens, keys) scrubbed. */
-export function maskValue(value: unknown, depth = 0): unknown {
-  if (typeof value === "string") return redact(value);
-  if (value === null || typeof value !== "object" || depth > 8) return value;
-  if (Array.isArray(value)) return value.map((v) => maskValue(v, depth + 1));
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) out[k] = isSecretName(k) ? MASK : maskValue(v, depth + 1);
-  return out;
+/**
+ * A value with secret-named keys masked at any depth, registered secret values (tokens, keys) scrubbed, and what
+ * lies deeper than MAX_VALUE_DEPTH cut (the log redactor's walker, with the trail's wider list of secret names).
+ */
+export function maskValue(value: unknown): unknown {
+  return maskDeep(value, { secretKey: isSecretName, maxDepth: MAX_VALUE_DEPTH });
 }
 
 /** Keeps a value as it is when small; long lists keep their first items and say how many more there were. */
@@ -65,14 +68,15 @@ export function safeChanges(changes: AuditChange[]): AuditChange[] {
 }
 
 /** Leaf paths of a SCIM resource: `name.givenName`, `urn:…:User:jobTitle`; lists are compared whole. */
-function flatten(value: Record<string, unknown>, prefix = "", sep = ".", out = new Map<string, unknown>()): Map<string, unknown> {
+function flatten(value: Record<string, unknown>, prefix = "", sep = ".", out = new Map<string, unknown>(), depth = 0): Map<string, unknown> {
   for (const [k, v] of Object.entries(value)) {
     // Absent, null and empty mean the same in SCIM ("unassigned"): none of them is a value to compare.
     if (v === undefined || v === null || (Array.isArray(v) && !v.length)) continue;
     const path = prefix ? `${prefix}${sep}${k}` : k;
-    if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length) {
+    // Deeper than any SCIM schema goes: compared whole (and cut by maskValue) instead of walked further.
+    if (v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length && depth < 8) {
       // An extension's attributes follow its schema URN after a colon, as SCIM paths write them.
-      flatten(v as Record<string, unknown>, path, !prefix && /^urn:/i.test(k) ? ":" : ".", out);
+      flatten(v as Record<string, unknown>, path, !prefix && /^urn:/i.test(k) ? ":" : ".", out, depth + 1);
     } else out.set(path, v);
   }
   return out;

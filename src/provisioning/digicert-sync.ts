@@ -2,7 +2,7 @@
 // user's whole stored state (not to a diff recorded at request time), so jobs are safe to repeat, a later job
 // covers an earlier one that failed, and a job for a user deleted meanwhile has nothing to do.
 import type { CertCentralDeactivation } from "../config";
-import { isDigiCertError } from "../digicert/errors";
+import { DigiCertError, isDigiCertError } from "../digicert/errors";
 import type { DigiCertClient, DigiCertUserInput, RoleUpdate } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import type { GroupRepository, OutboxRepository, UserRepository } from "./ports";
@@ -199,8 +199,33 @@ export class DigiCertSync {
       return link;
     } catch (err) {
       if (isDigiCertError(err) && err.kind === "duplicate") return this.adopt(profile, managedRoles, roleIds, run);
+      if (isDigiCertError(err) && err.maybeApplied) return this.afterUnreadableCreate(err, profile, managedRoles, roleIds, run);
       throw err;
     }
+  }
+
+  /**
+   * DigiCert took the create (2xx) but its answer could not be read: like a lost answer, the user may exist. It is
+   * looked up and linked when there; otherwise the job is tried again (a resumed job looks before it re-sends).
+   * Never a refusal: failing here would roll back a user DigiCert may hold.
+   */
+  private async afterUnreadableCreate(err: DigiCertError, profile: DigiCertUserInput, managedRoles: string[] | null, roleIds: string[], run: Run): Promise<UserLink> {
+    const { digicert, logger } = this.deps;
+    const retry = (why: string) =>
+      new DigiCertError("unavailable", `${err.message}; ${why}: the create is tried again after a look-up`, { status: err.status });
+    let landed;
+    try {
+      landed = await digicert.findUserByUsername(profile.username);
+    } catch (lookup) {
+      throw retry(`the look-up that followed failed (${(lookup as Error).message})`);
+    }
+    if (!landed?.inScope) throw retry("DigiCert does not show the user (yet)");
+    logger.warn("DigiCert's answer to the create could not be read, but it holds the user; linking it", {
+      userName: profile.username,
+      digicertId: landed.id,
+      error: err.message,
+    });
+    return this.adopt(profile, managedRoles, roleIds, run, false);
   }
 
   /**

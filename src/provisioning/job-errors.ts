@@ -2,6 +2,7 @@
 // whichever replica answers the waiting SCIM request can rebuild the error the one mapping (scim/errors.ts) expects;
 // the store keeps the cause as a code (provisioning/job-failure-codes.ts).
 import { DigiCertError, isDigiCertError } from "../digicert/errors";
+import { scrubSecrets } from "../log/logger";
 import type { JobError, JobFailureCause } from "./records";
 import { AccessRemovalError, ConflictError, InvalidInputError, MisconfiguredError } from "./errors";
 import { StoreUnavailableError } from "./ports";
@@ -26,6 +27,9 @@ export function verdictOf(err: unknown): Verdict {
       // A call the open circuit refused never reached DigiCert: it does not use up the job's attempts.
       return { retry: true, afterMs, countAttempt: err.reachedDigiCert };
     }
+    // DigiCert took the call (2xx) but its answer was unreadable: the change may have landed, so it is no refusal
+    // to roll back; the job converges again (a create is looked up before it is re-sent).
+    if (err.maybeApplied) return { retry: true, countAttempt: true };
     return { retry: false };
   }
   if (err instanceof ConflictError || err instanceof InvalidInputError || err instanceof MisconfiguredError) return { retry: false };
@@ -35,10 +39,11 @@ export function verdictOf(err: unknown): Verdict {
   return { retry: true, countAttempt: true };
 }
 
+/** The message is stored and shown (outbox, SCIM lastError, status page): registered secrets are masked in it. */
 export function jobErrorOf(err: unknown): JobError {
-  if (err instanceof AccessRemovalError) return { ...jobErrorOf(err.failure), message: err.message };
+  if (err instanceof AccessRemovalError) return { ...jobErrorOf(err.failure), message: scrubSecrets(err.message) };
   const message = err instanceof Error ? err.message : String(err);
-  return { cause: causeOf(err), message };
+  return { cause: causeOf(err), message: scrubSecrets(message) };
 }
 
 function causeOf(err: unknown): JobFailureCause {

@@ -1,6 +1,7 @@
 import type { Response } from "express";
 import { SCIMMY } from "scimmy-routers";
 import { isDigiCertError } from "../digicert/errors";
+import { scrubSecrets } from "../log/logger";
 import { ConcurrentChangeError, ConflictError, InvalidInputError, MisconfiguredError, NotFoundError, PreconditionFailedError } from "../provisioning/errors";
 import type { ProfileField } from "../provisioning/model";
 import { StoreConflictError, StoreUnavailableError } from "../provisioning/ports";
@@ -49,7 +50,14 @@ const DEFAULT_UNAVAILABLE_RETRY_S = 10;
 /** A dropped connection is replaced at once; a failover takes seconds. */
 const STORE_UNAVAILABLE_RETRY_S = 5;
 
+/** The SCIM error an error stands for; its detail never carries a registered secret (a DigiCert echo, a token). */
 export function failureOf(err: unknown): ScimFailure {
+  const f = mapFailure(err);
+  const detail = scrubSecrets(f.detail);
+  return detail === f.detail ? f : { ...f, detail };
+}
+
+function mapFailure(err: unknown): ScimFailure {
   if (err instanceof ScimResponseError) return err.failure;
   if (err instanceof SCIMMY.Types.Error) {
     const e = err as unknown as { status: number; scimType?: string; message: string };

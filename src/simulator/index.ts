@@ -109,11 +109,33 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     r.use((req, res, next) => {
       const f = faults.take(platform, req.method, req.path);
       if (!f) return next();
+      const answer = (status: number) => {
+        // After the route, its Content-Type is set already: the fault's answer names its own.
+        res.removeHeader("Content-Type");
+        res.status(status).set(f.headers ?? {});
+        if (f.rawBody === undefined) return res.json(f.body ?? DIALECTS[platform].faultBody(status));
+        if (!res.get("Content-Type")) res.type("text/html");
+        return res.send(f.rawBody);
+      };
       const act = () => {
         if (f.network === "reset") return req.socket.destroy();
         if (f.status === undefined) return next();
-        res.status(f.status).set(f.headers ?? {});
-        res.json(f.body ?? DIALECTS[platform].faultBody(f.status));
+        if (f.afterHandling) {
+          // The route runs (and changes the state) as usual; its answer (send, json or a bare end) is swapped for
+          // the fault's on the way out.
+          const { send: routeSend, end: routeEnd } = res;
+          const status = f.status;
+          const swap = () => {
+            res.send = routeSend;
+            res.end = routeEnd;
+            answer(status);
+            return res;
+          };
+          res.send = swap as typeof res.send;
+          res.end = swap as typeof res.end;
+          return next();
+        }
+        answer(f.status);
       };
       // Unref'd: a delayed answer pending when the simulator closes must not keep the process alive.
       if (f.delayMs) setTimeout(act, f.delayMs).unref();

@@ -88,8 +88,19 @@ export interface FailSpec {
   path?: RegExp;
   /** Answer with this status; without it (and without `network`) the request proceeds normally after delayMs. */
   status?: number;
+  /** The answer's body, sent as JSON (the platform's own error body when absent). */
   body?: unknown;
+  /**
+   * The answer's body sent as it is, instead of `body`: an HTML error page, JSON cut short. Content-Type is
+   * text/html unless `headers` names one.
+   */
+  rawBody?: string;
   headers?: Record<string, string>;
+  /**
+   * The request is carried out first (a POST /user creates the user), then answered with `status` and the body
+   * above instead of the route's own answer: DigiCert did the work and its answer was garbled on the way back.
+   */
+  afterHandling?: boolean;
   delayMs?: number;
   /** How many matching requests to affect; default 1. */
   times?: number;

@@ -103,7 +103,7 @@ export class CertCentralClient implements DigiCertClient {
       throw await this.duplicateIfTaken(e, input.username);
     }
     const id = (res.data as { id?: unknown } | undefined)?.id;
-    if (id === undefined || id === null) throw unexpected("create user answer carries no id");
+    if (id === undefined || id === null) throw unexpected("create user answer carries no id", { status: res.status, maybeApplied: true });
     return { id: String(id) };
   }
 
@@ -329,6 +329,6 @@ function intRoleIds(roleIds: string[]): number[] {
   });
 }
 
-function unexpected(what: string): DigiCertError {
-  return new DigiCertError("unexpected", `CertCentral: ${what}`);
+function unexpected(what: string, opts: { status?: number; maybeApplied?: boolean } = {}): DigiCertError {
+  return new DigiCertError("unexpected", `CertCentral: ${what}`, opts);
 }

@@ -90,7 +90,7 @@ export class OneClient implements DigiCertClient {
     const body = map.toCreateBody(input, roleIds, await this.accountId());
     const res = await this.http.request("POST", "/user", { body });
     const id = (res.data as { id?: unknown } | undefined)?.id;
-    if (id === undefined || id === null || id === "") throw unexpected("create user answer carries no id");
+    if (id === undefined || id === null || id === "") throw unexpected("create user answer carries no id", { status: res.status, maybeApplied: true });
     return { id: String(id) };
   }
 
@@ -328,6 +328,6 @@ function safeId(id: string): boolean {
   return /^[A-Za-z0-9_-]{1,128}$/.test(id) && id !== "me";
 }
 
-function unexpected(what: string): DigiCertError {
-  return new DigiCertError("unexpected", `DigiCert ONE: ${what}`);
+function unexpected(what: string, opts: { status?: number; maybeApplied?: boolean } = {}): DigiCertError {
+  return new DigiCertError("unexpected", `DigiCert ONE: ${what}`, opts);
 }

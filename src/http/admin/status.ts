@@ -1,7 +1,7 @@
 // What the status page (/admin) shows, gathered from the running bridge. Every section is read on its own: one
 // that cannot be read (the store down, DigiCert's role list unreachable) shows its error and the others still show.
 import { jobFailureCode } from "../../provisioning/job-failure-codes";
-import type { Logger } from "../../log/logger";
+import { scrubSecrets, type Logger } from "../../log/logger";
 import type { AccessPolicy } from "../../provisioning/access-policy";
 import type { RuleMatch } from "../../config/role-mapping";
 import type { GroupRepository, OutboxRepository, UserRepository } from "../../provisioning/ports";
@@ -137,7 +137,7 @@ async function section<T>(name: string, logger: Logger, read: () => Promise<T>):
     return await read();
   } catch (err) {
     logger.warn("status page: a section could not be read", { section: name, error: (err as Error)?.message });
-    const message = String((err as Error)?.message ?? err);
+    const message = scrubSecrets(String((err as Error)?.message ?? err));
     return { error: message.length > MAX_ERROR_CHARS ? `${message.slice(0, MAX_ERROR_CHARS)}…` : message };
   }
 }
@@ -170,7 +170,7 @@ export async function collectStatus(
           userName: j.payload.userName ?? null,
           kind: j.kind,
           attempts: j.attempts,
-          error: j.error ? { kind: jobFailureCode(j.error.cause), message: j.error.message } : null,
+          error: j.error ? { kind: jobFailureCode(j.error.cause), message: scrubSecrets(j.error.message) } : null,
           failedAt: j.finished ?? j.updated,
         })),
       };

@@ -2,6 +2,7 @@
 // stored state, so a job run again (a retry after a lost answer, a crash) makes no second user and no extra call.
 import { NO_LINK } from "../../../src/provisioning/digicert-sync";
 import { AccessRemovalError } from "../../../src/provisioning/errors";
+import { verdictOf } from "../../../src/provisioning/job-errors";
 import type { OutboxJob } from "../../../src/provisioning/records";
 import { writeMapping } from "../../support/mapping";
 import { startServices, userDraft, type Services } from "../../support/services";
@@ -50,6 +51,49 @@ describe("DigiCertSync on CertCentral", () => {
     expect((await s.store.users.getById(row.id))!.digicertId).toBe(made);
     expect(s.sim.callsTo("certcentral", "POST", /^\/user$/)).toHaveLength(1);
     expect(s.sim.listUsers("certcentral").filter((u) => u.username === "lost@example.com")).toHaveLength(1);
+  });
+
+  test("an unreadable answer to a create that DigiCert carried out: looked up at once and linked, not adopted", async () => {
+    const row = await s.users.create(userDraft("garbled@example.com"));
+    s.sim.failNext({ method: "POST", path: /^\/user$/, status: 200, rawBody: "<html>OK</html>", afterHandling: true });
+    await s.sync.run(await lastJob(row.id));
+    const linked = (await s.store.users.getById(row.id))!;
+    const same = s.sim.listUsers("certcentral").filter((u) => u.username === "garbled@example.com");
+    expect(same).toHaveLength(1);
+    expect(linked).toMatchObject({ digicertId: String(same[0].id), adopted: false });
+    expect(s.sim.callsTo("certcentral", "POST", /^\/user$/)).toHaveLength(1);
+  });
+
+  test("an unreadable answer to a create DigiCert did not carry out, or a failed look-up: retried, never a refusal", async () => {
+    const row = await s.users.create(userDraft("unread@example.com"));
+    const job = await lastJob(row.id);
+    s.sim.failNext({ method: "POST", path: /^\/user$/, status: 201, body: { ok: true } });
+    const notThere = await s.sync.run(job).catch((e: unknown) => e);
+    expect(notThere).toMatchObject({ kind: "unavailable" });
+    expect(verdictOf(notThere)).toMatchObject({ retry: true });
+    s.sim.failNext({ method: "POST", path: /^\/user$/, status: 201, rawBody: '{"id": 1', afterHandling: true });
+    s.sim.failNext({ method: "GET", path: /^\/user$/, status: 503, times: 10 });
+    // Another first try (the first one left nothing behind), whose create lands but whose look-up fails.
+    const lookupFailed = await s.sync.run(job).catch((e: unknown) => e);
+    expect(lookupFailed).toMatchObject({ kind: "unavailable" });
+    expect(verdictOf(lookupFailed)).toMatchObject({ retry: true });
+    s.sim.clearFaults();
+    // The retry looks first and finds the user the garbled create made: one user, linked.
+    await s.sync.run({ ...job, attempts: 2 });
+    const same = s.sim.listUsers("certcentral").filter((u) => u.username === "unread@example.com");
+    expect(same).toHaveLength(1);
+    expect((await s.store.users.getById(row.id))!.digicertId).toBe(String(same[0].id));
+  });
+
+  test("an unreadable 2xx to an update is retried, not a refusal: the job converges on its next run", async () => {
+    const row = await s.users.create(userDraft("upd-garbled@example.com"));
+    await s.sync.run(await lastJob(row.id));
+    const job: OutboxJob = { ...(await lastJob(row.id)), kind: "update", payload: { userName: row.userName, profileChanged: true }, attempts: 1 };
+    s.sim.failNext({ method: "PUT", status: 200, rawBody: "<html>Saved</html>", afterHandling: true });
+    const err = await s.sync.run(job).catch((e: unknown) => e);
+    expect(err).toMatchObject({ kind: "unexpected", maybeApplied: true });
+    expect(verdictOf(err)).toMatchObject({ retry: true, countAttempt: true });
+    await expect(s.sync.run({ ...job, attempts: 2 })).resolves.toBeUndefined();
   });
 
   test("a create job run again once linked: no second user, only the same profile written to the same user", async () => {
