@@ -29,14 +29,15 @@ h3{font-size:15px;margin:8px 0}
 header p,.muted{color:var(--muted);margin:4px 0 0}
 main{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(360px,100%),1fr));gap:16px;padding:16px 24px}
 section{background:var(--card);border:1px solid var(--line);border-radius:8px;padding:14px 16px;min-width:0;overflow-x:auto}
-@media (max-width:600px){header{padding:12px}main{padding:12px;gap:12px}section{padding:10px}}
+@media (max-width:600px){header{padding:12px}main{padding:12px;gap:12px}section{padding:10px}table.grid{min-width:560px}}
+.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(320px,100%),1fr));gap:8px 24px}
 .headline{margin-top:6px;font-size:14px}
 .headline .badge{font-size:14px;padding:2px 10px}
 .reasons{margin:6px 0 0;padding-left:18px;color:var(--muted)}
 form{display:flex;flex-wrap:wrap;gap:8px;margin:0 0 8px}
 input[type=search]{flex:1 1 200px;min-width:0;font:inherit;padding:4px 8px;border:1px solid var(--line);border-radius:6px;background:var(--bg);color:var(--fg)}
 button{font:inherit;padding:4px 12px;border:1px solid var(--line);border-radius:6px;background:var(--card);color:var(--fg)}
-.chart{display:block;width:100%;height:auto;max-height:220px;margin-top:6px}
+.chart{display:block;width:100%;height:auto;margin-top:6px}
 .chart text{fill:var(--muted);font-size:11px}
 .chart .axis{stroke:var(--line)}
 .chart .bar{fill:var(--ok)}
@@ -50,7 +51,8 @@ section.wide{grid-column:1/-1}
 .numbers dt{color:var(--muted);font-size:12px}
 .numbers dd{margin:0;font-size:22px;font-variant-numeric:tabular-nums}
 table{border-collapse:collapse;width:100%;margin-top:8px}
-th,td{text-align:left;padding:4px 8px 4px 0;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:4px 8px 4px 0;border-bottom:1px solid var(--line);vertical-align:top;overflow-wrap:break-word}
+td code{overflow-wrap:anywhere}
 th{color:var(--muted);font-weight:600;font-size:12px}
 .badge{display:inline-block;white-space:nowrap;padding:0 8px;border-radius:10px;font-size:12px;font-weight:600;border:1px solid currentColor}
 .ok{color:var(--ok)}.degraded{color:var(--warn)}.failed,.error{color:var(--bad)}
@@ -184,11 +186,11 @@ function outboxSection(s: AdminStatus["outbox"]): Html {
   const drainNote = o.drain === undefined ? "" : html`<p class="muted">Drain rate: jobs finished per second over the last ${Math.round(o.drain.windowSeconds / 60)} minutes (${o.drain.jobsDone} jobs, all replicas), measured, not the configured budget.</p>`;
   const pending = o.pendingJobs.length
     ? html`<p class="muted">Pending and running jobs (newest first${o.pending + o.running > o.pendingJobs.length ? html`, ${o.pendingJobs.length} of ${o.pending + o.running}` : ""})</p>
-<table><thead><tr><th>job</th><th>user</th><th>kind</th><th>state</th><th>tries</th><th>runs after</th><th>last error</th></tr></thead><tbody>${o.pendingJobs.map(pendingJobRow)}</tbody></table>`
+<table class="grid"><thead><tr><th>job</th><th>user</th><th>kind</th><th>state</th><th>tries</th><th>runs after</th><th>last error</th></tr></thead><tbody>${o.pendingJobs.map(pendingJobRow)}</tbody></table>`
     : html`<p class="muted">No pending jobs.</p>`;
   const failed = o.failedJobs.length
     ? html`<p class="muted">Latest failed jobs (retry with <code>digicert-scim outbox retry --all</code> once the cause is fixed)</p>
-<table><thead><tr><th>job</th><th>user</th><th>kind</th><th>tries</th><th>failed at</th><th>error</th></tr></thead><tbody>${o.failedJobs.map(failedJobRow)}</tbody></table>`
+<table class="grid"><thead><tr><th>job</th><th>user</th><th>kind</th><th>tries</th><th>failed at</th><th>error</th></tr></thead><tbody>${o.failedJobs.map(failedJobRow)}</tbody></table>`
     : html`<p class="muted">No failed jobs.</p>`;
   return card(
     "outbox",
@@ -202,12 +204,19 @@ function outboxSection(s: AdminStatus["outbox"]): Html {
 
 const CHART_W = 600;
 const CHART_H = 150;
-const PAD_L = 40;
+const PAD_L = 36;
 const PAD_B = 18;
 const PAD_T = 8;
 
 function minuteLabel(iso: string): string {
   return iso.slice(11, 16);
+}
+
+/** 1500 → 1.5k, 100000 → 100k: axis labels stay inside the chart's margin. */
+function compact(n: number): string {
+  if (n >= 1_000_000) return `${+(n / 1_000_000).toFixed(1)}M`;
+  if (n >= 1000) return `${+(n / 1000).toFixed(1)}k`;
+  return String(n);
 }
 
 function niceMax(v: number): number {
@@ -222,7 +231,7 @@ function axes(series: MinutePoint[], max: number): Html {
   const first = series[0]?.minute ?? "";
   const last = series[series.length - 1]?.minute ?? "";
   return html`<line class="axis" x1="${x0}" y1="${PAD_T + plotH}" x2="${CHART_W}" y2="${PAD_T + plotH}"/><line class="axis" x1="${x0}" y1="${PAD_T}" x2="${x0}" y2="${PAD_T + plotH}"/>
-<text x="${x0 - 4}" y="${PAD_T + 10}" text-anchor="end">${max}</text><text x="${x0 - 4}" y="${PAD_T + plotH}" text-anchor="end">0</text>
+<text x="${x0 - 4}" y="${PAD_T + 10}" text-anchor="end">${compact(max)}</text><text x="${x0 - 4}" y="${PAD_T + plotH}" text-anchor="end">0</text>
 <text x="${x0}" y="${CHART_H - 4}">${minuteLabel(first)}</text><text x="${CHART_W}" y="${CHART_H - 4}" text-anchor="end">${minuteLabel(last)} UTC</text>`;
 }
 
@@ -236,7 +245,7 @@ function callsChart(v: DigiCertActivityView): Html {
   const y = (n: number) => PAD_T + plotH - (n / max) * plotH;
   const bars = v.series.map((p, i) =>
     p.calls > 0
-      ? html`<rect class="bar" x="${(PAD_L + i * step + 0.5).toFixed(1)}" y="${y(p.calls).toFixed(1)}" width="${Math.max(1, step - 1).toFixed(1)}" height="${(PAD_T + plotH - y(p.calls)).toFixed(1)}"><title>${minuteLabel(p.minute)}: ${p.calls} calls</title></rect>`
+      ? html`<rect class="bar" x="${(PAD_L + i * step + 0.5).toFixed(1)}" y="${Math.min(y(p.calls), PAD_T + plotH - 1.5).toFixed(1)}" width="${Math.max(1, step - 1).toFixed(1)}" height="${Math.max(1.5, PAD_T + plotH - y(p.calls)).toFixed(1)}"><title>${minuteLabel(p.minute)}: ${p.calls} calls</title></rect>`
       : "",
   );
   const ly = y(v.limitPerMinute).toFixed(1);
@@ -281,9 +290,9 @@ function digicertSection(s: AdminStatus["digicert"]): Html {
   if (!s.available) return card("digicert", title, html`<p class="muted">Not available: this bridge does not record its DigiCert calls.</p>`, true);
   const calls = s.recentCalls.length
     ? html`<p class="muted">Latest calls of this replica, newest first, with who caused them</p>
-<table><thead><tr><th>when</th><th>call</th><th>status</th><th>time</th><th>caused by</th></tr></thead><tbody>${s.recentCalls.map(callRow)}</tbody></table>`
+<table class="grid"><thead><tr><th>when</th><th>call</th><th>status</th><th>time</th><th>caused by</th></tr></thead><tbody>${s.recentCalls.map(callRow)}</tbody></table>`
     : html`<p class="muted">No DigiCert call since this replica started.</p>`;
-  return card("digicert", title, html`<p class="muted">Last hour, per minute</p>${callsChart(s)}${depthChart(s.series)}${calls}`, true);
+  return card("digicert", title, html`<p class="muted">Last hour, per minute</p><div class="charts"><div>${callsChart(s)}</div><div>${depthChart(s.series)}</div></div>${calls}`, true);
 }
 
 function roleMappingSection(s: AdminStatus["roleMapping"]): Html {
@@ -336,7 +345,7 @@ function auditSection(s: AdminStatus["audit"]): Html {
   return card(
     "audit",
     "Recent audit events",
-    html`<table><thead><tr><th>when</th><th>who</th><th>what</th><th>target</th><th>outcome</th><th>detail</th></tr></thead><tbody>${s.events.map(
+    html`<table class="grid"><thead><tr><th>when</th><th>who</th><th>what</th><th>target</th><th>outcome</th><th>detail</th></tr></thead><tbody>${s.events.map(
       auditRow,
     )}</tbody></table>`,
     true,
@@ -444,7 +453,7 @@ function driftReport(r: Record<string, unknown>): Html {
     : html`<p class="ok" data-metric="reconcile.drift">No drift: DigiCert matches the bridge.</p>`;
   const rows = entries.slice(0, MAX_REPORT_ROWS * 5);
   const table = rows.length
-    ? html`<table><thead><tr><th>drift</th><th>user</th><th>in DigiCert</th><th>what differs</th><th>action</th></tr></thead><tbody>${rows.map(driftRow)}</tbody></table>${
+    ? html`<table class="grid"><thead><tr><th>drift</th><th>user</th><th>in DigiCert</th><th>what differs</th><th>action</th></tr></thead><tbody>${rows.map(driftRow)}</tbody></table>${
         entries.length > rows.length ? html`<p class="muted">… and ${entries.length - rows.length} more (see /admin/api/status)</p>` : ""
       }`
     : "";
@@ -481,7 +490,7 @@ function syncBadge(state: string): Html {
 
 function userDetailBody(u: UserDetailView): Html {
   const jobs = u.jobs.length
-    ? html`<table><thead><tr><th>job</th><th>kind</th><th>state</th><th>tries</th><th>queued</th><th>request</th><th>last error</th></tr></thead><tbody>${u.jobs.map(
+    ? html`<table class="grid"><thead><tr><th>job</th><th>kind</th><th>state</th><th>tries</th><th>queued</th><th>request</th><th>last error</th></tr></thead><tbody>${u.jobs.map(
         (j) => html`<tr data-user-job="${j.id}"><td>${j.id}</td><td>${j.kind}</td><td>${j.status}</td><td>${j.attempts}</td><td>${when(j.created)}</td><td><code>${j.requestId ?? ""}</code></td><td>${j.lastError ?? ""}</td></tr>`,
       )}</tbody></table>`
     : html`<p class="muted">No outbox jobs kept for this user.</p>`;
@@ -489,7 +498,7 @@ function userDetailBody(u: UserDetailView): Html {
     u.audit === null
       ? html`<p class="muted">No audit trail on this bridge.</p>`
       : u.audit.length
-        ? html`<table><thead><tr><th>when</th><th>who</th><th>what</th><th>target</th><th>outcome</th><th>detail</th></tr></thead><tbody>${u.audit.map(auditRow)}</tbody></table>`
+        ? html`<table class="grid"><thead><tr><th>when</th><th>who</th><th>what</th><th>target</th><th>outcome</th><th>detail</th></tr></thead><tbody>${u.audit.map(auditRow)}</tbody></table>`
         : html`<p class="muted">No audit entries.</p>`;
   return html`<h3 data-user="${u.id}">${u.userName} ${syncBadge(u.syncState)}</h3>
 <table><tbody>

@@ -1,5 +1,6 @@
 // What the status page (/admin) shows, gathered from the running bridge. Every section is read on its own: one
 // that cannot be read (the store down, DigiCert's role list unreachable) shows its error and the others still show.
+import { withCallCause } from "../../digicert/observer";
 import { jobFailureCode } from "../../provisioning/job-failure-codes";
 import type { Logger } from "../../log/logger";
 import type { AccessPolicy } from "../../provisioning/access-policy";
@@ -266,7 +267,10 @@ export async function collectStatus(
         pendingJobs: pending.map(jobView),
       };
     }),
-    section("roleMapping", logger, async () => roleMappingView(source.access.managed, await source.access.current())),
+    // The mapping may need DigiCert's role list: its calls are the status page's.
+    section("roleMapping", logger, () =>
+      withCallCause({ origin: "status page (role list)" }, async () => roleMappingView(source.access.managed, await source.access.current())),
+    ),
     section("audit", logger, async (): Promise<Optional<{ events: object[] }>> =>
       source.audit ? { available: true, events: [...(await source.audit.recent(AUDIT_EVENTS_SHOWN))] } : { available: false },
     ),
