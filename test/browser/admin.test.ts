@@ -96,6 +96,9 @@ maybe("status page in a headless browser", () => {
     });
     await h.post("/scim/v2/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Operators", members: [{ value: ids[0] }] });
     await h.drain();
+    // A user made by hand in DigiCert: the reconcile report has a drift row to show.
+    h.sim.seedUser("certcentral", { username: "hand.made", email: "hand.made@example.com", access_roles: [{ id: 1 }] });
+    await h.bridge.reconcile();
 
     ({ server, base } = await listen(h.app));
 
@@ -181,8 +184,13 @@ maybe("status page in a headless browser", () => {
     const auditRows = await page.$$eval("tr[data-audit]", (rows) => rows.length);
     if (api.audit.available) expect(auditRows).toBe(api.audit.events.length);
     else expect(await page.textContent("#audit")).toContain("Not available yet");
-    if (!api.reconcile.available) expect(await page.textContent("#reconcile")).toContain("Not available yet");
-    else if (!api.reconcile.report) expect(await page.textContent("#reconcile")).toContain("No reconciliation has run yet");
+    // The reconcile report as a drift table for people, not JSON.
+    expect(api.reconcile.available).toBe(true);
+    const drift = await page.$$eval("#reconcile tr[data-drift]", (rows) => rows.map((r) => [r.getAttribute("data-drift"), (r.textContent ?? "").replace(/\s+/g, " ")]));
+    expect(drift).toContainEqual(["unmanaged", expect.stringContaining("hand.made")]);
+    expect(drift).toContainEqual(["not_provisioned", expect.stringContaining(failedUser.userName)]);
+    expect(drift).toHaveLength(api.reconcile.report.entries.length);
+    expect(await page.textContent("#reconcile")).not.toContain("{");
 
     // The inline style sheet was applied (its CSP hash matched): body margin is 0, not the browser's 8px.
     expect(await page.$eval("body", (b) => getComputedStyle(b).marginTop)).toBe("0px");

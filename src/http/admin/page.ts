@@ -425,15 +425,19 @@ function listText(v: unknown): string {
 
 function driftDifference(e: DriftRow): Html | string {
   if (e.fields?.length) return html`${e.fields.map((f) => html`<div><code>${f.field}</code>: ${f.expected ?? "—"} → ${f.actual ?? "—"}</div>`)}`;
-  if (e.expected !== undefined || e.actual !== undefined) return html`bridge: ${listText(e.expected)} → DigiCert: ${listText(e.actual)}`;
+  const given = (v: unknown) => v !== undefined && v !== null && v !== "";
+  if (given(e.expected) && given(e.actual)) return html`bridge: ${listText(e.expected)} → DigiCert: ${listText(e.actual)}`;
+  if (given(e.expected)) return html`bridge: ${listText(e.expected)}`;
+  if (given(e.actual)) return html`DigiCert: ${listText(e.actual)}`;
   return "";
 }
 
 function driftRow(e: DriftRow): Html {
   const user = e.userId ? html`<a href="/admin?user=${encodeURIComponent(e.userId)}">${e.userName ?? e.userId}</a>` : html`<span class="muted">—</span>`;
   const dc = e.digicertUsername || e.digicertId ? html`${e.digicertUsername ?? ""}${e.digicertId ? html` <code>${e.digicertId}</code>` : ""}` : "";
+  const difference = driftDifference(e);
   return html`<tr data-drift="${e.kind}"><td>${DRIFT_LABELS[e.kind] ?? e.kind}</td><td>${user}</td><td>${dc}</td><td>${e.detail ?? ""}${
-    e.fields?.length || e.expected !== undefined || e.actual !== undefined ? html`<br>${driftDifference(e)}` : ""
+    difference ? html`<br><span class="muted">${difference}</span>` : ""
   }</td><td>${ACTION_LABELS[e.action ?? ""] ?? e.action ?? ""}${e.jobId !== undefined ? html` (job <code>${e.jobId}</code>)` : ""}</td></tr>`;
 }
 
