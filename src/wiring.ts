@@ -3,6 +3,8 @@ import type { AppConfig } from "./config";
 import { createDigiCertClient, type ClosableDigiCertClient, type DigiCertClient, type DigiCertObservers } from "./digicert";
 import { dryRunClient } from "./digicert/dry-run";
 import { sustainedRatePerSecond } from "./digicert/pacing";
+import { withCallCause } from "./digicert/observer";
+import { DigiCertActivity } from "./http/admin/activity";
 import { closeApp, createApp } from "./http/app";
 import { createMetrics } from "./http/metrics";
 import { bridgeReadinessChecks } from "./http/readiness-checks";
@@ -152,7 +154,16 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     pacing: () => core.digicert.pacing(),
   });
   const trail = new AuditTrail(() => store.audit, logger);
-  const core = buildProvisioningCore(config, logger, store, { observer: metrics.digicert, trail, onAdopted: () => metrics.adopted() });
+  // The status page's DigiCert view: recent calls with their cause, calls and outbox depth per minute (in memory).
+  const activity = new DigiCertActivity({ limitPerMinute: sustainedRatePerSecond(config.digicert.rateLimit) * 60 });
+  const observer = {
+    ...metrics.digicert,
+    call: (c: Parameters<NonNullable<typeof metrics.digicert.call>>[0]) => {
+      metrics.digicert.call?.(c);
+      activity.call(c);
+    },
+  };
+  const core = buildProvisioningCore(config, logger, store, { observer, trail, onAdopted: () => metrics.adopted() });
   const { digicert, access, sync } = core;
   if (config.dryRun) {
     logger.warn("DRY_RUN is on: nothing is written to DigiCert; each would-be call is recorded in the audit trail (digicert-scim plan)");
@@ -178,7 +189,12 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
   });
   const worker: OutboxWorker = new OutboxWorker({
     outbox: store.outbox,
-    run: (job, signal) => sync.run(job, signal),
+    // Each DigiCert call a job makes names the job, its user and the SCIM request that queued it (status page).
+    run: (job, signal) =>
+      withCallCause(
+        { origin: `outbox ${job.kind}`, jobId: job.id, userId: job.userId, userName: job.payload.userName ?? null, requestId: job.payload.requestId ?? null },
+        () => sync.run(job, signal),
+      ),
     logger,
     concurrency: config.outbox.concurrency,
     maxAttempts: config.outbox.maxAttempts,
@@ -202,7 +218,12 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
   const groups = new GroupService({ store, userService: users, access, logger });
   // Jobs a crash or a shutdown left behind are picked up here (leases that ran out) like any others.
   worker.start();
-  const runReconcile = (ropts: ReconcileOptions = {}) => core.reconcile(ropts, () => worker.kick());
+  const runReconcile = (ropts: ReconcileOptions = {}) =>
+    withCallCause({ origin: `reconcile (${ropts.trigger ?? "cli"})` }, () => core.reconcile(ropts, () => worker.kick()));
+  const stopSampling = activity.startSampling(async () => {
+    const s = await store.outbox.stats();
+    return s.pending + s.running;
+  }, 20_000);
   registerReconcileMetrics(metrics.registry, () => store.reconcile.latestSummary());
   // RECONCILE_INTERVAL: report only, one replica at a time (a lease in the store).
   // A DRY_RUN bridge's links point at pretend users (dry-run-…): comparing them with DigiCert would report them all.
@@ -238,12 +259,15 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
       reconcile: store.reconcile,
       users: store.users,
       groups: store.groups,
-      // Counts read fresh (the worker caches its stats for a second); the drain rate is the worker's.
+      // Counts read fresh; the drain rate is measured from jobs finished (all replicas), never the budget.
       outbox: {
-        stats: async () => ({ ...(await store.outbox.stats()), drainPerSecond: (await worker.stats()).drainPerSecond }),
+        stats: () => store.outbox.stats(),
         list: (filter) => store.outbox.list(filter),
+        doneSince: (since) => store.outbox.doneSince(since),
       },
       access,
+      activity,
+      lookup: { users: store.users, outbox: store.outbox, audit: store.audit },
     },
     readinessChecks: bridgeReadinessChecks({
       store,
@@ -270,6 +294,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     reconcileSchedule,
     async close() {
       await closeApp(app);
+      stopSampling();
       access.stopRefresh();
       stopHousekeeping();
       await reconcileSchedule?.stop();

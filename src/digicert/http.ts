@@ -18,7 +18,7 @@ import {
   type RetryTiming,
 } from "./retry";
 import type { PlatformName } from "./types";
-import { type DigiCertCallObserver, type DigiCertCallStatus, routeTemplate, safely } from "./observer";
+import { type CallCause, currentCallCause, type DigiCertCallObserver, type DigiCertCallStatus, routeTemplate, safely } from "./observer";
 
 export type HttpMethod = "GET" | "POST" | "PUT" | "DELETE";
 
@@ -140,16 +140,18 @@ export class DigiCertHttp {
    * and reports the final outcome to the circuit breaker.
    */
   async request(method: HttpMethod, path: string, call: CallOptions = {}): Promise<HttpResult> {
+    // Read now, before pacing: the rate limiter may run the call from another job's async context.
+    const cause = currentCallCause();
     let trial: boolean;
     try {
       trial = this.breaker.admit();
     } catch (e) {
-      this.observe(method, path, "circuit_open", 0);
+      this.observe(method, path, "circuit_open", 0, cause);
       throw e;
     }
     let outcome: CallOutcome = "neutral";
     try {
-      const res = await this.withRetries(method, path, call);
+      const res = await this.withRetries(method, path, call, cause);
       outcome = "success";
       return res;
     } catch (e) {
@@ -160,12 +162,12 @@ export class DigiCertHttp {
     }
   }
 
-  private async withRetries(method: HttpMethod, path: string, call: CallOptions): Promise<HttpResult> {
+  private async withRetries(method: HttpMethod, path: string, call: CallOptions, callCause?: CallCause): Promise<HttpResult> {
     const retries = isIdempotent(method) ? this.maxRetries : 0;
     let waited = 0;
     for (let retry = 1; ; retry++) {
       try {
-        return await this.once(method, path, call);
+        return await this.once(method, path, call, callCause);
       } catch (e) {
         const cause = retryCause(e, e instanceof DigiCertError ? transportFailures.get(e) : undefined);
         if (!cause || retry > retries) throw e;
@@ -200,12 +202,12 @@ export class DigiCertHttp {
     this.httpsAgent.destroy();
   }
 
-  private async once(method: HttpMethod, path: string, call: CallOptions): Promise<HttpResult> {
-    const run = () => this.send(method, path, call);
+  private async once(method: HttpMethod, path: string, call: CallOptions, cause?: CallCause): Promise<HttpResult> {
+    const run = () => this.send(method, path, call, cause);
     return this.opts.pacer ? this.opts.pacer.schedule(run) : run();
   }
 
-  private async send(method: HttpMethod, path: string, call: CallOptions): Promise<HttpResult> {
+  private async send(method: HttpMethod, path: string, call: CallOptions, cause?: CallCause): Promise<HttpResult> {
     const started = Date.now();
     let res: AxiosResponse<string>;
     try {
@@ -219,14 +221,14 @@ export class DigiCertHttp {
     } catch (e) {
       const reason = transportReason(e);
       this.log(method, path, undefined, started, reason);
-      this.observe(method, path, reason === "timeout" ? "timeout" : "network", (Date.now() - started) / 1000);
+      this.observe(method, path, reason === "timeout" ? "timeout" : "network", (Date.now() - started) / 1000, cause);
       const err = new DigiCertError("unavailable", `DigiCert ${this.label()} is unreachable (${reason})`);
       transportFailures.set(err, reason);
       wireErrors.add(err);
       throw err;
     }
     this.log(method, path, res.status, started);
-    this.observe(method, path, res.status, (Date.now() - started) / 1000);
+    this.observe(method, path, res.status, (Date.now() - started) / 1000, cause);
     try {
       return this.interpret(res);
     } catch (e) {
@@ -293,8 +295,8 @@ export class DigiCertHttp {
     this.opts.logger.info("digicert call", entry);
   }
 
-  private observe(method: string, path: string, status: DigiCertCallStatus, seconds: number): void {
-    safely(this.opts.onCall, { platform: this.opts.platform, method, endpoint: routeTemplate(path), status, seconds });
+  private observe(method: string, path: string, status: DigiCertCallStatus, seconds: number, cause?: CallCause): void {
+    safely(this.opts.onCall, { platform: this.opts.platform, method, endpoint: routeTemplate(path), status, seconds, ...(cause ? { cause } : {}) });
   }
 
   private label(): string {

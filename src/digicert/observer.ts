@@ -1,6 +1,32 @@
 // Hooks through which the DigiCert layer reports what it does (for metrics), without knowing who listens:
 // nothing here depends on Prometheus or the HTTP server. The wiring connects them to the metrics registry.
+import { AsyncLocalStorage } from "node:async_hooks";
 import type { PlatformName } from "./types";
+
+/**
+ * Who caused a DigiCert call: the outbox job (its id, user and the SCIM request that queued it), or a named origin
+ * (readiness, reconcile). Set by the caller around its work (`withCallCause`); the HTTP layer reads it when the call
+ * starts, before pacing, so a call keeps its cause whichever job's turn the rate limiter runs it in.
+ */
+export interface CallCause {
+  origin: string;
+  requestId?: string | null;
+  jobId?: number;
+  userId?: string;
+  userName?: string | null;
+}
+
+const causes = new AsyncLocalStorage<CallCause>();
+
+/** Runs `fn` with `cause` named on every DigiCert call it makes. */
+export function withCallCause<T>(cause: CallCause, fn: () => T): T {
+  return causes.run(cause, fn);
+}
+
+/** The cause of the code running now, if one was set. */
+export function currentCallCause(): CallCause | undefined {
+  return causes.getStore();
+}
 
 /** How one attempt at a DigiCert call ended: the HTTP status, or why there was none. */
 export type DigiCertCallStatus = number | "network" | "timeout" | "circuit_open";
@@ -14,6 +40,8 @@ export interface DigiCertCallObservation {
   status: DigiCertCallStatus;
   /** Time on the wire, pacing wait excluded; 0 when the open circuit refused the call before sending it. */
   seconds: number;
+  /** Who caused the call, when the caller said (withCallCause). */
+  cause?: CallCause;
 }
 
 export type DigiCertCallObserver = (call: DigiCertCallObservation) => void;

@@ -17,10 +17,14 @@ import { liveness, readinessProbe, serveReadiness, type ReadinessCheck } from ".
 import { createMetrics, type HttpMetrics } from "./metrics";
 import { oauthTokenRouter } from "./oauth";
 import { requestLog } from "./request-log";
-import { loopbackDispatch, type LoopbackDispatch } from "./bulk-dispatch";
+import { loopbackDispatch } from "./bulk-dispatch";
 
 export interface AppDeps {
-  config: Pick<AppConfig, "publicBaseUrl" | "scim" | "admin"> & Partial<Pick<AppConfig, "authFailureLimit" | "trustProxy">>;
+  config: Pick<AppConfig, "publicBaseUrl" | "scim" | "admin"> &
+    Partial<Pick<AppConfig, "authFailureLimit" | "trustProxy">> & {
+      /** REDIS_URL (digicert.redisUrl) shares AUTH_FAILURE_LIMIT's count between replicas. */
+      digicert?: Pick<AppConfig["digicert"], "redisUrl">;
+    };
   /** The store's bearer tokens (`digicert-scim tokens`), accepted besides the configured credentials. */
   tokens?: TokenLookup;
   platform: PlatformName;
@@ -43,18 +47,19 @@ export interface AppDeps {
 }
 
 
-/** What an app holds open besides its routes (the Bulk loopback listener); released by closeApp. */
-const owned = new WeakMap<express.Express, LoopbackDispatch>();
+/** What an app holds open besides its routes (the Bulk loopback listener, a Redis client); released by closeApp. */
+const owned = new WeakMap<express.Express, { close(): Promise<void> }[]>();
 
 export async function closeApp(app: express.Express): Promise<void> {
-  await owned.get(app)?.close();
+  await Promise.all((owned.get(app) ?? []).map((o) => o.close()));
 }
 
 export function createApp(deps: AppDeps): express.Express {
   const { config, logger } = deps;
   const app = express();
   const bulk = loopbackDispatch(app);
-  owned.set(app, bulk);
+  const held: { close(): Promise<void> }[] = [bulk];
+  owned.set(app, held);
   app.disable("x-powered-by");
   // Express's body-hash ETag would answer 304s that SCIM clients do not expect (notes/scimmy.md §2).
   app.set("etag", false);
@@ -62,6 +67,8 @@ export function createApp(deps: AppDeps): express.Express {
   if (config.trustProxy !== undefined) app.set("trust proxy", config.trustProxy);
   // One failure limiter for every authenticated surface; store tokens besides the configured credentials.
   const auth = createAuthSupport(config, deps.metricsTokens, deps.tokens, logger);
+  const limiter = auth.limiter;
+  if (limiter.close) held.push({ close: () => limiter.close!() });
   const metrics = deps.metrics ?? createMetrics();
 
   app.use(requestLog(logger, metrics));

@@ -4,18 +4,18 @@ import type { AppConfig, BearerCredential } from "../config";
 import type { Logger } from "../log/logger";
 import type { TokenRepository } from "../provisioning/ports";
 import type { AuthSupport } from "./credential-prelude";
-import { AuthFailureLimiter } from "./auth-failures";
+import { AuthFailureLimiter, SharedAuthFailureLimiter, type FailureLimiter } from "./auth-failures";
 import { metricsOpenWarning } from "./metrics-auth";
 import { StoreTokens, warnExpiringEnvTokens } from "./store-tokens";
 
 export type TokenLookup = Pick<TokenRepository, "findByDigest" | "touch">;
 
 export interface AppAuth extends AuthSupport {
-  limiter: AuthFailureLimiter;
+  limiter: FailureLimiter;
 }
 
 export function createAuthSupport(
-  config: Pick<AppConfig, "scim" | "admin"> & Partial<Pick<AppConfig, "authFailureLimit">>,
+  config: Pick<AppConfig, "scim" | "admin"> & Partial<Pick<AppConfig, "authFailureLimit">> & { digicert?: Pick<AppConfig["digicert"], "redisUrl"> },
   metricsTokens: BearerCredential[] | undefined,
   tokens: TokenLookup | undefined,
   logger: Logger,
@@ -30,8 +30,11 @@ export function createAuthSupport(
   );
   const open = metricsOpenWarning(metricsTokens, config.admin);
   if (open) logger.warn(open);
+  const limit = config.authFailureLimit ?? null;
+  // REDIS_URL: one count for every replica (the DigiCert rate budget's Redis); else, or while it is down, per replica.
+  const redisUrl = config.digicert?.redisUrl;
   return {
-    limiter: new AuthFailureLimiter({ limit: config.authFailureLimit ?? null, logger }),
+    limiter: limit && redisUrl ? new SharedAuthFailureLimiter({ limit, logger, redisUrl }) : new AuthFailureLimiter({ limit, logger }),
     store: tokens ? new StoreTokens({ repo: tokens, logger }) : undefined,
     logger,
   };

@@ -1,7 +1,7 @@
 import type { NextFunction, Request, Response } from "express";
 import type { Logger } from "../log/logger";
 import type { AuthVerdict } from "./auth";
-import type { AuthFailureLimiter, AuthSurface } from "./auth-failures";
+import type { AuthSurface, FailureLimiter } from "./auth-failures";
 import { requestContext } from "./request-context";
 import type { StoreTokens } from "./store-tokens";
 
@@ -11,7 +11,8 @@ import type { StoreTokens } from "./store-tokens";
 
 /** What every authenticated surface shares: the failure limiter, the store's tokens and the log. */
 export interface AuthSupport {
-  limiter?: AuthFailureLimiter;
+  /** AUTH_FAILURE_LIMIT: per replica, or shared through Redis (REDIS_URL). */
+  limiter?: FailureLimiter;
   store?: StoreTokens;
   logger?: Logger;
 }
@@ -39,7 +40,7 @@ export function credentialPrelude(
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const ctx = requestContext(res);
     ctx.credential = "none";
-    const blocked = support.limiter?.blockedFor(req) ?? 0;
+    const blocked = (await support.limiter?.blockedFor(req)) ?? 0;
     if (blocked) return answers.blocked(res, blocked);
     let verdict: AuthVerdict;
     try {
@@ -52,7 +53,7 @@ export function credentialPrelude(
       ctx.credential = verdict.name;
       return next();
     }
-    recordFailure(req, res, verdict, surface, support);
+    await recordFailure(req, res, verdict, surface, support);
     answers.unauthorized(req, res, verdict, next);
   };
 }
@@ -61,9 +62,10 @@ export function credentialPrelude(
  * After a verdict that is not ok: counts the failure when a credential was presented, and logs a refused known
  * credential (its name and why, never the secret).
  */
-export function recordFailure(req: Request, res: Response, verdict: AuthVerdict, surface: AuthSurface, support: AuthSupport): void {
+export async function recordFailure(req: Request, res: Response, verdict: AuthVerdict, surface: AuthSurface, support: AuthSupport): Promise<void> {
   if (verdict.kind === "none" || verdict.kind === "ok") return;
-  support.limiter?.fail(req, surface);
+  // Counted before the answer goes out, so the client's next attempt (on any replica) sees it.
+  await support.limiter?.fail(req, surface);
   if (verdict.kind === "refused") {
     support.logger?.warn(`credential refused: ${verdict.reason.replace("_", " ")}`, {
       requestId: requestContext(res).requestId,

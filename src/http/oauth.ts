@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import express, { type NextFunction, type Request, type Response } from "express";
 import type { OAuthConfig } from "../config";
 import { hs256, matchClient, parseBasicHeader, REALM, TOKEN_AUDIENCE, TOKEN_ISSUER, TOO_MANY_FAILURES } from "./auth";
-import type { AuthFailureLimiter } from "./auth-failures";
+import type { FailureLimiter } from "./auth-failures";
 import { requestContext } from "./request-context";
 
 // POST /oauth/token: the OAuth 2.0 client credentials grant (RFC 6749 §4.4) for IdPs such as Microsoft Entra
@@ -46,8 +46,8 @@ function spellings(value: string): string[] {
   }
 }
 
-function issueToken(oauth: OAuthConfig, limiter?: AuthFailureLimiter) {
-  return (req: Request, res: Response): void => {
+function issueToken(oauth: OAuthConfig, limiter?: FailureLimiter) {
+  return async (req: Request, res: Response): Promise<void> => {
     requestContext(res).credential = "none";
     const body: Record<string, unknown> =
       req.body !== null && typeof req.body === "object" && !Array.isArray(req.body) ? (req.body as Record<string, unknown>) : {};
@@ -70,7 +70,7 @@ function issueToken(oauth: OAuthConfig, limiter?: AuthFailureLimiter) {
     if (header !== undefined) {
       const basic = parseBasicHeader(header);
       if (!basic) {
-        limiter?.fail(req, "oauth");
+        await limiter?.fail(req, "oauth");
         return oauthError(res, 401, "invalid_client", "the Authorization header must be HTTP Basic with client_id:client_secret");
       }
       if (bodySecret !== undefined) {
@@ -91,7 +91,7 @@ function issueToken(oauth: OAuthConfig, limiter?: AuthFailureLimiter) {
     const clientId = matchClient(ids, secrets, oauth.clients);
     if (!clientId) {
       // AUTH_FAILURE_LIMIT: a wrong client id or secret counts against the client's address.
-      limiter?.fail(req, "oauth");
+      await limiter?.fail(req, "oauth");
       return oauthError(res, 401, "invalid_client", "client authentication failed");
     }
     requestContext(res).credential = `oauth:${clientId}`;
@@ -103,9 +103,9 @@ function issueToken(oauth: OAuthConfig, limiter?: AuthFailureLimiter) {
 }
 
 /** 429 before anything is parsed while the client's address is blocked by AUTH_FAILURE_LIMIT. */
-function refuseBlocked(limiter?: AuthFailureLimiter) {
-  return (req: Request, res: Response, next: NextFunction): void => {
-    const blocked = limiter?.blockedFor(req) ?? 0;
+function refuseBlocked(limiter?: FailureLimiter) {
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    const blocked = (await limiter?.blockedFor(req)) ?? 0;
     if (!blocked) return next();
     requestContext(res).credential = "none";
     res.set("Retry-After", String(blocked));
@@ -114,7 +114,7 @@ function refuseBlocked(limiter?: AuthFailureLimiter) {
 }
 
 /** The token endpoint; mount it at /oauth/token. */
-export function oauthTokenRouter(oauth: OAuthConfig, limiter?: AuthFailureLimiter): express.Router {
+export function oauthTokenRouter(oauth: OAuthConfig, limiter?: FailureLimiter): express.Router {
   const router = express.Router();
   router.post(
     "/",

@@ -2,6 +2,7 @@
 // hostnames, no configuration, no secret.
 import type { ClosableDigiCertClient } from "../digicert";
 import { isDigiCertError } from "../digicert/errors";
+import { withCallCause } from "../digicert/observer";
 import type { OutboxStats } from "../provisioning/records";
 import type { ReadinessCheck } from "./health";
 
@@ -38,7 +39,7 @@ function digicertCheck(digicert: ClosableDigiCertClient): ReadinessCheck {
     check: async () => {
       if (digicert.circuit?.().state === "open") return { degraded: `${describeDigiCertFailure(null, digicert)}; changes are queued` };
       try {
-        await digicert.ping();
+        await withCallCause({ origin: "readiness check" }, () => digicert.ping());
       } catch (err) {
         if (refusedKey(err)) throw err;
         return { degraded: `${describeDigiCertFailure(err, digicert)}; changes are queued` };

@@ -7,11 +7,14 @@ import type { AdminConfig } from "../../config";
 import type { Logger } from "../../log/logger";
 import type { ReadinessReport } from "../health";
 import { adminAuth, type AdminAuthOptions } from "./auth";
-import { renderStatusPage, STYLE_HASH } from "./page";
+import { renderStatusPage, STYLE_HASH, type LookupView } from "./page";
 import { collectStatus, type StatusSource } from "./status";
+import { MAX_QUERY_CHARS, searchUsers, userDetail } from "./users";
 
 export { ADMIN_REALM, authenticateAdmin, authenticateAdminRequest, type AdminAuthOptions } from "./auth";
 export { collectStatus, type AdminStatus, type AuditSource, type ReconcileSource, type StatusSource } from "./status";
+export { DigiCertActivity, type ActivitySource } from "./activity";
+export type { UserLookupSource } from "./users";
 
 export interface AdminDeps {
   credentials: AdminConfig;
@@ -25,7 +28,8 @@ export interface AdminDeps {
 
 /**
  * Security headers of every /admin answer, 401s included: a CSP allowing nothing but the page's own inline style
- * sheet (by hash; no script at all), no framing, no referrer, never cached.
+ * sheet (by hash; no script at all; charts are inline SVG) and its own search form, no framing, no referrer, never
+ * cached.
  */
 export function adminHeaders() {
   const headers = helmet({
@@ -38,7 +42,8 @@ export function adminHeaders() {
         imgSrc: ["'none'"],
         connectSrc: ["'none'"],
         baseUri: ["'none'"],
-        formAction: ["'none'"],
+        // The user search is a plain GET form to /admin.
+        formAction: ["'self'"],
         frameAncestors: ["'none'"],
       },
     },
@@ -52,6 +57,12 @@ export function adminHeaders() {
   };
 }
 
+/** One string parameter of the query (the first when repeated), cut to MAX_QUERY_CHARS. */
+function queryText(v: unknown): string {
+  const first = Array.isArray(v) ? v[0] : v;
+  return typeof first === "string" ? first.trim().slice(0, MAX_QUERY_CHARS) : "";
+}
+
 export function adminRouter(deps: AdminDeps): express.Router {
   const router = express.Router();
   const auth = adminAuth(deps.credentials, deps.auth);
@@ -62,9 +73,42 @@ export function adminRouter(deps: AdminDeps): express.Router {
     router.use(adminHeaders(), auth);
   }
   const status = () => collectStatus(deps.source, deps.health, deps.logger);
-  router.get("/", async (_req, res, next) => {
+  const lookup = deps.source.lookup;
+  /** What the page's search asked (?q= or ?user=), read like a status section: an error shows, the page stays. */
+  const lookupView = async (req: Request): Promise<LookupView | null> => {
+    if (!lookup) return null;
+    const q = queryText(req.query.q);
+    const user = queryText(req.query.user);
+    const failed = (err: unknown) => {
+      deps.logger.warn("status page: the user look-up failed", { error: (err as Error)?.message });
+      return { error: String((err as Error)?.message ?? err).slice(0, 300) };
+    };
+    if (user) return { userId: user, user: await userDetail(lookup, user).catch(failed) };
+    if (q) return { query: q, search: await searchUsers(lookup, q).catch(failed) };
+    return {};
+  };
+  router.get("/", async (req, res, next) => {
     try {
-      res.type("html").send(renderStatusPage(await status()));
+      const [s, l] = await Promise.all([status(), lookupView(req)]);
+      res.type("html").send(renderStatusPage(s, l));
+    } catch (err) {
+      next(err);
+    }
+  });
+  router.get("/api/users", async (req, res, next) => {
+    if (!lookup) return next();
+    try {
+      res.json(await searchUsers(lookup, queryText(req.query.q)));
+    } catch (err) {
+      next(err);
+    }
+  });
+  router.get("/api/users/:id", async (req, res, next) => {
+    if (!lookup) return next();
+    try {
+      const user = await userDetail(lookup, req.params.id.slice(0, MAX_QUERY_CHARS));
+      if (!user) return void res.status(404).json({ error: "no such user" });
+      res.json(user);
     } catch (err) {
       next(err);
     }

@@ -169,7 +169,7 @@ describe("status page", () => {
         "img-src": "'none'",
         "connect-src": "'none'",
         "base-uri": "'none'",
-        "form-action": "'none'",
+        "form-action": "'self'",
         "frame-ancestors": "'none'",
       });
       const style = /<style>([\s\S]*?)<\/style>/.exec(res.text)![1];
@@ -223,7 +223,27 @@ describe("status page", () => {
       expect(s.users).toEqual({ total: 4, active: 3, inactive: 1, sync: { synced: 3, pending: 0, failed: 1 } });
       expect(s.groups).toEqual({ total: 1 });
       expect(s.outbox).toMatchObject({ pending: 0, running: 0, failed: 1, oldestUnfinished: null, oldestUnfinishedAgeSeconds: null });
-      expect(typeof s.outbox.drainPerSecond).toBe("number");
+      // Measured (jobs finished over the last 5 minutes), not the configured budget.
+      expect(s.outbox.drain).toEqual({ measuredPerSecond: expect.any(Number), jobsDone: 4, windowSeconds: 300 });
+      expect(s.outbox).not.toHaveProperty("drainPerSecond");
+      expect(s.outbox.pendingJobs).toEqual([]);
+      // Headline: the failed job degrades it although /readyz says ready.
+      expect(s.overall).toEqual({ status: "degraded", reasons: [expect.stringContaining("outbox: 1 failed job")] });
+      // DigiCert calls of this replica, each naming the job, user and request that caused it.
+      expect(s.digicert.available).toBe(true);
+      const create = s.digicert.recentCalls.find((c: any) => c.method === "POST" && c.status === 502);
+      expect(create.cause).toMatchObject({ origin: "outbox create", userId: doomed.body.id, userName: doomed.body.userName, jobId: expect.any(Number), requestId: expect.any(String) });
+      expect(s.digicert.series).toHaveLength(60);
+      expect(s.digicert.series.at(-1).calls).toBeGreaterThan(0);
+      // The user look-up.
+      const found = await get(`/admin/api/users?q=${encodeURIComponent(doomed.body.userName.slice(0, 6).toUpperCase())}`, `Bearer ${ADMIN_TOKEN}`);
+      expect(found.status).toBe(200);
+      expect(found.body.users.map((u: any) => u.id)).toContain(doomed.body.id);
+      const one = await get(`/admin/api/users/${doomed.body.id}`, `Bearer ${ADMIN_TOKEN}`);
+      expect(one.body).toMatchObject({ id: doomed.body.id, syncState: "failed", lastError: expect.stringMatching(/502/), jobs: [expect.objectContaining({ kind: "create", status: "failed" })] });
+      if (s.audit.available) expect(one.body.audit.length).toBeGreaterThan(0);
+      expect((await get("/admin/api/users/no-such-user", `Bearer ${ADMIN_TOKEN}`)).status).toBe(404);
+      expect((await get(`/admin/api/users/${doomed.body.id}`)).status).toBe(401);
       expect(s.outbox.failedJobs).toEqual([
         expect.objectContaining({ userId: doomed.body.id, userName: doomed.body.userName, kind: "create", attempts: 2, error: expect.objectContaining({ message: expect.stringMatching(/502/) }) }),
       ]);

@@ -45,7 +45,7 @@ function source(over: Partial<StatusSource> = {}): StatusSource {
     groups: { count: async () => 2 },
     outbox: {
       stats: async () => ({ pending: 1, running: 0, failed: 1, oldestUnfinished: "2026-01-02T03:02:05.000Z", drainPerSecond: 4.567 }),
-      list: async () => [failedJob()],
+      list: async (f) => (f.status?.includes("failed") ? [failedJob()] : []),
     },
     access: { managed: false, current: async () => noMapping },
     ...over,
@@ -66,6 +66,7 @@ describe("status page data", () => {
     expect(status).toEqual({
       generatedAt: "2026-01-02T03:04:05.000Z",
       version: { version: PKG_VERSION, commit: expect.stringMatching(/^([0-9a-f]{7,64}|unknown)$/), node: process.versions.node },
+      overall: { status: "degraded", reasons: ["outbox: 1 failed job"] },
       health: await health(),
       users: { total: 4, active: 3, inactive: 1, sync: { synced: 3, pending: 0, failed: 1 } },
       groups: { total: 2 },
@@ -75,7 +76,6 @@ describe("status page data", () => {
         failed: 1,
         oldestUnfinished: "2026-01-02T03:02:05.000Z",
         oldestUnfinishedAgeSeconds: 120,
-        drainPerSecond: 4.57,
         failedJobs: [
           {
             id: 7,
@@ -87,6 +87,7 @@ describe("status page data", () => {
             failedAt: "2026-01-02T03:01:00.000Z",
           },
         ],
+        pendingJobs: [],
       },
       roleMapping: {
         managed: false,
@@ -98,14 +99,51 @@ describe("status page data", () => {
       },
       audit: { available: false },
       reconcile: { available: false },
+      digicert: { available: false },
     });
   });
 
-  test("only failed jobs are asked for, at most 10", async () => {
+  test("failed jobs (at most 10) and pending or running ones (at most 20) are asked for; nothing else", async () => {
     const list = jest.fn(async () => []);
     const s = source();
     await collect({ ...s, outbox: { ...s.outbox, list } });
-    expect(list).toHaveBeenCalledWith({ status: ["failed"], limit: 10 });
+    expect(list.mock.calls).toEqual([[{ status: ["failed"], limit: 10 }], [{ status: ["pending", "running"], limit: 20 }]]);
+  });
+
+  test("the drain rate is measured (jobs finished over 5 minutes), never the worker's budget figure", async () => {
+    const doneSince = jest.fn(async () => 150);
+    const s = source();
+    const status = await collect({ ...s, outbox: { ...s.outbox, doneSince } });
+    expect(doneSince).toHaveBeenCalledWith("2026-01-02T02:59:05.000Z");
+    expect(status.outbox).toMatchObject({ drain: { measuredPerSecond: 0.5, jobsDone: 150, windowSeconds: 300 } });
+    expect(status.outbox).not.toHaveProperty("drainPerSecond");
+    const page = renderStatusPage(status);
+    expect(page).toContain("drained (measured, last 5 min)");
+    expect(page).toMatch(/data-metric="outbox.drain.measuredPerSecond"[^>]*>0.5</);
+    expect(page).not.toContain("4.567");
+  });
+
+  test("the headline: degraded when a component is, failed when one failed, ok only when all are", async () => {
+    const circuit = async (): Promise<ReadinessReport> => ({
+      status: "ready",
+      components: { store: { status: "ok" }, digicert: { status: "degraded", detail: "DigiCert circuit open after repeated failures" } },
+    });
+    const degraded = await collect(source(), circuit);
+    expect(degraded.overall.status).toBe("degraded");
+    expect(degraded.overall.reasons).toEqual(["digicert: DigiCert circuit open after repeated failures", "outbox: 1 failed job"]);
+    const page = renderStatusPage(degraded);
+    expect(page).toMatch(/<span class="badge degraded" data-metric="overall.status" data-state="degraded">degraded<\/span>/);
+    expect(page).toContain("<li>digicert: DigiCert circuit open after repeated failures</li>");
+
+    const down = await collect(source(), async () => ({ status: "not ready", components: { store: { status: "failed", error: "the store does not answer" } } }));
+    expect(down.overall).toEqual({ status: "failed", reasons: ["store: the store does not answer", "outbox: 1 failed job"] });
+    const s = source();
+    const fine = await collect(
+      { ...s, outbox: { ...s.outbox, stats: async () => ({ pending: 0, running: 0, failed: 0, oldestUnfinished: null }), list: async () => [] } },
+      async () => ({ status: "ready", components: { store: { status: "ok" } } }),
+    );
+    expect(fine.overall).toEqual({ status: "ok", reasons: [] });
+    expect(renderStatusPage(fine)).toContain('data-state="ok">all good</span>');
   });
 
   test("a section that cannot be read shows its error; the others still show", async () => {
@@ -282,10 +320,12 @@ describe("status page HTML", () => {
     expect(page).toContain(
       "<tr data-audit><td>2026-01-02 03:03:00 UTC</td><td>okta</td><td>user.patch</td><td>ada@example.com</td><td>refused</td><td>Email domain is not allowed.</td></tr>",
     );
-    expect(page).toContain("<tr><th>startedAt</th><td>2026-01-02 02:00:00 UTC</td></tr>");
-    expect(page).toContain("<div><dt>missing</dt><dd>1</dd></div>");
-    expect(page).toContain("<td>gone@example.com</td>");
-    expect(page).toContain("entries (1)");
+    // The report as a drift table, not its JSON.
+    expect(page).toContain('<span data-metric="reconcile.finishedAt">2026-01-02 02:00:04 UTC</span> (RECONCILE_INTERVAL, report only) on certcentral: 11 stored users compared with 12 DigiCert users');
+    expect(page).toContain('<div><dt>deleted in DigiCert</dt><dd data-metric="reconcile.counts.missing">1</dd></div>');
+    expect(page).not.toContain("reconcile.counts.profile_changed");
+    expect(page).toContain('<tr data-drift="missing"><td>deleted in DigiCert</td><td><a href="/admin?user=u-9">gone@example.com</a></td><td> <code>42</code></td><td>deleted in DigiCert</td><td>reported only</td></tr>');
+    expect(page).not.toContain("entries (1)");
 
     const none = renderStatusPage(await collect(source({ audit: { recent: async () => [] }, reconcile: { latest: async () => null } })));
     expect(none).toContain("No events yet.");
