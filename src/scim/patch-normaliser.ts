@@ -206,6 +206,19 @@ function typedEntry(op: Json, current: Json | undefined): Json {
   return { op: "add", path: attr, value: [entry] };
 }
 
+const EMAIL_BY_VALUE = /^emails\[value eq "((?:[^"\\]|\\.)*)"\](.*)$/s;
+
+/**
+ * An email's value is not case-exact (RFC 7643 §4.1.2), but SCIMMY's filters compare with case: a filter
+ * `emails[value eq "ADA@X.COM"]` is given the stored spelling of the address it names.
+ */
+function storedEmailSpelling(op: Json, current: Json | undefined): void {
+  const m = EMAIL_BY_VALUE.exec(String(op.path ?? ""));
+  if (!m || !Array.isArray(current?.emails)) return;
+  const found = (current!.emails as Json[]).find((e) => typeof e?.value === "string" && e.value.toLowerCase() === m[1].toLowerCase());
+  if (found && found.value !== m[1] && !/["\\]/.test(found.value as string)) op.path = `emails[value eq "${found.value as string}"]${m[2]}`;
+}
+
 const REMOVE_ACTIVE = "active cannot be removed (every user is active or not): send replace active false to deactivate";
 
 function normalisePathOperation(op: Json, where: string, current: Json | undefined): Json | null {
@@ -229,6 +242,7 @@ function normalisePathOperation(op: Json, where: string, current: Json | undefin
     delete op.value;
   }
   if (op.op === "remove" && op.path === "active") throw bad("mutability", `${where}: ${REMOVE_ACTIVE}`);
+  storedEmailSpelling(op, current);
   const typed = typedEntry(op, current);
   if (typed.path !== op.path && !String(typed.path).includes("[")) return typed;
   op.path = typed.path;

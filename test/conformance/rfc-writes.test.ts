@@ -160,7 +160,7 @@ describe.each(["certcentral", "one"] as const)("RFC 7644 writes on %s", (platfor
       expect((await dc(u.id)).last_name).toBe("Byron");
     });
 
-    test('a value filter on the sub-attribute it replaces: emails[value eq "x"].value', async () => {
+    test('a value filter on the sub-attribute it replaces: emails[value eq "x"].value; an email filter in any case', async () => {
       const name = userName("vf");
       const u = await create({}, name);
       const next = `renamed.${name}`;
@@ -168,6 +168,12 @@ describe.each(["certcentral", "one"] as const)("RFC 7644 writes on %s", (platfor
       expect(res.status).toBe(200);
       expect((await stored(u.id)).emails).toEqual([{ value: next, type: "work", primary: true }]);
       expect((await dc(u.id)).email).toBe(next);
+      // An email's value is not case-exact: the filter finds it in any case. Without emails, DigiCert falls back to
+      // the email-shaped userName.
+      const removed = await patch(u.id, { op: "remove", path: `emails[value eq "${next.toUpperCase()}"]` });
+      expect(removed.status).toBe(200);
+      expect((await stored(u.id)).emails).toBeUndefined();
+      expect((await dc(u.id)).email).toBe(name);
     });
 
     test('emails[type eq "work"].primary false, and addresses[type eq "Work"].streetAddress (types in any case)', async () => {

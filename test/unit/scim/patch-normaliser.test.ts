@@ -313,6 +313,13 @@ describe("RFC 7643/7644 write semantics (issue 21)", () => {
     expect(errorOf(() => ops({ op: "add", path: "manager", value: [{ value: "a" }, { value: "b" }] })).message).toMatch(/\{"value": "<manager id>"\}/);
   });
 
+  test("an emails[value eq …] filter gets the stored spelling of the address (emails are not case-exact)", () => {
+    expect(ops({ op: "remove", path: 'EMAILS[VALUE EQ "A@X.COM"]' })).toEqual([{ op: "remove", path: 'emails[value eq "a@x.com"]' }]);
+    expect(ops({ op: "replace", path: 'emails[value eq "A@x.com"].type', value: "home" })).toEqual([{ op: "add", path: 'emails[value eq "a@x.com"].type', value: "home" }]);
+    // No such address: left as written (SCIMMY answers noTarget).
+    expect(ops({ op: "replace", path: 'emails[value eq "z@x.com"].value', value: "y@x.com" })).toEqual([{ op: "add", path: 'emails[value eq "z@x.com"].value', value: "y@x.com" }]);
+  });
+
   test("entries added get nulls left out and their type in the case SCIMMY accepts", () => {
     expect(ops({ op: "add", path: "emails", value: [{ value: "b@x.com", type: "WORK", display: null }, null] })).toEqual([{ op: "add", path: "emails", value: [{ value: "b@x.com", type: "work" }] }]);
   });
