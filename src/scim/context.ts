@@ -26,6 +26,8 @@ export interface ScimContext {
   services: ScimServices;
   /** The app's logger, bound to the request id and IdP. */
   logger: Logger;
+  /** A PATCH: the resource SCIMMY applied the operations to (set by egress), to tell what the operations changed. */
+  patchBase?: Record<string, unknown>;
 }
 
 /** Who a change recorded in the audit trail came from. */

@@ -9,6 +9,7 @@ import { guarded, hardened, hardenedResource, listResponse, pageOf } from "./han
 import type { ScimResourceType } from "./resource-types";
 import { DigiCertUserExtension } from "./schemas";
 import { draftFromScim, scimFromRow } from "./user-mapping";
+import { settleMultiValued } from "./multi-valued";
 
 /** Lists are read from the store with the true total (see handler-support.listResponse). */
 class UserResource extends hardenedResource(SCIMMY.Resources.User) {
@@ -69,11 +70,15 @@ function declareUserResource(): void {
         // If-Match named the version the precondition saw; a change since then (even one a retry meets) is a 412.
         assertVersion(row, ctx.request.ifMatchVersion);
         ctx.request.patchBaseVersion = row.version;
-        return userWithExtras(ctx, row, "assigned");
+        const base = await userWithExtras(ctx, row, "assigned");
+        ctx.patchBase = base;
+        return base;
       }),
     ingress: (resource: SCIMMY.Resources.User, instance: SCIMMY.Schemas.User, ctx: ScimContext) =>
       guarded(ctx, async () => {
-        const draft = draftFromScim(JSON.parse(JSON.stringify(instance)));
+        // One primary per attribute and no duplicate entries (multi-valued.ts); a PATCH compared with its base.
+        const written = settleMultiValued(JSON.parse(JSON.stringify(instance)), ctx.request.method === "PATCH" ? ctx.patchBase : undefined);
+        const draft = draftFromScim(written);
         const row = resource.id
           ? await ctx.services.users.replace(resource.id, draft, ctx.request.method === "PATCH" ? ctx.request.patchBaseVersion : ctx.request.ifMatchVersion, actorOf(ctx))
           : await ctx.services.users.create(draft, actorOf(ctx));

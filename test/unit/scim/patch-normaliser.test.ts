@@ -132,9 +132,12 @@ describe('normaliseUserPatch: typed entries (emails[type eq "work"].value)', () 
     expect(normaliseUserPatch(msg({ op: "add", path: WORK, value: "w@x.com" }))!.Operations).toEqual([{ op: "add", path: "emails", value: [{ type: "work", value: "w@x.com" }] }]);
   });
 
-  test("a work email exists (type compared without case): the operation is left alone, so SCIMMY updates it in place", () => {
+  test("a work email exists (type compared without case): SCIMMY updates it in place, the filter spelled as stored", () => {
     const current = { emails: [{ type: "Work", value: "old@x.com", primary: true }] };
-    expect(normaliseUserPatch(msg({ op: "replace", path: WORK, value: "new@x.com" }), current)!.Operations).toEqual([{ op: "replace", path: WORK, value: "new@x.com" }]);
+    // replace → add: the same for a singular sub-attribute, without SCIMMY's remove-then-add (see the paths tests).
+    expect(normaliseUserPatch(msg({ op: "replace", path: WORK, value: "new@x.com" }), current)!.Operations).toEqual([
+      { op: "add", path: 'emails[type eq "Work"].value', value: "new@x.com" },
+    ]);
   });
 
   test("the path is canonicalised first: EMAILS[TYPE EQ \"work\"].VALUE is recognised", () => {
@@ -147,7 +150,7 @@ describe('normaliseUserPatch: typed entries (emails[type eq "work"].value)', () 
     const out = normaliseUserPatch(msg({ op: "replace", path: WORK, value: "w@x.com" }, { op: "replace", path: 'emails[type eq "work"].display', value: "Work" }), { emails: [] });
     expect(out!.Operations).toEqual([
       { op: "add", path: "emails", value: [{ type: "work", value: "w@x.com" }] },
-      { op: "replace", path: 'emails[type eq "work"].display', value: "Work" },
+      { op: "add", path: 'emails[type eq "work"].display', value: "Work" },
     ]);
   });
 
@@ -252,12 +255,78 @@ describe("canonicalPath", () => {
     ["username", "userName"],
     ["name.familyname", "name.familyName"],
     ['Emails[Type Eq "Work"].Value', 'emails[type eq "Work"].value'],
-    ["urn:ietf:params:scim:schemas:core:2.0:user:USERNAME", "urn:ietf:params:scim:schemas:core:2.0:User:userName"],
+    // The core URN prefix is dropped: SCIMMY 1.3.5 answers noTarget for a fully qualified core path.
+    ["urn:ietf:params:scim:schemas:core:2.0:user:USERNAME", "userName"],
+    ["urn:ietf:params:scim:schemas:core:2.0:User:name.familyName", "name.familyName"],
+    // Entra's older forms of the enterprise manager: a dot after the URN, or no URN at all.
+    [`${ENTERPRISE}.manager`, `${ENTERPRISE}:manager`],
+    ["Manager", `${ENTERPRISE}:manager`],
     [`${ENTERPRISE.toUpperCase()}:EMPLOYEENUMBER`, `${ENTERPRISE}:employeeNumber`],
     // Unknown names and shapes are returned unchanged (SCIMMY then names the problem).
     ["noSuchAttr", "noSuchAttr"],
     ["a.b.c", "a.b.c"],
   ])("%s → %s", (path, expected) => {
     expect(canonicalPath(path)).toBe(expected);
+  });
+});
+
+describe("RFC 7643/7644 write semantics (issue 21)", () => {
+  const ops = (...o: unknown[]) => normaliseUserPatch(msg(...o), { emails: [{ type: "work", value: "a@x.com", primary: true }] })?.Operations;
+
+  test("replace with value null is a remove; an add of null changes nothing; a no-path null key is a remove", () => {
+    expect(ops({ op: "Replace", path: "title", value: null }, { op: "replace", path: "phoneNumbers", value: null })).toEqual([
+      { op: "remove", path: "title" },
+      { op: "remove", path: "phoneNumbers" },
+    ]);
+    expect(ops({ op: "add", path: "title", value: null })).toBeUndefined();
+    expect(ops({ op: "replace", value: { title: null, nickName: "n", "name.middleName": null } })).toEqual([
+      { op: "remove", path: "title" },
+      { op: "remove", path: "name.middleName" },
+      { op: "replace", value: { nickName: "n" } },
+    ]);
+  });
+
+  test("remove active (or replace active null) is 400 mutability saying to replace active false", () => {
+    for (const op of [{ op: "remove", path: "Active" }, { op: "replace", path: "active", value: null }, { op: "replace", value: { active: null } }]) {
+      const err = errorOf(() => ops(op));
+      expect(err).toMatchObject({ status: 400, scimType: "mutability" });
+      expect(err.message).toMatch(/replace active false/);
+    }
+  });
+
+  test("replace of a complex attribute without `value` merges (add); manager is replaced whole", () => {
+    expect(ops({ op: "replace", path: "name", value: { familyName: "B" } })).toEqual([{ op: "add", path: "name", value: { familyName: "B" } }]);
+    expect(ops({ op: "replace", path: `${ENTERPRISE}:manager`, value: { value: "m" } })).toEqual([{ op: "replace", path: `${ENTERPRISE}:manager`, value: { value: "m" } }]);
+  });
+
+  test("replace on a filtered sub-attribute becomes an add (SCIMMY's remove-then-add loses the filter's match)", () => {
+    expect(ops({ op: "replace", path: 'emails[value eq "a@x.com"].value', value: "b@x.com" })).toEqual([{ op: "add", path: 'emails[value eq "a@x.com"].value', value: "b@x.com" }]);
+    // A boolean sub-attribute gets Entra's string boolean coerced.
+    expect(ops({ op: "replace", path: 'emails[type eq "work"].primary', value: "False" })).toEqual([{ op: "add", path: 'emails[type eq "work"].primary', value: false }]);
+  });
+
+  test("Entra's manager forms: bare path, dotted URN, array of one, manager.value; two managers are refused", () => {
+    expect(ops({ op: "Add", path: "manager", value: [{ value: "m1" }] })).toEqual([{ op: "add", path: `${ENTERPRISE}:manager`, value: { value: "m1" } }]);
+    expect(ops({ op: "Replace", path: `${ENTERPRISE}.manager`, value: "m2" })).toEqual([{ op: "replace", path: `${ENTERPRISE}:manager`, value: { value: "m2" } }]);
+    expect(ops({ op: "Replace", path: `${ENTERPRISE}:manager.value`, value: "m3" })).toEqual([{ op: "replace", path: `${ENTERPRISE}:manager`, value: { value: "m3" } }]);
+    expect(ops({ op: "Replace", path: "manager", value: [] })).toEqual([{ op: "remove", path: `${ENTERPRISE}:manager` }]);
+    expect(errorOf(() => ops({ op: "add", path: "manager", value: [{ value: "a" }, { value: "b" }] })).message).toMatch(/\{"value": "<manager id>"\}/);
+  });
+
+  test("an emails[value eq …] filter gets the stored spelling of the address (emails are not case-exact)", () => {
+    expect(ops({ op: "remove", path: 'EMAILS[VALUE EQ "A@X.COM"]' })).toEqual([{ op: "remove", path: 'emails[value eq "a@x.com"]' }]);
+    expect(ops({ op: "replace", path: 'emails[value eq "A@x.com"].type', value: "home" })).toEqual([{ op: "add", path: 'emails[value eq "a@x.com"].type', value: "home" }]);
+    // No such address: left as written (SCIMMY answers noTarget).
+    expect(ops({ op: "replace", path: 'emails[value eq "z@x.com"].value', value: "y@x.com" })).toEqual([{ op: "add", path: 'emails[value eq "z@x.com"].value', value: "y@x.com" }]);
+  });
+
+  test("entries added get nulls left out and their type in the case SCIMMY accepts", () => {
+    expect(ops({ op: "add", path: "emails", value: [{ value: "b@x.com", type: "WORK", display: null }, null] })).toEqual([{ op: "add", path: "emails", value: [{ value: "b@x.com", type: "work" }] }]);
+  });
+
+  test("POST/PUT bodies: every null is left out (attributes, sub-attributes, entries, the extension's)", () => {
+    expect(
+      normaliseUserBody({ userName: "a", phoneNumbers: null, title: null, name: { givenName: "A", middleName: null }, emails: [null, { value: "a@x.com", type: "Home" }], [ENTERPRISE]: { manager: null, department: "D" } }),
+    ).toEqual({ userName: "a", name: { givenName: "A" }, emails: [{ value: "a@x.com", type: "home" }], [ENTERPRISE]: { department: "D" } });
   });
 });
