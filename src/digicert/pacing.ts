@@ -1,13 +1,15 @@
 // Keeps every DigiCert call inside the published per-key budget (rolling windows, all of which must hold) so the
-// bridge is never the reason DigiCert blocks the key. One Bottleneck limiter runs a token bucket that satisfies
-// every window at once (strict spacing); with Redis the spacing is shared by all replicas. While Redis is
-// unreachable, each replica falls back to pacing itself alone at 1/N of the budget (N = BRIDGE_REPLICAS).
+// bridge is never the reason DigiCert blocks the key. Calls start strictly spaced, which satisfies every window at
+// once: in-process by a Spacer (./spacer.ts), or, with Redis, by one Bottleneck limiter whose spacing all replicas
+// share. While Redis is unreachable, each replica falls back to pacing itself alone at 1/N of the budget
+// (N = BRIDGE_REPLICAS).
 import { createHash } from "node:crypto";
 import { DigiCertError } from "./errors";
 import Bottleneck from "bottleneck";
 import Redis from "ioredis";
 import type { Logger } from "../log/logger";
 import { type PacingObserver, safely } from "./observer";
+import { Spacer, type Slots } from "./spacer";
 
 export interface RateWindow {
   count: number;
@@ -66,15 +68,21 @@ export const JITTER_SHARE = 0.01;
  * 429s when a 60 per 4 s window had about 140 ms of room (commit 48df7a1), none with about 210 ms.
  */
 export const SHARED_JITTER_MS = 250;
+/**
+ * Of JITTER_MS, how far the in-process plan may fall behind the clock and still be caught up (see Spacer): a timer
+ * firing late or an event loop busy for up to this long costs no rate; the calls held back start together, each
+ * at most this much after its planned place. The rest of the allowance (150 ms) is for the network and DigiCert.
+ */
+export const CATCH_UP_MS = 100;
 
 /**
  * Strict spacing: one call start per I ms lets at most ceil(W/I) calls start in any window W. Calls that reach
  * DigiCert up to J ms later than planned come from a stretch of W + J of our plan, so every window holds when
  * I ≥ (W + J) / count, J = max(jitterMs, 1 % of W). The margin is time, not a share of the rate: it costs
  * 250 ms / 5 s = 5 % of a 100 per 5 s window, but 1 % of CertCentral's binding 1,000 per 3 min (181.8 ms,
- * 0.990 of the limit). I is kept to the microsecond: Bottleneck's minTime, locally and in its Redis scripts,
- * takes fractions and keeps the average spacing exact (the timers fire on whole milliseconds, each a little
- * late or early, never accumulating).
+ * 0.990 of the limit). I is kept to the microsecond: the Spacer and Bottleneck's minTime in its Redis scripts
+ * take fractions and keep the average spacing exact (the timers fire on whole milliseconds, each a little late,
+ * never accumulating).
  * A token bucket with bursts was tried first: Bottleneck refills reservoirs on its heartbeat, which cost a fifth
  * of the rate in a measured flood (77% of the limit), while minTime spacing is kept to the millisecond.
  */
@@ -166,7 +174,7 @@ class Dispatcher {
   private readonly waiting = new Set<Waiter>();
 
   constructor(
-    private readonly current: () => { limiter: Bottleneck; clustered: boolean },
+    private readonly current: () => { limiter: Slots; clustered: boolean },
     private readonly maxWaitMs: number,
     private readonly observer?: PacingObserver,
   ) {}
@@ -311,33 +319,31 @@ export function createPacer(opts: PacerOptions): Pacer {
   // Shared through Redis, a slot is granted in one process and used in another, after a Redis round trip and
   // whatever that process's event loop adds: the plan allows for that much more displacement.
   const minTime = planBucket(windows, clustered ? JITTER_MS + SHARED_JITTER_MS : JITTER_MS).intervalMs;
-  const base: Bottleneck.ConstructorOptions = { maxConcurrent, minTime };
-  const limiter = new Bottleneck(
-    clustered
-      ? {
-          ...base,
-          id: limiterId(opts.keyId),
-          datastore: "ioredis",
-          clearDatastore: false,
-          clientOptions: opts.redisUrl,
-          Redis: QuickDisconnectRedis,
-          // Stale state of a crashed replica must not hold the budget forever.
-          timeout: 10 * 60_000,
-        }
-      : base,
-  );
-  if (clustered) {
-    // Bottleneck passes clientOptions to `new Redis(options)` (here QuickDisconnectRedis); ioredis accepts a URL
-    // string there. Errors are emitted on the limiter; without a listener they would crash the process.
-    limiter.on("error", () => undefined);
-  }
+  // Alone, the spacing is kept in-process by a Spacer; shared, by Bottleneck's Redis datastore.
+  const shared = clustered
+    ? new Bottleneck({
+        maxConcurrent,
+        minTime,
+        id: limiterId(opts.keyId),
+        datastore: "ioredis",
+        clearDatastore: false,
+        clientOptions: opts.redisUrl,
+        Redis: QuickDisconnectRedis,
+        // Stale state of a crashed replica must not hold the budget forever.
+        timeout: 10 * 60_000,
+      })
+    : undefined;
+  // Bottleneck passes clientOptions to `new Redis(options)` (here QuickDisconnectRedis); ioredis accepts a URL
+  // string there. Errors are emitted on the limiter; without a listener they would crash the process.
+  shared?.on("error", () => undefined);
+  const limiter: Slots = shared ?? new Spacer({ intervalMs: minTime, maxConcurrent, catchUpMs: CATCH_UP_MS });
 
   // The fallback: this replica's share of every window (and of the concurrency), paced in-process.
   const replicas = clustered && opts.replicas !== undefined ? Math.max(1, Math.floor(opts.replicas)) : undefined;
   const fallbackMinTime = replicas !== undefined ? planBucket(shareWindows(windows, replicas)).intervalMs : minTime;
   const fallback =
     replicas !== undefined
-      ? new Bottleneck({ maxConcurrent: Math.max(1, Math.floor(maxConcurrent / replicas)), minTime: fallbackMinTime })
+      ? new Spacer({ intervalMs: fallbackMinTime, maxConcurrent: Math.max(1, Math.floor(maxConcurrent / replicas)), catchUpMs: CATCH_UP_MS })
       : undefined;
   // undefined until the first probe answers: calls meanwhile go to the fallback rather than wait for Redis.
   let healthy: boolean | undefined;
@@ -383,7 +389,7 @@ export function createPacer(opts: PacerOptions): Pacer {
       const grace = new Promise<void>((r) => setTimeout(r, 1000).unref());
       const stopping = [limiter, ...(fallback ? [fallback] : [])].map((l) => l.stop({ dropWaitingJobs: true }).catch(() => undefined));
       await Promise.race([Promise.all(stopping), grace]);
-      if (clustered) await Promise.resolve(limiter.disconnect(false)).catch(() => undefined);
+      if (shared) await Promise.resolve(shared.disconnect(false)).catch(() => undefined);
     },
   };
 }
