@@ -93,6 +93,15 @@ export function planBucket(windows: RateWindow[], jitterMs: number = JITTER_MS):
 }
 
 /**
+ * The spacing shared through Redis: the plan with the Redis hop's allowance, rounded up to a whole millisecond.
+ * Bottleneck's Redis scripts set the keys' expiry (PEXPIRE, integers only) from the next start, which a fractional
+ * spacing makes fractional: every grant then fails (measured: creates waited out SYNC_WAIT_MS at 3/s).
+ */
+export function sharedIntervalMs(windows: RateWindow[]): number {
+  return Math.ceil(planBucket(windows, JITTER_MS + SHARED_JITTER_MS).intervalMs);
+}
+
+/**
  * One replica's share of the budget when N replicas pace alone: every window's count divided by N (rounded
  * down, at least 1), so N replicas together stay within each window.
  */
@@ -318,7 +327,7 @@ export function createPacer(opts: PacerOptions): Pacer {
   const clustered = !!opts.redisUrl;
   // Shared through Redis, a slot is granted in one process and used in another, after a Redis round trip and
   // whatever that process's event loop adds: the plan allows for that much more displacement.
-  const minTime = planBucket(windows, clustered ? JITTER_MS + SHARED_JITTER_MS : JITTER_MS).intervalMs;
+  const minTime = clustered ? sharedIntervalMs(windows) : planBucket(windows).intervalMs;
   // Alone, the spacing is kept in-process by a Spacer; shared, by Bottleneck's Redis datastore.
   const shared = clustered
     ? new Bottleneck({

@@ -1,4 +1,4 @@
-import { parseRateLimit, planBucket, limiterId, DEFAULT_WINDOWS, JITTER_MS, SHARED_JITTER_MS, type RateWindow } from "../../../src/digicert/pacing";
+import { parseRateLimit, planBucket, sharedIntervalMs, limiterId, DEFAULT_WINDOWS, JITTER_MS, SHARED_JITTER_MS, type RateWindow } from "../../../src/digicert/pacing";
 import { RollingLimiter } from "../../../src/simulator/faults";
 
 describe("parseRateLimit", () => {
@@ -93,6 +93,13 @@ describe("planBucket", () => {
     const windows = [{ count: 100, windowMs: 500 }, { count: 1000, windowMs: 18_000 }];
     expect(18 / planBucket(windows).intervalMs).toBeGreaterThan(0.98);
     expect(18 / planBucket(windows, JITTER_MS + SHARED_JITTER_MS).intervalMs).toBeGreaterThan(0.97);
+  });
+
+  test("the Redis-shared spacing is whole milliseconds (Bottleneck's PEXPIRE takes no fractions)", () => {
+    expect(sharedIntervalMs([{ count: 100, windowMs: 500 }, { count: 1000, windowMs: 18_000 }])).toBe(19);
+    expect(sharedIntervalMs(DEFAULT_WINDOWS)).toBe(182);
+    expect(sharedIntervalMs([{ count: 60, windowMs: 4000 }])).toBe(75);
+    expect(sharedIntervalMs([{ count: 100_000, windowMs: 1000 }])).toBe(1);
   });
 });
 
