@@ -1,13 +1,15 @@
 // Keeps every DigiCert call inside the published per-key budget (rolling windows, all of which must hold) so the
-// bridge is never the reason DigiCert blocks the key. One Bottleneck limiter runs a token bucket that satisfies
-// every window at once (strict spacing); with Redis the spacing is shared by all replicas. While Redis is
-// unreachable, each replica falls back to pacing itself alone at 1/N of the budget (N = BRIDGE_REPLICAS).
+// bridge is never the reason DigiCert blocks the key. Calls start strictly spaced, which satisfies every window at
+// once: in-process by a Spacer (./spacer.ts), or, with Redis, by one Bottleneck limiter whose spacing all replicas
+// share. While Redis is unreachable, each replica falls back to pacing itself alone at 1/N of the budget
+// (N = BRIDGE_REPLICAS).
 import { createHash } from "node:crypto";
 import { DigiCertError } from "./errors";
 import Bottleneck from "bottleneck";
 import Redis from "ioredis";
 import type { Logger } from "../log/logger";
 import { type PacingObserver, safely } from "./observer";
+import { Spacer, type Slots } from "./spacer";
 
 export interface RateWindow {
   count: number;
@@ -44,25 +46,59 @@ export function parseRateLimit(spec: string): RateWindow[] {
 }
 
 export interface BucketPlan {
-  /** Milliseconds between two call starts. */
+  /** Milliseconds between two call starts; fractional (to the microsecond), never rounded to whole ms. */
   intervalMs: number;
   /** Calls allowed at once beyond the spacing; always 0 (strict spacing), kept for the plan's readers. */
   burst: number;
 }
 
-// Margin for network jitter between our dispatch and DigiCert's clock (3% of each interval).
-const JITTER_FACTOR = 1.03;
+/**
+ * How much later than planned a call may reach DigiCert's counter, in ms: our timer firing late, a busy event
+ * loop between the slot and the socket write, the network's latency spread, DigiCert's own clock. Measured on
+ * loopback on a loaded 2-core machine: calls planned 19 ms apart arrived in the same millisecond, and a rolling
+ * 18 s window saw 2 calls more than the spacing alone allows (about 40 ms of displacement); 250 ms leaves room
+ * for a real network on top of that.
+ */
+export const JITTER_MS = 250;
+/** Long windows get at least this share of themselves as margin (1.8 s of CertCentral's 3 minutes). */
+export const JITTER_SHARE = 0.01;
+/**
+ * Further displacement when the spacing is shared through Redis: the slot is granted by Redis and used in another
+ * process after a round trip and that process's event loop. Three replicas on a loaded CI host saw 2 DigiCert
+ * 429s when a 60 per 4 s window had about 140 ms of room (commit 48df7a1), none with about 210 ms.
+ */
+export const SHARED_JITTER_MS = 250;
+/**
+ * Of JITTER_MS, how far the in-process plan may fall behind the clock and still be caught up (see Spacer): a timer
+ * firing late or an event loop busy for up to this long costs no rate; the calls held back start together, each
+ * at most this much after its planned place. The rest of the allowance (150 ms) is for the network and DigiCert.
+ */
+export const CATCH_UP_MS = 100;
 
 /**
- * Strict spacing: one call start per I ms lets at most ceil(W/I) calls start in any window W, so I is the
- * largest W/count over the windows, stretched by the jitter margin. That uses about 97% of the strictest window.
+ * Strict spacing: one call start per I ms lets at most ceil(W/I) calls start in any window W. Calls that reach
+ * DigiCert up to J ms later than planned come from a stretch of W + J of our plan, so every window holds when
+ * I ≥ (W + J) / count, J = max(jitterMs, 1 % of W). The margin is time, not a share of the rate: it costs
+ * 250 ms / 5 s = 5 % of a 100 per 5 s window, but 1 % of CertCentral's binding 1,000 per 3 min (181.8 ms,
+ * 0.990 of the limit). I is kept to the microsecond: the Spacer and Bottleneck's minTime in its Redis scripts
+ * take fractions and keep the average spacing exact (the timers fire on whole milliseconds, each a little late,
+ * never accumulating).
  * A token bucket with bursts was tried first: Bottleneck refills reservoirs on its heartbeat, which cost a fifth
  * of the rate in a measured flood (77% of the limit), while minTime spacing is kept to the millisecond.
  */
-export function planBucket(windows: RateWindow[]): BucketPlan {
+export function planBucket(windows: RateWindow[], jitterMs: number = JITTER_MS): BucketPlan {
   if (windows.length === 0) throw new Error("at least one rate window is required");
-  const interval = Math.max(...windows.map((w) => w.windowMs / w.count));
-  return { intervalMs: Math.max(1, Math.ceil(interval * JITTER_FACTOR)), burst: 0 };
+  const interval = Math.max(...windows.map((w) => (w.windowMs + Math.max(jitterMs, w.windowMs * JITTER_SHARE)) / w.count));
+  return { intervalMs: Math.max(0.001, Math.ceil(interval * 1000) / 1000), burst: 0 };
+}
+
+/**
+ * The spacing shared through Redis: the plan with the Redis hop's allowance, rounded up to a whole millisecond.
+ * Bottleneck's Redis scripts set the keys' expiry (PEXPIRE, integers only) from the next start, which a fractional
+ * spacing makes fractional: every grant then fails (measured: creates waited out SYNC_WAIT_MS at 3/s).
+ */
+export function sharedIntervalMs(windows: RateWindow[]): number {
+  return Math.ceil(planBucket(windows, JITTER_MS + SHARED_JITTER_MS).intervalMs);
 }
 
 /**
@@ -121,7 +157,6 @@ const DEFAULT_MAX_WAIT_MS = 30_000;
 const DEFAULT_PROBE_INTERVAL_MS = 2000;
 const DEFAULT_PROBE_TIMEOUT_MS = 1000;
 const FAILED_PROBES_TO_FALL_BACK = 2;
-const CLUSTER_JITTER_FACTOR = 1.02;
 /** How long ioredis waits for a closing socket to close before destroying it (its default is 2 s). */
 const DISCONNECT_TIMEOUT_MS = 200;
 
@@ -148,7 +183,7 @@ class Dispatcher {
   private readonly waiting = new Set<Waiter>();
 
   constructor(
-    private readonly current: () => { limiter: Bottleneck; clustered: boolean },
+    private readonly current: () => { limiter: Slots; clustered: boolean },
     private readonly maxWaitMs: number,
     private readonly observer?: PacingObserver,
   ) {}
@@ -288,39 +323,36 @@ export function limiterId(keyId: string): string {
 
 export function createPacer(opts: PacerOptions): Pacer {
   const windows = opts.windows && opts.windows.length > 0 ? opts.windows : DEFAULT_WINDOWS;
-  const plan = planBucket(windows);
   const maxConcurrent = opts.maxConcurrent ?? 4;
   const clustered = !!opts.redisUrl;
   // Shared through Redis, a slot is granted in one process and used in another, after a Redis round trip and
-  // whatever that process's event loop adds: keep a further 2 % of each interval for that jitter.
-  const minTime = clustered ? Math.ceil(plan.intervalMs * CLUSTER_JITTER_FACTOR) : plan.intervalMs;
-  const base: Bottleneck.ConstructorOptions = { maxConcurrent, minTime };
-  const limiter = new Bottleneck(
-    clustered
-      ? {
-          ...base,
-          id: limiterId(opts.keyId),
-          datastore: "ioredis",
-          clearDatastore: false,
-          clientOptions: opts.redisUrl,
-          Redis: QuickDisconnectRedis,
-          // Stale state of a crashed replica must not hold the budget forever.
-          timeout: 10 * 60_000,
-        }
-      : base,
-  );
-  if (clustered) {
-    // Bottleneck passes clientOptions to `new Redis(options)` (here QuickDisconnectRedis); ioredis accepts a URL
-    // string there. Errors are emitted on the limiter; without a listener they would crash the process.
-    limiter.on("error", () => undefined);
-  }
+  // whatever that process's event loop adds: the plan allows for that much more displacement.
+  const minTime = clustered ? sharedIntervalMs(windows) : planBucket(windows).intervalMs;
+  // Alone, the spacing is kept in-process by a Spacer; shared, by Bottleneck's Redis datastore.
+  const shared = clustered
+    ? new Bottleneck({
+        maxConcurrent,
+        minTime,
+        id: limiterId(opts.keyId),
+        datastore: "ioredis",
+        clearDatastore: false,
+        clientOptions: opts.redisUrl,
+        Redis: QuickDisconnectRedis,
+        // Stale state of a crashed replica must not hold the budget forever.
+        timeout: 10 * 60_000,
+      })
+    : undefined;
+  // Bottleneck passes clientOptions to `new Redis(options)` (here QuickDisconnectRedis); ioredis accepts a URL
+  // string there. Errors are emitted on the limiter; without a listener they would crash the process.
+  shared?.on("error", () => undefined);
+  const limiter: Slots = shared ?? new Spacer({ intervalMs: minTime, maxConcurrent, catchUpMs: CATCH_UP_MS });
 
   // The fallback: this replica's share of every window (and of the concurrency), paced in-process.
   const replicas = clustered && opts.replicas !== undefined ? Math.max(1, Math.floor(opts.replicas)) : undefined;
   const fallbackMinTime = replicas !== undefined ? planBucket(shareWindows(windows, replicas)).intervalMs : minTime;
   const fallback =
     replicas !== undefined
-      ? new Bottleneck({ maxConcurrent: Math.max(1, Math.floor(maxConcurrent / replicas)), minTime: fallbackMinTime })
+      ? new Spacer({ intervalMs: fallbackMinTime, maxConcurrent: Math.max(1, Math.floor(maxConcurrent / replicas)), catchUpMs: CATCH_UP_MS })
       : undefined;
   // undefined until the first probe answers: calls meanwhile go to the fallback rather than wait for Redis.
   let healthy: boolean | undefined;
@@ -366,7 +398,7 @@ export function createPacer(opts: PacerOptions): Pacer {
       const grace = new Promise<void>((r) => setTimeout(r, 1000).unref());
       const stopping = [limiter, ...(fallback ? [fallback] : [])].map((l) => l.stop({ dropWaitingJobs: true }).catch(() => undefined));
       await Promise.race([Promise.all(stopping), grace]);
-      if (clustered) await Promise.resolve(limiter.disconnect(false)).catch(() => undefined);
+      if (shared) await Promise.resolve(shared.disconnect(false)).catch(() => undefined);
     },
   };
 }
