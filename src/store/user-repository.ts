@@ -1,5 +1,5 @@
 // UserRepository over kysely, identical behaviour on SQLite and PostgreSQL.
-import { Insertable, Kysely, RawBuilder, Selectable, sql, Transaction, Updateable } from "kysely";
+import { CompiledQuery, Insertable, Kysely, RawBuilder, Selectable, sql, Transaction, Updateable, type Compilable } from "kysely";
 import { chunksOf, distinct } from "./chunks";
 import { nextTimestamp } from "./clock";
 import type { Codec, Database, Dialect, UserEmailsTable, UsersTable } from "./db";
@@ -27,6 +27,22 @@ import {
 
 type Db = Kysely<Database> | Transaction<Database>;
 type DbBoolLike = boolean | number;
+
+/** `userName eq "…"` or `id eq "…"` alone (an IdP's lookup): the column and the value it must hold, else null. */
+function lookupOf(query: UserQuery | undefined): { column: "user_name_lower" | "id"; value: string } | null {
+  if (!query) return null;
+  let attr: string | undefined;
+  let value: unknown;
+  if ("anyOf" in query) {
+    const c = query.anyOf.length === 1 && query.anyOf[0].length === 1 ? query.anyOf[0][0] : undefined;
+    if (c?.attr === "userName" || c?.attr === "id") [attr, value] = [c.attr, c.value];
+  } else if ("field" in query.where && query.where.op === "eq") {
+    [attr, value] = [query.where.field.kind, query.where.value];
+  }
+  if (typeof value !== "string") return null;
+  if (attr === "userName") return { column: "user_name_lower", value: value.toLowerCase() };
+  return attr === "id" ? { column: "id", value } : null;
+}
 
 /** Whether a query can match one user at most: it requires a given id or userName (both unique). */
 function atMostOneUser(query: UserQuery | undefined): boolean {
@@ -129,13 +145,37 @@ export class SqlUserRepository implements UserRepository {
   }
 
   async view(id: string): Promise<UserView | null> {
-    const row = await this.db
-      .selectFrom("scim_users")
-      .selectAll()
-      .select([this.emailsJson().as("emails_json"), this.groupsJson().as("groups_json")])
-      .where("id", "=", id)
-      .executeTakeFirst();
-    return row ? this.toView(row, row.emails_json, row.groups_json) : null;
+    return (await this.viewsWhere("id", id))[0] ?? null;
+  }
+
+  /** Users (with emails and groups) whose unique `column` holds `value`: the one-query read of a user. */
+  private async viewsWhere(column: "id" | "user_name_lower", value: string): Promise<UserView[]> {
+    const rows = await this.prepared(`views by ${column}`, (v: string) =>
+      this.db
+        .selectFrom("scim_users")
+        .selectAll()
+        .select([this.emailsJson().as("emails_json"), this.groupsJson().as("groups_json")])
+        .where(column, "=", v),
+    )(value);
+    return rows.map((r) => this.toView(r, r.emails_json, r.groups_json));
+  }
+
+  private readonly compiled = new Map<string, string | null>();
+
+  /**
+   * A query whose SQL text does not depend on its values, compiled by Kysely once and then run with new values:
+   * building and compiling it costs more than SQLite takes to answer it. Used only when the compiled parameters are
+   * the values given, in order (else it is built every time).
+   */
+  private prepared<P extends unknown[], R>(key: string, build: (...params: P) => Compilable<R>): (...params: P) => Promise<R[]> {
+    return async (...params: P) => {
+      const text = this.compiled.get(key);
+      if (text) return (await this.db.executeQuery<R>(CompiledQuery.raw(text, params))).rows;
+      const query = build(...params).compile();
+      const same = query.parameters.length === params.length && query.parameters.every((p, i) => p === params[i]);
+      if (text === undefined) this.compiled.set(key, same ? query.sql : null);
+      return (await this.db.executeQuery<R>(query)).rows;
+    };
   }
 
   async listViews(query: UserQuery | undefined, page: Page, sort: UserSort | undefined, withGroups: boolean): Promise<{ total: number; rows: UserView[] }> {
@@ -148,7 +188,14 @@ export class SqlUserRepository implements UserRepository {
       const counted = await base.select((eb) => eb.fn.countAll<number | string | bigint>().as("n")).executeTakeFirst();
       return Number(counted?.n ?? 0);
     };
-    // `userName eq` (an IdP's lookup before every create) matches one user at most: its page is its total.
+    // `userName eq` (an IdP's lookup before every create) matches one user at most: its page is its total, read as
+    // a read by id is.
+    const lookup = lookupOf(query);
+    if (lookup && offset === 0 && limit > 0) {
+      const views = await this.viewsWhere(lookup.column, lookup.value);
+      if (!withGroups) for (const v of views) v.groups = [];
+      return { total: views.length, rows: views };
+    }
     const single = atMostOneUser(query) && offset === 0 && limit > 0;
     const total = single ? undefined : await countAll();
     if (total !== undefined && (limit === 0 || offset >= total)) return { total, rows: [] };
