@@ -54,6 +54,28 @@ function isPlainObject(v: unknown): v is Json {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Date);
 }
 
+const CANONICAL_DATE = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
+
+/**
+ * A single value SCIMMY would hand back unchanged: a string, a boolean, or a date already in toISOString's form, of
+ * an attribute without canonical values. Anything else goes through SCIMMY's Attribute.coerce.
+ */
+function plainScalar(a: AttributeLike, v: unknown): boolean {
+  if (a.config.multiValued || Array.isArray(a.config.canonicalValues)) return false;
+  switch (a.type) {
+    case "string":
+      return typeof v === "string";
+    case "boolean":
+      return typeof v === "boolean";
+    case "dateTime":
+      if (typeof v !== "string" || !CANONICAL_DATE.test(v)) return false;
+      const t = Date.parse(v);
+      return !Number.isNaN(t) && new Date(t).toISOString() === v;
+    default:
+      return false;
+  }
+}
+
 /** SCIMMY's test of an extension: some value other than undefined, at any depth. */
 function hasActualValues(v: object): boolean {
   return Object.values(v).some((x) => (typeof x === "object" && x !== null ? hasActualValues(x) : x !== undefined));
@@ -171,7 +193,9 @@ class Renderer {
   /** One attribute's value as SCIMMY coerces it outbound; undefined when it is not shown. */
   private value(a: AttributeLike, source: unknown): unknown {
     if (a.type !== "complex") {
-      const v = a.config.direction === "in" ? undefined : a.coerce(source, OUT);
+      if (a.config.direction === "in") return undefined;
+      if (plainScalar(a, source)) return source;
+      const v = a.coerce(source, OUT);
       // A multi-valued scalar comes back as a Proxy over a plain array: copy it out.
       return Array.isArray(v) ? [...v] : v;
     }

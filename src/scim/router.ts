@@ -48,7 +48,8 @@ export interface ScimRouterOptions {
 }
 
 /** Adds the Location header RFC 7644 §3.3 requires on 201, which scimmy-routers omits. */
-function locationOnCreate(_req: Request, res: Response, next: NextFunction): void {
+function locationOnCreate(req: Request, res: Response, next: NextFunction): void {
+  if (req.method !== "POST") return next();
   onAnswer(res, (answer) => {
     const location = (answer.body as { meta?: { location?: unknown } } | undefined)?.meta?.location;
     if (answer.status === 201 && typeof location === "string" && !res.headersSent) res.location(location);

@@ -163,6 +163,8 @@ describe("fast outbound rendering matches SCIMMY's", () => {
       { ...base, [ENTERPRISE_USER_SCHEMA]: "x" },
       { ...base, [`${ENTERPRISE_USER_SCHEMA}:employeeNumber`]: "7" },
       { ...base, meta: { ...(base.meta as Json), created: "not a date" } },
+      { ...base, meta: { ...(base.meta as Json), created: "2026-02-30T00:00:00.000Z" } },
+      { ...base, meta: { ...(base.meta as Json), created: "2026-13-01T00:00:00.000Z" } },
       { ...base, groups: [{ value: "g", type: "nested" }] },
       { ...base, roles: [{ value: "r", type: "x" }] },
     ];
