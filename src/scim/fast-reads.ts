@@ -1,6 +1,6 @@
 // GET /Users/{id} and GET /Users (filters, pages): most of an IdP's traffic. Served here, ahead of scimmy-routers,
 // from one store query per read (user, emails and groups together) and rendered by render.ts instead of SCIMMY's
-// schema instances, with the same answer. Whatever this path is not sure to answer as SCIMMY would (a query it does
+// schema instances, with the same answer; GET /Groups/{id} likewise, from the group service. Whatever this path is not sure to answer as SCIMMY would (a query it does
 // not take, a stored resource render.ts steps aside for, any failure, a 404 included) goes on to the SCIMMY path,
 // which answers it as before; test/integration/scim/fast-reads.test.ts compares the two on the same store.
 import type { NextFunction, Request, Response } from "express";
@@ -12,10 +12,12 @@ import { renderOut } from "./render";
 import { userQueryFromFilter } from "./filter";
 import { userSortFromConstraints } from "./user-filter";
 import { scimFromRow } from "./user-mapping";
+import { scimFromGroup } from "./group-mapping";
 import type { UserView } from "../provisioning/records";
 
 type Json = Record<string, unknown>;
 type UserClass = typeof SCIMMY.Resources.User & { schema: { definition: unknown }; endpoint: string };
+type ResourceClass = { schema: { definition: unknown }; endpoint: string };
 
 /** Query parameters a list read takes (attributes= and excludedAttributes= are gone by now: projection.ts). */
 const LIST_PARAMS = new Set(["filter", "startIndex", "count", "sortBy", "sortOrder"]);
@@ -89,4 +91,28 @@ export function fastUserReads(opts: FastReadOptions) {
   };
 
   return { byId, list };
+}
+
+/**
+ * GET /Groups/{id}: an IdP looks groups up by id often, Entra with `excludedAttributes=members` (then no member is
+ * read). Rendered by render.ts; anything else goes on to the SCIMMY path, as for users.
+ */
+export function fastGroupRead(opts: FastReadOptions) {
+  const base = opts.publicBaseUrl.replace(/\/$/, "");
+  const groupClass = () => SCIMMY.Resources.declared("Group") as unknown as ResourceClass;
+  return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
+    if (Object.keys(req.query).length) return next();
+    let body: Json | undefined;
+    try {
+      const ctx = opts.contextOf(res);
+      const Group = groupClass();
+      const row = await ctx.services.groups.get(req.params.id);
+      const members = projectionWants(ctx.request.projection, "members") ? await ctx.services.groups.members(row.id) : undefined;
+      body = renderOut(Group.schema, scimFromGroup(row, members), `${base}${req.baseUrl}${Group.endpoint}`);
+    } catch {
+      return next();
+    }
+    if (!body) return next();
+    send(res, body);
+  };
 }

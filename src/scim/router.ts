@@ -22,7 +22,7 @@ import { etagHeader, preconditions } from "./etags";
 import { bulkRoute, type BulkTransport } from "./bulk";
 import { projectionStep } from "./projection";
 import { withSyncWait } from "../provisioning/sync-wait";
-import { fastUserReads } from "./fast-reads";
+import { fastGroupRead, fastUserReads } from "./fast-reads";
 
 export const SCIM_CONTENT_TYPES = ["application/scim+json", "application/json"];
 
@@ -43,7 +43,7 @@ export interface ScimRouterOptions {
   bulk: { maxOperations: number; maxPayloadBytes: number } & BulkTransport;
   /** The app's services, handed to every handler with the request's context. */
   services: ScimServices;
-  /** GET /Users/{id} and GET /Users served by fast-reads.ts ahead of SCIMMY (default on). */
+  /** GET /Users/{id}, GET /Users and GET /Groups/{id} served by fast-reads.ts ahead of SCIMMY (default on). */
   fastReads?: boolean;
 }
 
@@ -241,6 +241,7 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     const reads = fastUserReads({ publicBaseUrl: opts.publicBaseUrl, contextOf });
     router.get("/Users", reads.list);
     router.get("/Users/:id", reads.byId);
+    router.get("/Groups/:id", fastGroupRead({ publicBaseUrl: opts.publicBaseUrl, contextOf }));
   }
   router.use(
     new SCIMMYRouters({

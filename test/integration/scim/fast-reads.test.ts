@@ -118,6 +118,16 @@ describe.each(storeVariants("fast reads"))("fast reads answer as SCIMMY does: %s
     }
   });
 
+  test("groups by id: with and without members, projections, a missing id", async () => {
+    const list = (await fast.get(`/scim/v2/Groups?filter=${q('displayName eq "Readers"')}`)).body;
+    const id = list.Resources[0].id as string;
+    for (const query of ["", "?excludedAttributes=members", "?attributes=displayName", `?attributes=${q("members.value")}`]) {
+      expect(await same(`/scim/v2/Groups/${id}${query}`)).toBe(200);
+    }
+    expect(await same(`/scim/v2/Groups/${randomUUID()}`)).toBe(404);
+    expect(await same(`/scim/v2/Groups/${randomUUID()}?excludedAttributes=members`)).toBe(404);
+  });
+
   test("lists: filters, pages, sorting, projections, refusals", async () => {
     const lists = jest.spyOn(UserReads.prototype, "list");
     try {

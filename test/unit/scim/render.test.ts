@@ -4,6 +4,7 @@
 import { SCIMMY } from "scimmy-routers";
 import { renderOut } from "../../../src/scim/render";
 import { userResourceType } from "../../../src/scim/user-resource";
+import { groupResourceType } from "../../../src/scim/group-resource";
 import { scimFromRow } from "../../../src/scim/user-mapping";
 import { DIGICERT_USER_SCHEMA, ENTERPRISE_USER_SCHEMA, USER_SCHEMA } from "../../../src/scim/schemas";
 import type { UserRow } from "../../../src/provisioning/records";
@@ -12,6 +13,7 @@ type Json = Record<string, unknown>;
 const BASE = "https://bridge.example.com/scim/v2/Users";
 
 userResourceType.declare();
+groupResourceType.declare();
 const User = SCIMMY.Resources.declared("User") as unknown as { schema: typeof SCIMMY.Schemas.User };
 
 function viaScimmy(data: Json): Json | Error {
@@ -169,6 +171,29 @@ describe("fast outbound rendering matches SCIMMY's", () => {
       { ...base, roles: [{ value: "r", type: "x" }] },
     ];
     for (const data of odd) expectSame(data, false);
+  });
+
+  test("groups, with and without members", () => {
+    const Group = SCIMMY.Resources.declared("Group") as unknown as { schema: typeof SCIMMY.Schemas.Group };
+    const meta = { resourceType: "Group", created: "2026-01-01T00:00:00.000Z", lastModified: "2026-01-01T00:00:00.000Z", version: 'W/"2"' };
+    const groupsOf: Json[] = [
+      { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], id: "g", displayName: "Admins", meta },
+      { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], id: "g", displayName: "Admins", externalId: "x", members: [], meta },
+      { id: "g", displayName: "Admins", members: [{ value: "u1", display: "a@b", type: "User" }, { value: "u2", type: "User" }], meta },
+      { id: "g", displayName: "Admins", members: [{ value: "u1", type: "user" }], meta },
+    ];
+    for (const data of groupsOf) {
+      const reference = (() => {
+        try {
+          return JSON.parse(JSON.stringify(new SCIMMY.Schemas.Group(data as never, "out", BASE)));
+        } catch (err) {
+          return err as Error;
+        }
+      })();
+      const fast = renderOut(Group.schema, data, BASE);
+      if (reference instanceof Error) expect(fast).toBeUndefined();
+      else expect(fast).toEqual(reference);
+    }
   });
 
   test("random resources: never a different answer", () => {
