@@ -200,12 +200,22 @@ export class SqlUserRepository implements UserRepository {
     const total = single ? undefined : await countAll();
     if (total !== undefined && (limit === 0 || offset >= total)) return { total, rows: [] };
 
-    let ordered = base.selectAll().select([this.emailsJson().as("emails_json"), (withGroups ? this.groupsJson() : sql<unknown>`null`).as("groups_json")]);
-    if (sort) for (const term of userOrder(sort, this.codec, this.dialect)) ordered = ordered.orderBy(term as never);
+    let ordered = base.selectAll();
+    const terms = sort ? userOrder(sort, this.codec, this.dialect) : [];
+    if (sort) for (const term of terms) ordered = ordered.orderBy(term as never);
     // As in list(): SQLite seeks the filter's index and sorts the matches instead of walking the creation order.
     else if (filter !== "all" && this.dialect === "sqlite") ordered = ordered.orderBy(sql`+created` as never).orderBy(sql`+scim_users.id` as never);
     else ordered = ordered.orderBy("created").orderBy("id");
-    const rows = await ordered.limit(limit).offset(offset).execute();
+    // The page is cut first and only its users get their emails and groups: PostgreSQL would otherwise work out the
+    // subqueries of every row the offset skips. The page keeps the table's name, so the subqueries and the sort
+    // terms read it as they would the table.
+    let cut = this.db
+      .selectFrom(ordered.limit(limit).offset(offset).as("scim_users"))
+      .selectAll()
+      .select([this.emailsJson().as("emails_json"), (withGroups ? this.groupsJson() : sql<unknown>`null`).as("groups_json")]);
+    if (sort) for (const term of terms) cut = cut.orderBy(term as never);
+    else cut = cut.orderBy("created").orderBy("id");
+    const rows = await cut.execute();
     return { total: total ?? rows.length, rows: rows.map((r) => this.toView(r, r.emails_json, r.groups_json)) };
   }
 
