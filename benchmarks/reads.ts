@@ -55,9 +55,10 @@ function endpoints(users: number, groups: number): Endpoint[] {
       key: "listPage",
       label: "GET /Users?startIndex=…&count=100",
       path: (r) => `/scim/v2/Users?startIndex=${PAGE + 1 + Math.floor(r() * (users - 2 * PAGE))}&count=${PAGE}`,
-      // A page is a hundred reads' worth of resources: its latency bound is its own.
+      // A page is a hundred reads' worth of resources, and 20 pages at once (~8 ms of CPU each on 2 shared cores)
+      // queue behind each other: its latency bound is its own. An import reads its pages one after another.
       ratio: USER_READ.ratio,
-      p95: 100,
+      p95: 500,
       minSec: 6,
     },
     {
