@@ -23,6 +23,7 @@ import { reconcile, type ReconcileOptions, type ReconcileReport } from "./provis
 import { ReconcileSchedule } from "./provisioning/reconcile-schedule";
 import { RoleResolver } from "./provisioning/role-resolver";
 import { UserService } from "./provisioning/user-service";
+import { UserReads } from "./provisioning/user-reads";
 import { outboxAdmission } from "./provisioning/write-admission";
 import { draftFromRow } from "./scim/user-mapping";
 import { openStore } from "./store";
@@ -140,7 +141,8 @@ export function buildProvisioningCore(config: AppConfig, logger: Logger, store: 
  * Builds the whole bridge from a checked config: store (migrated), DigiCert client, role mapping (validated
  * against DigiCert's roles when a file is configured: a bad file stops the start), services, HTTP app.
  */
-export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgSchema?: string } = {}): Promise<Bridge> {
+/** `fastReads: false` serves every SCIM read through SCIMMY: for tests that compare the two paths. */
+export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgSchema?: string; fastReads?: boolean } = {}): Promise<Bridge> {
   const store = await openStore(config.databaseUrl, { logger, pgSchema: opts.pgSchema });
   // The IdP needs a credential: from the environment, or a token in the store (digicert-scim tokens create).
   await checkCredentialsAtStart(config, store.tokens, logger).catch(async (err) => {
@@ -237,6 +239,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     config,
     platform: config.digicert.platform,
     users,
+    userReads: new UserReads(store.users),
     groups,
     roleName: (id) => access.roleName(id),
     roleCatalogue: () => access.listRoles(),
@@ -253,6 +256,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     // Bearer tokens of `digicert-scim tokens`, besides those of the environment.
     tokens: store.tokens,
     logger,
+    fastReads: opts.fastReads,
     // The status page (/admin, with ADMIN_TOKENS or ADMIN_BASIC_USERS).
     status: {
       audit: store.audit,

@@ -20,6 +20,8 @@ type Json = Record<string, any>;
 const now = new Date().toISOString();
 const users = new Map<string, Json>();
 const byUserName = new Map<string, string>();
+/** User ids in creation order: the order the bridge pages them in. */
+const userOrder: string[] = [];
 const groups = new Map<string, { resource: Json; members: { value: string; display?: string }[] }>();
 
 for (let i = 0; i < USERS; i++) {
@@ -29,6 +31,7 @@ for (let i = 0; i < USERS; i++) {
   // As the bridge shows it: role names are known once DigiCert's role list was read (at the first write).
   users.set(row.id, scimFromRow(row, "certcentral", { groups: refs, roleName: () => undefined }));
   byUserName.set(row.userName.toLowerCase(), row.id);
+  userOrder.push(row.id);
 }
 const groupMeta = (id: string) => ({ resourceType: "Group", created: now, lastModified: now, version: 'W/"1"' });
 for (let g = 0; g < GROUPS; g++) {
@@ -76,16 +79,22 @@ SCIMMY.Resources.declare(SCIMMY.Resources.User, {
       const id = byUserName.get(name.toLowerCase());
       return id ? [users.get(id)] : [];
     }
-    return [...users.values()].slice(0, 200);
+    // A page (what an IdP's import reads): egress hands SCIMMY just that page, as the bridge reads just that page
+    // from its store. SCIMMY slices the list again by startIndex unless startIndex is past its length, so this serves
+    // the right page for startIndex > count only, and its totalResults is the page's length (notes/scimmy.md §4).
+    const { startIndex = 1, count = 200 } = (resource.constraints ?? {}) as { startIndex?: number; count?: number };
+    return userOrder.slice(startIndex - 1, startIndex - 1 + Math.min(count, 200)).map((id) => users.get(id));
   },
   ingress: async (resource: any, instance: any) => {
     const id = resource.id ?? `new-${users.size}`;
     const u = { ...JSON.parse(JSON.stringify(instance)), id, meta: { resourceType: "User", created: now, lastModified: new Date().toISOString() } };
+    if (!users.has(id)) userOrder.push(id);
     users.set(id, u);
     return u;
   },
   degress: async (resource: any) => {
     users.delete(resource.id);
+    userOrder.splice(userOrder.indexOf(resource.id), 1);
   },
 } as never);
 

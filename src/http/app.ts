@@ -6,6 +6,7 @@ import type { WriteAdmission } from "../scim/back-pressure";
 import type { RefusalAudit } from "../scim/audit-refusals";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
+import type { UserReads } from "../provisioning/user-reads";
 import type { PlatformName } from "../digicert/types";
 import type { IdempotencyRepository } from "../provisioning/ports";
 import { scimAuth } from "./auth";
@@ -29,6 +30,7 @@ export interface AppDeps {
   tokens?: TokenLookup;
   platform: PlatformName;
   users: UserService;
+  userReads: UserReads;
   groups: GroupService;
   roleName: (id: string) => string | undefined;
   roleCatalogue: () => Promise<{ id: string; name: string }[]>;
@@ -44,6 +46,8 @@ export interface AppDeps {
   metricsTokens?: BearerCredential[];
   /** What the status page shows; /admin is served when this is given and config.admin has credentials (else 404). */
   status?: StatusSource;
+  /** Off only in tests that hold the fast read path against SCIMMY's (scim/fast-reads.ts). */
+  fastReads?: boolean;
 }
 
 
@@ -101,9 +105,11 @@ export function createApp(deps: AppDeps): express.Express {
       admitWrite: deps.admitWrite,
       audit: deps.audit,
       logger,
+      fastReads: deps.fastReads ?? true,
       auth: { bearer: config.scim.bearerTokens.length > 0 || auth.store !== undefined, basic: config.scim.basicUsers.length > 0, oauth: !!config.scim.oauth },
       services: {
         users: deps.users,
+        userReads: deps.userReads,
         groups: deps.groups,
         roleName: deps.roleName,
         roleCatalogue: deps.roleCatalogue,

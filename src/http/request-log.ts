@@ -1,11 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
-import type { Logger } from "../log/logger";
+import { logLine, type Logger } from "../log/logger";
 import { detectIdp } from "../scim/idp";
 import type { HttpMetrics } from "./metrics";
 import { beginRequest } from "./request-context";
 
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
+
+/** Probes and scrapes: a platform calls them every few seconds, so their lines are debug; SCIM's stay info. */
+const ROUTINE = new Set(["/healthz", "/readyz", "/metrics"]);
 
 function resourceOf(path: string): string {
   const m = /^\/scim\/v2\/([^/?]+)/.exec(path);
@@ -26,7 +29,7 @@ export function requestLog(logger: Logger, metrics: HttpMetrics) {
       metrics.observe(resourceOf(path), req.method, res.statusCode, ms / 1000);
       // Set by back-pressure.ts: this 429 was the outbox being full, not another reason.
       if (ctx.backPressured && res.statusCode === 429) metrics.backPressureRejected();
-      logger.info("request", {
+      logLine(logger, ROUTINE.has(path) ? "debug" : "info", "request", {
         requestId,
         method: req.method,
         path,

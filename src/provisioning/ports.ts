@@ -2,7 +2,7 @@
 // the errors those implementations throw for the domain to act on.
 import type { ReconcileReport, ReconcileReportSummary } from "./drift";
 import type { GroupQuery, GroupSort, Page, UserQuery, UserSort } from "./queries";
-import type { AuditEntry, AuditQuery, GroupChanges, GroupMember, GroupRef, GroupRow, JobError, MembershipChange, NewAuditEntry, NewGroupRow, NewOutboxJob, NewStoredToken, NewUserRow, OutboxJob, OutboxStats, OutboxStatus, StoredResponse, StoredToken, UserChanges, UserLink, UserRow, UserStateCounts } from "./records";
+import type { AuditEntry, AuditQuery, GroupChanges, GroupMember, GroupRef, GroupRow, JobError, MembershipChange, NewAuditEntry, NewGroupRow, NewOutboxJob, NewStoredToken, NewUserRow, OutboxJob, OutboxStats, OutboxStatus, StoredResponse, StoredToken, UserChanges, UserLink, UserRow, UserStateCounts, UserView } from "./records";
 
 export interface UserRepository {
   /** Throws StoreConflictError when the userName (any case) is taken. */
@@ -11,6 +11,13 @@ export interface UserRepository {
   getByUserName(userName: string): Promise<UserRow | null>;
   /** Rows ordered by creation then id; total counts every match. `query` undefined = all users. */
   list(query: UserQuery | undefined, page: Page, sort?: UserSort): Promise<{ total: number; rows: UserRow[] }>;
+  /** A user with its emails and groups, in one query (reads are most of the traffic). */
+  view(id: string): Promise<UserView | null>;
+  /**
+   * A page of users as list() gives it, each with its emails and (when `withGroups`) its groups, in one query per
+   * page, plus one for the total unless the filter can match one user at most.
+   */
+  listViews(query: UserQuery | undefined, page: Page, sort: UserSort | undefined, withGroups: boolean): Promise<{ total: number; rows: UserView[] }>;
   /**
    * Applies the changes, bumps version and lastModified. With expectedVersion, throws StoreVersionConflictError
    * when the stored version differs. Throws StoreConflictError on a userName clash. Returns null if the id is gone.

@@ -46,6 +46,13 @@ export interface UserRow {
 
 export type SyncState = "synced" | "pending" | "failed";
 
+/** A user as a read shows it: the row, its emails included, and the groups it belongs to. */
+export interface UserView {
+  row: UserRow;
+  /** Ordered by displayName (without case), then id; empty when the read did not ask for them. */
+  groups: GroupRef[];
+}
+
 export interface UserStateCounts {
   total: number;
   active: number;

@@ -4,10 +4,13 @@ import type { Logger } from "../log/logger";
 import type { AuditActor } from "../provisioning/audit";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
+import type { UserReads } from "../provisioning/user-reads";
 
 /** What the SCIM surface works with, built once per app (tests run several apps in one process). */
 export interface ScimServices {
   users: UserService;
+  /** Reads of users in one store query each (fast-reads.ts). */
+  userReads: UserReads;
   groups: GroupService;
   /** Name of a DigiCert role id as last listed; no DigiCert call. */
   roleName: (id: string) => string | undefined;
@@ -24,8 +27,8 @@ export interface ScimServices {
 export interface ScimContext {
   request: RequestContext;
   services: ScimServices;
-  /** The app's logger, bound to the request id and IdP. */
-  logger: Logger;
+  /** The app's logger, bound to the request id and IdP (made when first used: most requests log nothing else). */
+  readonly logger: Logger;
   /** A PATCH: the resource SCIMMY applied the operations to (set by egress), to tell what the operations changed. */
   patchBase?: Record<string, unknown>;
 }

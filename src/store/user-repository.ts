@@ -1,5 +1,5 @@
 // UserRepository over kysely, identical behaviour on SQLite and PostgreSQL.
-import { Insertable, Kysely, Selectable, sql, Transaction, Updateable } from "kysely";
+import { CompiledQuery, Insertable, Kysely, RawBuilder, Selectable, sql, Transaction, Updateable, type Compilable } from "kysely";
 import { chunksOf, distinct } from "./chunks";
 import { nextTimestamp } from "./clock";
 import type { Codec, Database, Dialect, UserEmailsTable, UsersTable } from "./db";
@@ -20,9 +20,40 @@ import {
   UserRepository,
   UserRow,
   UserSort,
+  UserView,
+  UserFilterNode,
+  GroupRef,
 } from "./types";
 
 type Db = Kysely<Database> | Transaction<Database>;
+type DbBoolLike = boolean | number;
+
+/** `userName eq "…"` or `id eq "…"` alone (an IdP's lookup): the column and the value it must hold, else null. */
+function lookupOf(query: UserQuery | undefined): { column: "user_name_lower" | "id"; value: string } | null {
+  if (!query) return null;
+  let attr: string | undefined;
+  let value: unknown;
+  if ("anyOf" in query) {
+    const c = query.anyOf.length === 1 && query.anyOf[0].length === 1 ? query.anyOf[0][0] : undefined;
+    if (c?.attr === "userName" || c?.attr === "id") [attr, value] = [c.attr, c.value];
+  } else if ("field" in query.where && query.where.op === "eq") {
+    [attr, value] = [query.where.field.kind, query.where.value];
+  }
+  if (typeof value !== "string") return null;
+  if (attr === "userName") return { column: "user_name_lower", value: value.toLowerCase() };
+  return attr === "id" ? { column: "id", value } : null;
+}
+
+/** Whether a query can match one user at most: it requires a given id or userName (both unique). */
+function atMostOneUser(query: UserQuery | undefined): boolean {
+  if (!query) return false;
+  if ("anyOf" in query) return query.anyOf.length === 1 && query.anyOf[0].some((c) => c.attr === "id" || c.attr === "userName");
+  const unique = (node: UserFilterNode): boolean => {
+    if ("and" in node) return node.and.some(unique);
+    return "field" in node && node.op === "eq" && typeof node.value === "string" && (node.field.kind === "id" || node.field.kind === "userName");
+  };
+  return unique(query.where);
+}
 
 /** Rows per multi-row insert into scim_users (13 columns: about 5,000 bound parameters per statement). */
 const USER_INSERT_CHUNK = 400;
@@ -111,6 +142,104 @@ export class SqlUserRepository implements UserRepository {
     else ordered = ordered.orderBy("created").orderBy("id");
     const rows = await ordered.limit(limit).offset(offset).execute();
     return { total, rows: await this.hydrate(this.db, rows) };
+  }
+
+  async view(id: string): Promise<UserView | null> {
+    return (await this.viewsWhere("id", id))[0] ?? null;
+  }
+
+  /** Users (with emails and groups) whose unique `column` holds `value`: the one-query read of a user. */
+  private async viewsWhere(column: "id" | "user_name_lower", value: string): Promise<UserView[]> {
+    const rows = await this.prepared(`views by ${column}`, (v: string) =>
+      this.db
+        .selectFrom("scim_users")
+        .selectAll()
+        .select([this.emailsJson().as("emails_json"), this.groupsJson().as("groups_json")])
+        .where(column, "=", v),
+    )(value);
+    return rows.map((r) => this.toView(r, r.emails_json, r.groups_json));
+  }
+
+  private readonly compiled = new Map<string, string | null>();
+
+  /**
+   * A query whose SQL text does not depend on its values, compiled by Kysely once and then run with new values:
+   * building and compiling it costs more than SQLite takes to answer it. Used only when the compiled parameters are
+   * the values given, in order (else it is built every time).
+   */
+  private prepared<P extends unknown[], R>(key: string, build: (...params: P) => Compilable<R>): (...params: P) => Promise<R[]> {
+    return async (...params: P) => {
+      const text = this.compiled.get(key);
+      if (text) return (await this.db.executeQuery<R>(CompiledQuery.raw(text, params))).rows;
+      const query = build(...params).compile();
+      const same = query.parameters.length === params.length && query.parameters.every((p, i) => p === params[i]);
+      if (text === undefined) this.compiled.set(key, same ? query.sql : null);
+      return (await this.db.executeQuery<R>(query)).rows;
+    };
+  }
+
+  async listViews(query: UserQuery | undefined, page: Page, sort: UserSort | undefined, withGroups: boolean): Promise<{ total: number; rows: UserView[] }> {
+    const filter = userFilter(query, this.codec, this.dialect);
+    if (filter === "none") return { total: 0, rows: [] };
+    const base = filter === "all" ? this.db.selectFrom("scim_users") : this.db.selectFrom("scim_users").where(filter);
+    const limit = Math.max(0, Math.floor(page.limit));
+    const offset = Math.max(0, Math.floor(page.offset));
+    const countAll = async () => {
+      const counted = await base.select((eb) => eb.fn.countAll<number | string | bigint>().as("n")).executeTakeFirst();
+      return Number(counted?.n ?? 0);
+    };
+    // `userName eq` (an IdP's lookup before every create) matches one user at most: its page is its total, read as
+    // a read by id is.
+    const lookup = lookupOf(query);
+    if (lookup && offset === 0 && limit > 0) {
+      const views = await this.viewsWhere(lookup.column, lookup.value);
+      if (!withGroups) for (const v of views) v.groups = [];
+      return { total: views.length, rows: views };
+    }
+    const single = atMostOneUser(query) && offset === 0 && limit > 0;
+    const total = single ? undefined : await countAll();
+    if (total !== undefined && (limit === 0 || offset >= total)) return { total, rows: [] };
+
+    let ordered = base.selectAll();
+    const terms = sort ? userOrder(sort, this.codec, this.dialect) : [];
+    if (sort) for (const term of terms) ordered = ordered.orderBy(term as never);
+    // As in list(): SQLite seeks the filter's index and sorts the matches instead of walking the creation order.
+    else if (filter !== "all" && this.dialect === "sqlite") ordered = ordered.orderBy(sql`+created` as never).orderBy(sql`+scim_users.id` as never);
+    else ordered = ordered.orderBy("created").orderBy("id");
+    // The page is cut first and only its users get their emails and groups: PostgreSQL would otherwise work out the
+    // subqueries of every row the offset skips. The page keeps the table's name, so the subqueries and the sort
+    // terms read it as they would the table.
+    let cut = this.db
+      .selectFrom(ordered.limit(limit).offset(offset).as("scim_users"))
+      .selectAll()
+      .select([this.emailsJson().as("emails_json"), (withGroups ? this.groupsJson() : sql<unknown>`null`).as("groups_json")]);
+    if (sort) for (const term of terms) cut = cut.orderBy(term as never);
+    else cut = cut.orderBy("created").orderBy("id");
+    const rows = await cut.execute();
+    return { total: total ?? rows.length, rows: rows.map((r) => this.toView(r, r.emails_json, r.groups_json)) };
+  }
+
+  /** The user's emails in their stored order, as one JSON array (a correlated subquery of scim_users). */
+  private emailsJson(): RawBuilder<unknown> {
+    return this.dialect === "postgres"
+      ? sql`(select coalesce(json_agg(json_build_object('value', ve.value, 'type', ve.type, 'primary', ve.is_primary) order by ve.position), '[]'::json) from scim_user_emails ve where ve.user_id = scim_users.id)`
+      : sql`(select json_group_array(json_object('value', ve.value, 'type', ve.type, 'primary', ve.is_primary) order by ve.position) from scim_user_emails ve where ve.user_id = scim_users.id)`;
+  }
+
+  /** The user's groups as groupsOfUsers orders them, as one JSON array. */
+  private groupsJson(): RawBuilder<unknown> {
+    return this.dialect === "postgres"
+      ? sql`(select coalesce(json_agg(json_build_object('id', vg.id, 'displayName', vg.display_name, 'externalId', vg.external_id) order by vg.display_name_lower, vg.id), '[]'::json) from scim_group_members vm join scim_groups vg on vg.id = vm.group_id where vm.user_id = scim_users.id)`
+      : sql`(select json_group_array(json_object('id', vg.id, 'displayName', vg.display_name, 'externalId', vg.external_id) order by vg.display_name_lower, vg.id) from scim_group_members vm join scim_groups vg on vg.id = vm.group_id where vm.user_id = scim_users.id)`;
+  }
+
+  private toView(r: Selectable<UsersTable>, emailsJson: unknown, groupsJson: unknown): UserView {
+    const emails = (typeof emailsJson === "string" ? JSON.parse(emailsJson) : emailsJson ?? []) as { value: string; type: string | null; primary: DbBoolLike }[];
+    const groups = (typeof groupsJson === "string" ? JSON.parse(groupsJson) : groupsJson ?? []) as GroupRef[];
+    return {
+      row: this.toUser(r, emails.map((e) => ({ value: e.value, type: e.type, primary: this.codec.readBool(e.primary) }))),
+      groups: groups.map((g) => ({ id: g.id, displayName: g.displayName, externalId: g.externalId ?? null })),
+    };
   }
 
   update(id: string, changes: UserChanges, expectedVersion?: number): Promise<UserRow | null> {

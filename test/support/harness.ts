@@ -43,6 +43,8 @@ export interface HarnessOptions {
   pgSchema?: string;
   /** Use this running simulator (left open on close) instead of starting one: a second bridge on the same DigiCert. */
   sim?: Simulator;
+  /** false: every SCIM read through SCIMMY (buildBridge's fastReads). */
+  fastReads?: boolean;
 }
 
 /** The real app over real HTTP (supertest) against the in-repo DigiCert simulator and a fresh store. */
@@ -78,7 +80,7 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   const stream = new PassThrough();
   let logText = "";
   stream.on("data", (d) => (logText += d.toString()));
-  const bridge = await buildBridge(config, createLogger("debug", stream), { pgSchema: opts.pgSchema }).catch(async (err) => {
+  const bridge = await buildBridge(config, createLogger("debug", stream), { pgSchema: opts.pgSchema, fastReads: opts.fastReads }).catch(async (err) => {
     if (ownSim) await sim.close();
     throw err;
   });

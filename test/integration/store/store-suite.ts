@@ -673,6 +673,48 @@ export function describeStoreSuite(label: string, open: () => Promise<Store>): v
         expect((await store.groups.groupsOfUsers([])).size).toBe(0);
       });
 
+      it("view and listViews give the row with its emails and groups as getById, list and groupsOfUsers do", async () => {
+        const emails = [
+          { value: "A@Example.com", type: "work", primary: true },
+          { value: "a@home.example", type: null, primary: false },
+          { value: "a3@x.example", type: "other", primary: false },
+        ];
+        const a = (await store.users.insert(newUser({ userName: "Ada", externalId: "x-a", emails, resource: { userName: "Ada", title: "T" } }))).id;
+        const [b, c] = await users("b", "c");
+        await store.groups.insert(newGroup({ displayName: "zeta", externalId: "z" }), [a, b!]);
+        await store.groups.insert(newGroup({ displayName: "Eta" }), [a]);
+        await store.users.setLink(a, { digicertId: "7", adopted: true, digicertEnabled: false, digicertRoleIds: ["5"], digicertDivisionIds: ["d"] });
+        const groupsOf = await store.groups.groupsOfUsers([a, b!, c!]);
+        for (const id of [a, b!, c!]) {
+          expect(await store.users.view(id)).toEqual({ row: await store.users.getById(id), groups: groupsOf.get(id) });
+        }
+        expect(await store.users.view(randomUUID())).toBeNull();
+
+        const listed = await store.users.list(undefined, { offset: 0, limit: 10 });
+        const viewed = await store.users.listViews(undefined, { offset: 0, limit: 10 }, undefined, true);
+        expect(viewed).toEqual({ total: listed.total, rows: listed.rows.map((row) => ({ row, groups: groupsOf.get(row.id) })) });
+        const paged = await store.users.listViews(undefined, { offset: 1, limit: 1 }, undefined, false);
+        expect(paged).toEqual({ total: 3, rows: [{ row: listed.rows[1], groups: [] }] });
+        expect(await store.users.listViews(undefined, { offset: 5, limit: 1 }, undefined, true)).toEqual({ total: 3, rows: [] });
+        expect(await store.users.listViews(undefined, { offset: 0, limit: 0 }, undefined, true)).toEqual({ total: 3, rows: [] });
+
+        // userName and id lookups (one user at most) answer the page alone; the total must still be right.
+        const byName = (value: string): UserQuery => ({ where: { field: { kind: "userName" }, op: "eq", value } });
+        expect(await store.users.listViews(byName("ADA"), { offset: 0, limit: 5 }, undefined, true)).toEqual({
+          total: 1,
+          rows: [{ row: await store.users.getById(a), groups: groupsOf.get(a) }],
+        });
+        expect(await store.users.listViews(byName("nobody"), { offset: 0, limit: 5 }, undefined, true)).toEqual({ total: 0, rows: [] });
+        expect(await store.users.listViews(byName("ada"), { offset: 1, limit: 5 }, undefined, true)).toEqual({ total: 1, rows: [] });
+        expect(await store.users.listViews(byName("ada"), { offset: 0, limit: 0 }, undefined, true)).toEqual({ total: 1, rows: [] });
+        expect(await store.users.listViews(one({ attr: "id", value: b! }), { offset: 0, limit: 5 }, undefined, false)).toEqual({
+          total: 1,
+          rows: [{ row: await store.users.getById(b!), groups: [] }],
+        });
+        const either: UserQuery = { anyOf: [[{ attr: "userName", value: "b" }], [{ attr: "userName", value: "c" }]] };
+        expect((await store.users.listViews(either, { offset: 0, limit: 1 }, undefined, false)).total).toBe(2);
+      });
+
       it("delete returns the former member ids and frees the displayName", async () => {
         const [a, b] = await users("a", "b");
         const g = await store.groups.insert(newGroup({ displayName: "Doomed" }), [a!, b!]);
