@@ -9,7 +9,7 @@ import { openDigiCertClient } from "../wiring";
 import { redact, silentLogger } from "../log/logger";
 import { compileRoleMapping, type CompiledRoleMapping, type ResolvedRole } from "../provisioning/role-policy";
 import { checkCommand } from "./check";
-import { configOrReport, line, type CliIo, type Output } from "./common";
+import { configOrReport, line, quietOnBrokenPipe, type CliIo, type Output } from "./common";
 import { migrateCommand } from "./migrate";
 import { outboxCommand, parseOutboxArgs } from "./outbox";
 import { jsonOption, runProgram, usage, type CommandSet } from "./program";
@@ -283,6 +283,7 @@ function printMapping(out: Output, spec: RoleMappingSpec | null, compiled: Compi
 }
 
 if (require.main === module) {
+  quietOnBrokenPipe(process.stdout, () => process.exit(process.exitCode ?? 0));
   runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr }).then(
     (code) => {
       process.exitCode = code;
