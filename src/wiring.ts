@@ -1,5 +1,6 @@
 import type { Express } from "express";
-import type { AppConfig } from "./config";
+import fs from "node:fs";
+import { ConfigError, NO_AUTH_PROBLEM, StartupError, type AppConfig } from "./config";
 import { createDigiCertClient, type ClosableDigiCertClient, type DigiCertClient, type DigiCertObservers, type DigiCertRole } from "./digicert";
 import { dryRunClient } from "./digicert/dry-run";
 import { sustainedRatePerSecond } from "./digicert/pacing";
@@ -8,7 +9,7 @@ import { createMetrics } from "./http/metrics";
 import { bridgeReadinessChecks } from "./http/readiness-checks";
 import { roleMappingCheck } from "./http/role-mapping-check";
 import { registerReconcileMetrics } from "./http/reconcile-metrics";
-import { checkCredentialsAtStart } from "./http/store-tokens";
+import { checkCredentialsAtStart, credentialsInEnv } from "./http/store-tokens";
 import { registerSecret, type Logger } from "./log/logger";
 import { AccessPolicy } from "./provisioning/access-policy";
 import { AuditTrail } from "./provisioning/audit";
@@ -24,7 +25,7 @@ import { RoleResolver } from "./provisioning/role-resolver";
 import { UserService } from "./provisioning/user-service";
 import { outboxAdmission } from "./provisioning/write-admission";
 import { draftFromRow } from "./scim/user-mapping";
-import { openStore } from "./store";
+import { openStore, parseDatabaseUrl } from "./store";
 import type { OutboxJob } from "./provisioning/records";
 import type { Store } from "./provisioning/ports";
 
@@ -46,6 +47,17 @@ export interface Bridge {
 }
 
 const ROLE_REFRESH_MS = 15 * 60 * 1000;
+
+/** False for a store that cannot hold a token yet: in memory, or a SQLite file that does not exist. */
+function mayHoldTokens(databaseUrl: string): boolean {
+  try {
+    const target = parseDatabaseUrl(databaseUrl);
+    if (target.dialect !== "sqlite") return true;
+    return target.filename !== ":memory:" && fs.existsSync(target.filename);
+  } catch {
+    return true; // a bad URL is reported when the store is opened
+  }
+}
 /** How long shutdown lets running DigiCert jobs finish before handing them back. */
 const SHUTDOWN_GRACE_MS = 5000;
 
@@ -155,7 +167,12 @@ export function buildProvisioningCore(config: AppConfig, logger: Logger, store: 
  * AccessPolicy.start), services, HTTP app.
  */
 export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgSchema?: string } = {}): Promise<Bridge> {
-  const store = await openStore(config.databaseUrl, { logger, pgSchema: opts.pgSchema });
+  // With no credential in the environment only a store token can let the IdP in: a store that does not exist yet
+  // holds none, so the start stops before creating it.
+  if (!credentialsInEnv(config) && !mayHoldTokens(config.databaseUrl)) throw new ConfigError([NO_AUTH_PROBLEM]);
+  const store = await openStore(config.databaseUrl, { logger, pgSchema: opts.pgSchema }).catch((err: unknown) => {
+    throw new StartupError([`DATABASE_URL: ${(err as Error).message}`], { cause: err });
+  });
   // The IdP needs a credential: from the environment, or a token in the store (digicert-scim tokens create).
   await checkCredentialsAtStart(config, store.tokens, logger).catch(async (err) => {
     await store.close();

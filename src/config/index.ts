@@ -134,6 +134,19 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * A start-up failure past the configuration's own checks (the database, DigiCert, the credentials, the port), reported
+ * like a ConfigError: one line per problem, naming the variable to look at.
+ */
+export class StartupError extends ConfigError {
+  constructor(problems: string[], options?: { cause?: unknown }) {
+    super(problems);
+    this.message = `Cannot start the bridge:\n${problems.map((p) => `  - ${p}`).join("\n")}`;
+    this.name = "StartupError";
+    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
+  }
+}
+
 const CREDENTIAL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 const HASHED = /^sha256:([0-9a-f]{64})$/i;
 const HASH_HINT = "hash it with: printf %s 'password' | sha256sum";
