@@ -1,6 +1,7 @@
 import type { RequestListener, Server } from "node:http";
 import { ConfigError, loadConfig, resolveFileSecrets, StartupError, type AppConfig } from "./config";
 import { RoleMappingError } from "./config/role-mapping";
+import { processEnvWithFile } from "./config/env-file";
 import { isDigiCertError } from "./digicert/errors";
 import { secretsInEnv } from "./config/credential-syntax";
 import { createLogger, redact, registerSecret, type Logger } from "./log/logger";
@@ -168,4 +169,9 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
   process.once("SIGINT", () => shutdown("SIGINT"));
 }
 
-if (require.main === module) void serve();
+if (require.main === module) {
+  // ENV_FILE (default ./.env when present) fills in what the environment leaves unset.
+  const env = processEnvWithFile(process.stderr);
+  if (!env) process.exit(1);
+  void serve(env);
+}

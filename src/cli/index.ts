@@ -3,6 +3,7 @@
 // drive it in-process; only the bottom of this file touches the real process.
 import type { Command } from "commander";
 import type { AppConfig } from "../config";
+import { processEnvWithFile } from "../config/env-file";
 import { loadRoleMappingFile, RoleMappingError, type RoleMappingSpec, type RuleMatch } from "../config/role-mapping";
 import { displayNameOf, type DigiCertRole, type PlatformName } from "../digicert";
 import { openDigiCertClient } from "../wiring";
@@ -284,7 +285,10 @@ function printMapping(out: Output, spec: RoleMappingSpec | null, compiled: Compi
 
 if (require.main === module) {
   quietOnBrokenPipe(process.stdout, () => process.exit(process.exitCode ?? 0));
-  runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr }).then(
+  // ENV_FILE (default ./.env when present) fills in what the environment leaves unset, as for the server.
+  const env = processEnvWithFile(process.stderr);
+  if (!env) process.exit(1);
+  runCli(process.argv.slice(2), { env, stdout: process.stdout, stderr: process.stderr }).then(
     (code) => {
       process.exitCode = code;
     },
