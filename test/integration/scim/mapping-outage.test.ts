@@ -91,6 +91,36 @@ describe("start with ROLE_MAPPING_FILE while DigiCert is down", () => {
     expect(creates()).toBe(1);
   });
 
+  it("while the mapping waits, a deactivation still reaches DigiCert and a create waits (never a guessed role)", async () => {
+    const databaseUrl = freshDb();
+    const first = await startHarness({ platform: "certcentral", sim, env: env(databaseUrl) });
+    const leaving = await first.post("/scim/v2/Users", oktaUser("leaving.ada@example.com"));
+    expect(leaving.body[DC_EXT].syncState).toBe("synced");
+    await first.close();
+    // No stored role list (as on a bridge upgraded during the outage), and DigiCert's role list unavailable.
+    const Database = (await import("better-sqlite3")).default;
+    const db = new Database(databaseUrl.slice("sqlite:".length));
+    db.prepare("delete from digicert_role_lists").run();
+    db.close();
+    sim.failNext({ path: /\/container\/\d+\/role$/, status: 503, times: 1_000_000 });
+
+    h = await startHarness({ platform: "certcentral", sim, env: env(databaseUrl) });
+    expect((await request(h.app).get("/readyz")).body.components.rolemapping.detail).toMatch(/^waiting for DigiCert/);
+    sim.clearCalls();
+    const off = await h.patch(`/scim/v2/Users/${leaving.body.id}`, {
+      schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+      Operations: [{ op: "replace", path: "active", value: false }],
+    });
+    expect(off.status).toBe(200);
+    const newcomer = await h.post("/scim/v2/Users", oktaUser("waiting.ada@example.com"));
+    expect(newcomer.status).toBe(201);
+    await until("the deactivation to reach DigiCert", async () => sim.callsTo("certcentral", "DELETE", /\/user\/\d+$/).length === 1);
+    expect(sim.listUsers("certcentral").map((u) => u.username)).not.toContain("leaving.ada@example.com");
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(creates()).toBe(0);
+    expect((await h.bridge.store.users.getById(newcomer.body.id))!.syncState).toBe("pending");
+  });
+
   it("still refuses to start with a mapping file that does not parse", async () => {
     outage();
     const broken = writeMapping("rules:\n  - group: [unclosed\n");
