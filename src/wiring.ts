@@ -1,6 +1,7 @@
 import type { Express } from "express";
-import type { AppConfig } from "./config";
-import { createDigiCertClient, type ClosableDigiCertClient, type DigiCertClient, type DigiCertObservers } from "./digicert";
+import fs from "node:fs";
+import { ConfigError, NO_AUTH_PROBLEM, StartupError, type AppConfig } from "./config";
+import { createDigiCertClient, type ClosableDigiCertClient, type DigiCertClient, type DigiCertObservers, type DigiCertRole } from "./digicert";
 import { dryRunClient } from "./digicert/dry-run";
 import { sustainedRatePerSecond } from "./digicert/pacing";
 import { withCallCause } from "./digicert/observer";
@@ -8,8 +9,9 @@ import { DigiCertActivity } from "./http/admin/activity";
 import { closeApp, createApp } from "./http/app";
 import { createMetrics } from "./http/metrics";
 import { bridgeReadinessChecks } from "./http/readiness-checks";
+import { roleMappingCheck } from "./http/role-mapping-check";
 import { registerReconcileMetrics } from "./http/reconcile-metrics";
-import { checkCredentialsAtStart } from "./http/store-tokens";
+import { checkCredentialsAtStart, credentialsInEnv } from "./http/store-tokens";
 import { registerSecret, type Logger } from "./log/logger";
 import { AccessPolicy } from "./provisioning/access-policy";
 import { AuditTrail } from "./provisioning/audit";
@@ -26,7 +28,7 @@ import { UserService } from "./provisioning/user-service";
 import { UserReads } from "./provisioning/user-reads";
 import { outboxAdmission } from "./provisioning/write-admission";
 import { draftFromRow } from "./scim/user-mapping";
-import { openStore } from "./store";
+import { openStore, parseDatabaseUrl } from "./store";
 import type { OutboxJob } from "./provisioning/records";
 import type { Store } from "./provisioning/ports";
 
@@ -48,6 +50,17 @@ export interface Bridge {
 }
 
 const ROLE_REFRESH_MS = 15 * 60 * 1000;
+
+/** False for a store that cannot hold a token yet: in memory, or a SQLite file that does not exist. */
+function mayHoldTokens(databaseUrl: string): boolean {
+  try {
+    const target = parseDatabaseUrl(databaseUrl);
+    if (target.dialect !== "sqlite") return true;
+    return target.filename !== ":memory:" && fs.existsSync(target.filename);
+  } catch {
+    return true; // a bad URL is reported when the store is opened
+  }
+}
 /** How long shutdown lets running DigiCert jobs finish before handing them back. */
 const SHUTDOWN_GRACE_MS = 5000;
 
@@ -89,13 +102,27 @@ export function buildProvisioningCore(config: AppConfig, logger: Logger, store: 
   const digicert = openDigiCertClient(config, logger, opts.observer);
   // DRY_RUN: the outbox's DigiCert writes are answered without being sent (reads still reach DigiCert).
   const writer = config.dryRun ? dryRunClient(digicert) : digicert;
-  const roles = new RoleResolver(digicert);
+  const platform = config.digicert.platform;
+  // Every list DigiCert gives is kept in the store: a start while DigiCert is unreachable resolves the mapping from it.
+  const keep = (kind: "roles" | "divisions") => (list: DigiCertRole[]) => {
+    store.roleLists.save(platform, kind, list).catch((err) => logger.warn("could not keep DigiCert's role list in the store", { kind, error: (err as Error).message }));
+  };
+  const roles = new RoleResolver(digicert, Date.now, keep("roles"));
   const access = new AccessPolicy({
-    platform: config.digicert.platform,
+    platform,
     roles,
     fallbackDefaultRole: config.digicert.defaultRole,
     mappingFile: config.roleMappingFile,
-    ...(digicert.listDivisions ? { listDivisions: () => digicert.listDivisions!() } : {}),
+    ...(digicert.listDivisions
+      ? {
+          listDivisions: async () => {
+            const divisions = await digicert.listDivisions!();
+            keep("divisions")(divisions);
+            return divisions;
+          },
+        }
+      : {}),
+    storedRoles: store.roleLists,
     logger,
   });
   const trail = opts.trail;
@@ -138,12 +165,18 @@ export function buildProvisioningCore(config: AppConfig, logger: Logger, store: 
 }
 
 /**
- * Builds the whole bridge from a checked config: store (migrated), DigiCert client, role mapping (validated
- * against DigiCert's roles when a file is configured: a bad file stops the start), services, HTTP app.
+ * Builds the whole bridge from a checked config: store (migrated), DigiCert client, role mapping (a file that does
+ * not parse, or names roles DigiCert does not offer, stops the start; DigiCert unreachable does not: see
+ * AccessPolicy.start), services, HTTP app.
  */
 /** `fastReads: false` serves every SCIM read through SCIMMY: for tests that compare the two paths. */
 export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgSchema?: string; fastReads?: boolean } = {}): Promise<Bridge> {
-  const store = await openStore(config.databaseUrl, { logger, pgSchema: opts.pgSchema });
+  // With no credential in the environment only a store token can let the IdP in: a store that does not exist yet
+  // holds none, so the start stops before creating it.
+  if (!credentialsInEnv(config) && !mayHoldTokens(config.databaseUrl)) throw new ConfigError([NO_AUTH_PROBLEM]);
+  const store = await openStore(config.databaseUrl, { logger, pgSchema: opts.pgSchema }).catch((err: unknown) => {
+    throw new StartupError([`DATABASE_URL: ${(err as Error).message}`], { cause: err });
+  });
   // The IdP needs a credential: from the environment, or a token in the store (digicert-scim tokens create).
   await checkCredentialsAtStart(config, store.tokens, logger).catch(async (err) => {
     await store.close();
@@ -170,16 +203,17 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
   if (config.dryRun) {
     logger.warn("DRY_RUN is on: nothing is written to DigiCert; each would-be call is recorded in the audit trail (digicert-scim plan)");
   }
-  // A configured mapping file is validated against DigiCert's roles now: a bad file stops the start.
-  if (config.roleMappingFile) {
-    try {
-      const mapping = await access.load();
-      logger.info("role mapping loaded", { file: config.roleMappingFile, rules: mapping.rules.length });
-    } catch (err) {
-      await digicert.close();
-      await store.close();
-      throw err;
-    }
+  // A configured mapping file is checked now (a bad file stops the start) and resolved against DigiCert's roles; while
+  // DigiCert is unreachable, from the role list kept in the store, or in the background as soon as it answers
+  // (jobs that need the mapping wait until then; /readyz shows `rolemapping`).
+  let kickWorker: () => void = () => undefined;
+  try {
+    const state = await access.start({ onResolved: () => kickWorker() });
+    if (state.state === "resolved") logger.info("role mapping loaded", { file: config.roleMappingFile });
+  } catch (err) {
+    await digicert.close();
+    await store.close();
+    throw err;
   }
   access.startRefresh(ROLE_REFRESH_MS);
   const stopHousekeeping = startHousekeeping({
@@ -218,6 +252,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     logger,
   });
   const groups = new GroupService({ store, userService: users, access, logger });
+  kickWorker = () => worker.kick();
   // Jobs a crash or a shutdown left behind are picked up here (leases that ran out) like any others.
   worker.start();
   const runReconcile = (ropts: ReconcileOptions = {}) =>
@@ -273,14 +308,17 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
       activity,
       lookup: { users: store.users, outbox: store.outbox, audit: store.audit },
     },
-    readinessChecks: bridgeReadinessChecks({
-      store,
-      outboxStats: () => store.outbox.stats(),
-      digicert,
-      dryRun: config.dryRun,
-      maxPending: config.outbox.maxPending,
-      sharedRateBudget: !!config.digicert.redisUrl,
-    }),
+    readinessChecks: [
+      ...bridgeReadinessChecks({
+        store,
+        outboxStats: () => store.outbox.stats(),
+        digicert,
+        dryRun: config.dryRun,
+        maxPending: config.outbox.maxPending,
+        sharedRateBudget: !!config.digicert.redisUrl,
+      }),
+      ...(config.roleMappingFile ? [roleMappingCheck(() => access.status())] : []),
+    ],
   });
   return {
     app,

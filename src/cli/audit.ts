@@ -27,7 +27,7 @@ export async function auditCommand(opts: AuditOptions, env: NodeJS.ProcessEnv, s
   if (since === null) return usage(stderr, `--since must be ${SINCE_HELP}; got ${opts.since}`);
   const limit = opts.limit ?? DEFAULT_AUDIT_LIMIT;
   if (!Number.isInteger(limit) || limit < 1) return usage(stderr, `--limit must be a whole number of at least 1; got ${opts.limit}`);
-  const config = configOrReport(env, stderr);
+  const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
   const store = await openBridgeStore(config, stderr);
   if (!store) return 1;

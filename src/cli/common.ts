@@ -18,10 +18,24 @@ export interface CliIo {
 
 export const line = (out: Output, s = "") => out.write(`${s}\n`);
 
-/** The configuration, or null after printing why there is none (the caller exits 1). */
-export function configOrReport(env: NodeJS.ProcessEnv, stderr: Output): AppConfig | null {
+/**
+ * Output piped into `head` or a pager that stops reading: the next write fails with EPIPE. That ends the command
+ * quietly (with the status it has so far) instead of an unhandled 'error' event and its stack trace.
+ */
+export function quietOnBrokenPipe(stream: NodeJS.EventEmitter, exit: () => void): void {
+  stream.on("error", (err: NodeJS.ErrnoException) => {
+    if (err.code === "EPIPE") exit();
+    else throw err;
+  });
+}
+
+/**
+ * The configuration, or null after printing why there is none (the caller exits 1). `storeOnly`: for commands that
+ * only use the store, which do not need DIGICERT_API_KEY nor the platform's settings.
+ */
+export function configOrReport(env: NodeJS.ProcessEnv, stderr: Output, opts: { storeOnly?: boolean } = {}): AppConfig | null {
   try {
-    return loadConfig(env);
+    return loadConfig(env, opts);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     line(stderr, err.message);

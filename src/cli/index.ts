@@ -3,13 +3,14 @@
 // drive it in-process; only the bottom of this file touches the real process.
 import type { Command } from "commander";
 import type { AppConfig } from "../config";
+import { processEnvWithFile } from "../config/env-file";
 import { loadRoleMappingFile, RoleMappingError, type RoleMappingSpec, type RuleMatch } from "../config/role-mapping";
 import { displayNameOf, type DigiCertRole, type PlatformName } from "../digicert";
 import { openDigiCertClient } from "../wiring";
 import { redact, silentLogger } from "../log/logger";
 import { compileRoleMapping, type CompiledRoleMapping, type ResolvedRole } from "../provisioning/role-policy";
 import { checkCommand } from "./check";
-import { configOrReport, line, type CliIo, type Output } from "./common";
+import { configOrReport, line, quietOnBrokenPipe, type CliIo, type Output } from "./common";
 import { migrateCommand } from "./migrate";
 import { outboxCommand, parseOutboxArgs } from "./outbox";
 import { jsonOption, runProgram, usage, type CommandSet } from "./program";
@@ -65,7 +66,7 @@ const coreCommands: CommandSet = (program: Command, io: CliIo, run) => {
         if (sub === undefined) return rolesCommand(env, stdout, stderr, opts);
         if (sub !== "check") usage(`unknown roles command: ${sub} (use roles, or roles check FILE)`);
         if (!file) usage("roles check needs the FILE to check");
-        return rolesCheckCommand(file, env, stdout, stderr);
+        return rolesCheckCommand(file, env, stdout, stderr, opts);
       }),
     );
   program
@@ -148,14 +149,7 @@ export async function rolesCommand(env: NodeJS.ProcessEnv, stdout: Output, stder
     const spec = file ? loadRoleMappingFile(file, platform) : null;
     const compiled = compileRoleMapping(spec, available, platform, config.digicert.defaultRole, divisions);
     if (opts.json) {
-      const mapping = {
-        source: compiled.source,
-        default: compiled.default,
-        unmapped: compiled.unmapped,
-        forbidden: compiled.forbidden,
-        rules: compiled.rules.map((r) => ({ rule: r.spec.index, line: r.spec.line, match: r.spec.match, roles: r.roles, ...(r.divisions ? { divisions: r.divisions } : {}) })),
-      };
-      line(stdout, JSON.stringify({ platform, roles: available, mapping }, null, 2));
+      line(stdout, JSON.stringify({ platform, roles: available, mapping: mappingJson(compiled) }, null, 2));
       return 0;
     }
     printMapping(stdout, spec, compiled, platform);
@@ -167,19 +161,42 @@ export async function rolesCommand(env: NodeJS.ProcessEnv, stdout: Output, stder
   }
 }
 
-/** `roles check FILE`: parses FILE first (no DigiCert call needed to find its mistakes), then resolves its roles. */
-export async function rolesCheckCommand(file: string, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
+function mappingJson(compiled: CompiledRoleMapping) {
+  return {
+    source: compiled.source,
+    default: compiled.default,
+    unmapped: compiled.unmapped,
+    forbidden: compiled.forbidden,
+    rules: compiled.rules.map((r) => ({ rule: r.spec.index, line: r.spec.line, match: r.spec.match, roles: r.roles, ...(r.divisions ? { divisions: r.divisions } : {}) })),
+  };
+}
+
+/**
+ * `roles check FILE`: parses FILE first (no DigiCert call needed to find its mistakes), then resolves its roles.
+ * With --json the verdict on the file, valid or not, is JSON on stdout (`ok`, and `problems` or the mapping).
+ */
+export async function rolesCheckCommand(
+  file: string,
+  env: NodeJS.ProcessEnv,
+  stdout: Output,
+  stderr: Output,
+  opts: { json?: boolean } = {},
+): Promise<number> {
   // FILE replaces the configured mapping here: a broken ROLE_MAPPING_FILE must not block checking its fix.
   const config = configOrReport({ ...env, ROLE_MAPPING_FILE: undefined }, stderr);
   if (!config) return 1;
   const platform = config.digicert.platform;
+  const invalid = (problems: string[]): number => {
+    if (opts.json) line(stdout, JSON.stringify({ ok: false, file, platform, problems: problems.map((p) => String(redact(p))) }, null, 2));
+    else reportProblems(stderr, `${file} is invalid:`, problems);
+    return 1;
+  };
   let spec: RoleMappingSpec;
   try {
     spec = loadRoleMappingFile(file, platform);
   } catch (err) {
     if (!(err instanceof RoleMappingError)) throw err;
-    reportProblems(stderr, `${file} is invalid:`, err.problems);
-    return 1;
+    return invalid(err.problems);
   }
   const catalogue = await fetchRoles(config, stderr);
   if (!catalogue) return 1;
@@ -189,11 +206,14 @@ export async function rolesCheckCommand(file: string, env: NodeJS.ProcessEnv, st
     compiled = compileRoleMapping(spec, available, platform, config.digicert.defaultRole, divisions);
   } catch (err) {
     if (!(err instanceof RoleMappingError)) throw err;
-    reportProblems(stderr, `${file} is invalid:`, err.problems);
-    return 1;
+    return invalid(err.problems);
   }
   const n = spec.rules.length;
   const skipped = n - compiled.rules.length;
+  if (opts.json) {
+    line(stdout, JSON.stringify({ ok: true, file, platform, rules: n, skipped, mapping: mappingJson(compiled) }, null, 2));
+    return 0;
+  }
   const note = skipped ? ` (${skipped} ${skipped === 1 ? "lists" : "list"} no ${platform} roles and ${skipped === 1 ? "is" : "are"} skipped)` : "";
   line(stdout, `OK: ${n} ${n === 1 ? "rule" : "rules"}${note}`);
   return 0;
@@ -264,7 +284,11 @@ function printMapping(out: Output, spec: RoleMappingSpec | null, compiled: Compi
 }
 
 if (require.main === module) {
-  runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr }).then(
+  quietOnBrokenPipe(process.stdout, () => process.exit(process.exitCode ?? 0));
+  // ENV_FILE (default ./.env when present) fills in what the environment leaves unset, as for the server.
+  const env = processEnvWithFile(process.stderr);
+  if (!env) process.exit(1);
+  runCli(process.argv.slice(2), { env, stdout: process.stdout, stderr: process.stderr }).then(
     (code) => {
       process.exitCode = code;
     },

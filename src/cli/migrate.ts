@@ -8,7 +8,7 @@ import { parseDatabaseUrl } from "../store";
 import { configOrReport, line, type Output } from "./common";
 
 export async function migrateCommand(opts: { json?: boolean }, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
-  const config = configOrReport(env, stderr);
+  const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
   let where = "DATABASE_URL";
   try {

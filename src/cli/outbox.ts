@@ -114,7 +114,7 @@ const last = <T>(xs: T[] | undefined): T | undefined => xs?.[xs.length - 1];
 // --- Running ------------------------------------------------------------------------------------------------
 
 export async function outboxCommand(args: OutboxArgs, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
-  const config = configOrReport(env, stderr);
+  const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
   const store = await openBridgeStore(config, stderr);
   if (!store) return 1;

@@ -31,7 +31,7 @@ export async function planCommand(opts: PlanOptions, env: NodeJS.ProcessEnv, std
     line(stderr, "Usage: digicert-scim plan [--since <ISO date | 24h | 7d>] [--user <userName|SCIM id>] [--json]");
     return 2;
   }
-  const config = configOrReport(env, stderr);
+  const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
   const store = await openBridgeStore(config, stderr);
   if (!store) return 1;

@@ -15,8 +15,9 @@ In detail:
   serve                    run the bridge (what npm start does)
   migrate [--json]         bring the database schema up to date
   check [--json]           validate the configuration and reach DigiCert, the database and Redis; changes nothing
-  roles                    DigiCert's roles and the role mapping in force
-  roles check FILE         check FILE as a role mapping against DigiCert; changes nothing
+  roles [--json]           DigiCert's roles and the role mapping in force
+  roles check FILE [--json]
+                           check FILE as a role mapping against DigiCert; changes nothing
   outbox [status] [--json] count the DigiCert jobs waiting and failed; age of the oldest waiting one
   outbox list [--status S[,S...]] [--user USER_ID] [--limit N] [--json]
                            list outbox jobs, newest first (default limit 50)
@@ -35,7 +36,8 @@ In detail:
   help [command]           this help, or a command's
   --version, -V            the version and the commit it was built from
 
-Every command reads the same environment as the server (DIGICERT_PLATFORM, DIGICERT_API_KEY, DATABASE_URL, ...).
+Every command reads the same environment as the server (DIGICERT_PLATFORM, DIGICERT_API_KEY, DATABASE_URL, ...);
+migrate, outbox, audit, plan and tokens only use the store and do not need the DigiCert settings.
 Exit status: 0 success, 1 invalid configuration or mapping, DigiCert or the database unreachable, or an unknown job
 id given to outbox retry, 2 usage error, 3 reconcile found drift.
 `;

@@ -72,7 +72,7 @@ export async function tokensCreateCommand(opts: TokensCreateOptions, env: NodeJS
       usage((err as Error).message);
     }
   }
-  const config = configOrReport(env, stderr);
+  const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
   registerSecret(config.digicert.apiKey);
   const store = await openBridgeStore(config, stderr, { create: true });
@@ -122,7 +122,7 @@ function tokenJson(t: StoredToken) {
 }
 
 export async function tokensListCommand(opts: { json?: boolean }, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
-  const config = configOrReport(env, stderr);
+  const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
   const store = await openBridgeStore(config, stderr);
   if (!store) return 1;
@@ -149,7 +149,7 @@ export async function tokensListCommand(opts: { json?: boolean }, env: NodeJS.Pr
 }
 
 export async function tokensRevokeCommand(name: string, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
-  const config = configOrReport(env, stderr);
+  const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
   const store = await openBridgeStore(config, stderr);
   if (!store) return 1;

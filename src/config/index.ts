@@ -1,6 +1,7 @@
 import fs from "node:fs";
 import tlsModule from "node:tls";
 import { createHash } from "node:crypto";
+import { z } from "zod";
 import { envSchema } from "./env";
 import { platformTarget } from "../digicert/registry";
 import type { DigiCertClientConfig } from "../digicert";
@@ -130,6 +131,19 @@ export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
     this.name = "ConfigError";
+  }
+}
+
+/**
+ * A start-up failure past the configuration's own checks (the database, DigiCert, the credentials, the port), reported
+ * like a ConfigError: one line per problem, naming the variable to look at.
+ */
+export class StartupError extends ConfigError {
+  constructor(problems: string[], options?: { cause?: unknown }) {
+    super(problems);
+    this.message = `Cannot start the bridge:\n${problems.map((p) => `  - ${p}`).join("\n")}`;
+    this.name = "StartupError";
+    if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
   }
 }
 
@@ -321,11 +335,21 @@ function readTls(certFile: string | undefined, keyFile: string | undefined, prob
 }
 import { resolveFileSecrets } from "./file-secrets";
 
-export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
+export interface LoadOptions {
+  /**
+   * For the CLI commands that only use the store (migrate, outbox, audit, plan, tokens): DIGICERT_API_KEY and the
+   * platform's required settings may be missing (config.digicert.apiKey is then ""); everything set is still checked.
+   */
+  storeOnly?: boolean;
+}
+
+const storeOnlySchema = envSchema.extend({ DIGICERT_API_KEY: z.string().optional().transform((s) => s?.trim() || undefined) });
+
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOptions = {}): AppConfig {
   const fromFiles = resolveFileSecrets(rawEnv);
   if (fromFiles.problems.length) throw new ConfigError(fromFiles.problems);
   const env = fromFiles.env;
-  const parsed = envSchema.safeParse(env);
+  const parsed = (opts.storeOnly ? storeOnlySchema : envSchema).safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")}: ${issue.message}`);
@@ -389,7 +413,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
   }
 
   const target = platformTarget(platform);
-  for (const { env, why } of target.requiredSettings ?? []) {
+  for (const { env, why } of opts.storeOnly ? [] : (target.requiredSettings ?? [])) {
     if (!(e as Record<string, unknown>)[env]) problems.push(`${env}: required when DIGICERT_PLATFORM=${platform} (${why})`);
   }
 
@@ -436,7 +460,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): AppConfig {
     ...(trustProxy !== undefined ? { trustProxy } : {}),
     digicert: {
       platform,
-      apiKey: e.DIGICERT_API_KEY!,
+      apiKey: e.DIGICERT_API_KEY ?? "",
       baseUrl: (e.DIGICERT_BASE_URL ?? target.defaultBaseUrl).replace(/\/+$/, ""),
       timeoutMs: e.DIGICERT_TIMEOUT_MS ?? 10000,
       certcentralContainerId: e.DIGICERT_CERTCENTRAL_CONTAINER_ID,

@@ -44,7 +44,7 @@ function statusOf(err: NodeJS.ErrnoException): number {
 }
 
 /** HTTP, or HTTPS when `tls` holds a PEM certificate and key (TLS_CERT_FILE/TLS_KEY_FILE). */
-export function createHttpServer(app: Express, limits: ServerLimits = DEFAULT_LIMITS, tls?: { cert: string; key: string }): http.Server {
+export function createHttpServer(app: Express | http.RequestListener, limits: ServerLimits = DEFAULT_LIMITS, tls?: { cert: string; key: string }): http.Server {
   // Node enforces the timeouts on a sweep (every 30 s by default), which would let a slow client hold a socket
   // far longer than headersTimeout: sweep often enough for the limits to mean what they say.
   const options = { connectionsCheckingInterval: Math.max(250, Math.min(5000, Math.floor(limits.headersTimeoutMs / 2))) };

@@ -118,6 +118,11 @@ export function isActive(t: StoredToken, now = Date.now()): boolean {
  * At start: warns about stored tokens expiring soon, and refuses to start (ConfigError) when the IdP would have no
  * way in: no SCIM_BEARER_TOKENS, SCIM_BASIC_USERS or OAUTH_CLIENTS and no usable store token of scope scim.
  */
+/** SCIM_BEARER_TOKENS, SCIM_BASIC_USERS or OAUTH_CLIENTS gives the IdP a way in without the store. */
+export function credentialsInEnv(config: Pick<AppConfig, "scim">): boolean {
+  return config.scim.bearerTokens.length > 0 || config.scim.basicUsers.length > 0 || config.scim.oauth !== undefined;
+}
+
 export async function checkCredentialsAtStart(
   config: Pick<AppConfig, "scim">,
   repo: Pick<TokenRepository, "list">,
@@ -126,8 +131,7 @@ export async function checkCredentialsAtStart(
 ): Promise<void> {
   const stored = await repo.list();
   warnExpiringStoreTokens(stored, logger, now);
-  const inEnv = config.scim.bearerTokens.length > 0 || config.scim.basicUsers.length > 0 || config.scim.oauth !== undefined;
-  if (inEnv) return;
+  if (credentialsInEnv(config)) return;
   const usable = stored.filter((t) => t.scope === "scim" && isActive(t, now));
   if (!usable.length) throw new ConfigError([NO_AUTH_PROBLEM]);
   logger.info("SCIM credentials: tokens from the store only", { tokens: usable.length });

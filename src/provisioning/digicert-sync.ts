@@ -7,8 +7,8 @@ import type { DigiCertClient, DigiCertUserInput, RoleUpdate } from "../digicert/
 import type { Logger } from "../log/logger";
 import type { GroupRepository, OutboxRepository, UserRepository } from "./ports";
 import type { OutboxJob, UserLink, UserRow } from "./records";
-import type { AccessPolicy } from "./access-policy";
-import { AccessRemovalError, ConflictError } from "./errors";
+import type { AccessPolicy, DesiredAccess } from "./access-policy";
+import { AccessRemovalError, ConflictError, MappingPendingError } from "./errors";
 import type { UserDraft } from "./model";
 import { profileFromDraft } from "./profile";
 import type { RoleResolver } from "./role-resolver";
@@ -99,7 +99,14 @@ export class DigiCertSync {
   async targetOf(row: UserRow, profileChanged: boolean): Promise<SyncTarget> {
     const draft = this.deps.draftOf(row);
     const groups = (await this.deps.groups.groupsOfUsers([row.id])).get(row.id) ?? [];
-    const desired = await this.deps.access.desired(groups, draft.assignedRoleIds);
+    let desired: DesiredAccess;
+    try {
+      desired = await this.deps.access.desired(groups, draft.assignedRoleIds);
+    } catch (err) {
+      // An inactive user loses access whatever the mapping says: deprovisioning never waits for it.
+      if (!(err instanceof MappingPendingError) || row.active) throw err;
+      desired = { entitled: false, roleIds: null };
+    }
     const divisions = desired.divisionIds === undefined ? {} : { divisionIds: desired.divisionIds };
     return { access: row.active && desired.entitled, profile: profileFromDraft(draft, (p) => this.deps.digicert.validate(p)), profileChanged, roleIds: desired.roleIds, ...divisions };
   }

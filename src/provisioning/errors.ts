@@ -66,6 +66,18 @@ export class MisconfiguredError extends ProvisioningError {
 }
 
 /**
+ * ROLE_MAPPING_FILE's role names are not resolved yet (the bridge started while DigiCert was unreachable and no
+ * stored role list resolves them). A job that needs the mapping waits: retried without using up its attempts, never
+ * run with roles guessed.
+ */
+export class MappingPendingError extends ProvisioningError {
+  constructor(reason: string) {
+    super(`the role mapping is not resolved yet (${reason}); the job waits for it`);
+    this.name = "MappingPendingError";
+  }
+}
+
+/**
  * Removing a user's DigiCert access failed. Never a reason to give up: the job is retried (with backoff, past the
  * attempt limit) and the user shows syncState "pending" with the error, because a departed employee who keeps
  * access is the one failure a provisioning bridge must not settle for. `failure` is what DigiCert said.

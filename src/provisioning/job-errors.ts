@@ -4,7 +4,7 @@
 import { DigiCertError, isDigiCertError } from "../digicert/errors";
 import { scrubSecrets } from "../log/logger";
 import type { JobError, JobFailureCause } from "./records";
-import { AccessRemovalError, ConflictError, InvalidInputError, MisconfiguredError } from "./errors";
+import { AccessRemovalError, ConflictError, InvalidInputError, MappingPendingError, MisconfiguredError } from "./errors";
 import { StoreUnavailableError } from "./ports";
 
 export type Verdict =
@@ -15,6 +15,9 @@ export type Verdict =
   | { retry: true; afterMs?: number; countAttempt: boolean; persist?: boolean }
   /** Retrying cannot help: the input, the configuration or the key must change first. */
   | { retry: false };
+
+/** How often a job waiting for the role mapping looks again. */
+export const MAPPING_PENDING_RETRY_MS = 5000;
 
 export function verdictOf(err: unknown): Verdict {
   if (err instanceof AccessRemovalError) {
@@ -33,6 +36,9 @@ export function verdictOf(err: unknown): Verdict {
     return { retry: false };
   }
   if (err instanceof ConflictError || err instanceof InvalidInputError || err instanceof MisconfiguredError) return { retry: false };
+  // The mapping resolves as soon as DigiCert answers (or a fixed file is reloaded): waiting uses up no attempt.
+  // Looked at again every few seconds: a local check, no DigiCert call.
+  if (err instanceof MappingPendingError) return { retry: true, countAttempt: false, afterMs: MAPPING_PENDING_RETRY_MS };
   // The database went away under the job: not the job's fault, so it uses up none of its attempts.
   if (err instanceof StoreUnavailableError) return { retry: true, countAttempt: false };
   // A bug or a store hiccup: worth another try, within the attempt limit.

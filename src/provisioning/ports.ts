@@ -1,5 +1,6 @@
 // What the domain needs from persistence, declared here and implemented by src/store (SQLite and PostgreSQL), plus
 // the errors those implementations throw for the domain to act on.
+import type { DigiCertRole } from "../digicert/types";
 import type { ReconcileReport, ReconcileReportSummary } from "./drift";
 import type { GroupQuery, GroupSort, Page, UserQuery, UserSort } from "./queries";
 import type { AuditEntry, AuditQuery, GroupChanges, GroupMember, GroupRef, GroupRow, JobError, MembershipChange, NewAuditEntry, NewGroupRow, NewOutboxJob, NewStoredToken, NewUserRow, OutboxJob, OutboxStats, OutboxStatus, StoredResponse, StoredToken, UserChanges, UserLink, UserRow, UserStateCounts, UserView } from "./records";
@@ -140,6 +141,8 @@ export interface Store {
   readonly reconcile: ReconcileRepository;
   /** Bearer tokens of `digicert-scim tokens` (src/store/token-repository.ts). */
   readonly tokens: TokenRepository;
+  /** DigiCert's role list as last fetched (src/store/role-list-repository.ts). */
+  readonly roleLists: RoleListRepository;
   /** Runs `fn` in one database transaction. Use only `tx`'s repositories inside (SQLite has one connection). */
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** Cheap round trip for readiness. */
@@ -210,6 +213,25 @@ export class TokenNameTakenError extends StoreError {
     super(`a token named "${tokenName}" exists already (revoked tokens keep their name); choose another name`);
     this.name = "TokenNameTakenError";
   }
+}
+
+/** Which list: DigiCert's roles, or CertCentral's divisions (which mapping rules may name). */
+export type RoleListKind = "roles" | "divisions";
+
+export interface KnownRoleList {
+  list: DigiCertRole[];
+  /** ISO-8601: when DigiCert answered with it. */
+  fetchedAt: string;
+}
+
+/**
+ * DigiCert's role list kept each time it is fetched, so ROLE_MAPPING_FILE can be resolved from it when the bridge
+ * starts while DigiCert is unreachable.
+ */
+export interface RoleListRepository {
+  save(platform: string, kind: RoleListKind, list: DigiCertRole[], fetchedAt?: string): Promise<void>;
+  /** The list last saved for this platform, or null. */
+  latest(platform: string, kind: RoleListKind): Promise<KnownRoleList | null>;
 }
 
 export interface TokenRepository {

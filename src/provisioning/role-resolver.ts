@@ -8,22 +8,33 @@ const TTL_MS = 5 * 60 * 1000;
 export class RoleResolver {
   private cache: { at: number; roles: DigiCertRole[] } | null = null;
 
+  /** A list not fetched from DigiCert in this process (the one kept in the store), for nameOf only. */
+  private remembered: DigiCertRole[] = [];
+
   constructor(
     private readonly client: DigiCertClient,
     private readonly now: () => number = Date.now,
+    /** Called with every list DigiCert answers (the server keeps it in the store). */
+    private readonly onFetched?: (roles: DigiCertRole[]) => void,
   ) {}
+
+  /** Names roles from a list DigiCert gave earlier (the store's) until DigiCert answers; never used to resolve. */
+  remember(roles: DigiCertRole[]): void {
+    this.remembered = roles;
+  }
 
   /** DigiCert's roles, from the cache while fresh; `fresh` forces a new list (start, reload). */
   async roles(fresh = false): Promise<DigiCertRole[]> {
     if (!fresh && this.cache && this.now() - this.cache.at < TTL_MS) return this.cache.roles;
     const roles = await this.client.listRoles();
     this.cache = { at: this.now(), roles };
+    this.onFetched?.(roles);
     return roles;
   }
 
   /** The name of a role id as last listed, without calling DigiCert. */
   nameOf(id: string): string | undefined {
-    return this.cache?.roles.find((r) => r.id === id)?.name;
+    return (this.cache?.roles ?? this.remembered).find((r) => r.id === id)?.name;
   }
 
   /** Resolves a role given by id or by name (case-insensitive). `setting` names the config that asked. */

@@ -45,6 +45,28 @@ const SCIM_ATTRIBUTE: Record<ProfileField, string> = {
   phone: "phoneNumbers",
 };
 
+const isProfileField = (name: string): name is ProfileField => Object.hasOwn(SCIM_ATTRIBUTE, name);
+
+/**
+ * An invalid-input message naming the SCIM attribute once. The profile checks already list their problems as
+ * "<field>: …; <field>: …" (provisioning/profile.ts): each field is renamed to its SCIM attribute rather than
+ * prefixed again ("userName: userName: …"); any other message gets the attribute of its field in front.
+ */
+function namingAttributes(message: string, field: string | undefined): string {
+  const lead = /^(\w+): /.exec(message);
+  if (lead && isProfileField(lead[1])) {
+    return message
+      .split("; ")
+      .map((part) => {
+        const m = /^(\w+): /.exec(part);
+        return m && isProfileField(m[1]) ? `${SCIM_ATTRIBUTE[m[1]]}: ${part.slice(m[0].length)}` : part;
+      })
+      .join("; ");
+  }
+  const attr = field && isProfileField(field) ? SCIM_ATTRIBUTE[field] : undefined;
+  return attr ? `${attr}: ${message}` : message;
+}
+
 const DEFAULT_RATE_RETRY_S = 5;
 const DEFAULT_UNAVAILABLE_RETRY_S = 10;
 /** A dropped connection is replaced at once; a failover takes seconds. */
@@ -72,10 +94,7 @@ function mapFailure(err: unknown): ScimFailure {
   if (err instanceof StoreUnavailableError) {
     return { status: 503, detail: "The bridge's database is unavailable; retry later", retryAfterSeconds: STORE_UNAVAILABLE_RETRY_S };
   }
-  if (err instanceof InvalidInputError) {
-    const attr = err.field ? SCIM_ATTRIBUTE[err.field as ProfileField] : undefined;
-    return { status: 400, scimType: "invalidValue", detail: attr ? `${attr}: ${err.message}` : err.message };
-  }
+  if (err instanceof InvalidInputError) return { status: 400, scimType: "invalidValue", detail: namingAttributes(err.message, err.field) };
   if (err instanceof MisconfiguredError) return { status: 502, detail: `Bridge configuration problem: ${err.message}` };
   if (isDigiCertError(err)) {
     switch (err.kind) {

@@ -16,7 +16,8 @@ import { SqlOutboxRepository } from "./outbox-repository";
 import { SqlReconcileRepository } from "./reconcile-repository";
 import type { ReconcileRepository } from "./types";
 import { SqlTokenRepository } from "./token-repository";
-import type { TokenRepository } from "./types";
+import { SqlRoleListRepository } from "./role-list-repository";
+import type { RoleListRepository, TokenRepository } from "./types";
 import type { AuditRepository, GroupRepository, IdempotencyRepository, OutboxRepository, Store, StoreTransaction, UserRepository } from "./types";
 import { SqlUserRepository } from "./user-repository";
 
@@ -112,6 +113,7 @@ class SqlStore implements Store {
   readonly audit: AuditRepository;
   readonly reconcile: ReconcileRepository;
   readonly tokens: TokenRepository;
+  readonly roleLists: RoleListRepository;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -124,6 +126,7 @@ class SqlStore implements Store {
     this.audit = new SqlAuditRepository(db, dialect);
     this.reconcile = new SqlReconcileRepository(db, dialect);
     this.tokens = new SqlTokenRepository(db, dialect);
+    this.roleLists = new SqlRoleListRepository(db);
   }
 
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {

@@ -49,7 +49,7 @@ describe("environment variable documentation", () => {
     it("shows secrets only as placeholders", () => {
       for (const key of ["SCIM_BEARER_TOKENS", "DIGICERT_API_KEY"]) {
         const value = lines.find((l) => l.startsWith(`${key}=`))!.slice(key.length + 1);
-        expect(value).toMatch(/^<[^>]+>$/);
+        expect(value).toMatch(/^'<[^>]+>'$/);
       }
     });
   });

@@ -11,6 +11,7 @@ import { reconcileMigration } from "./0006-reconcile";
 import { tokensMigration } from "./0007-tokens";
 import { divisionsMigration } from "./0008-divisions";
 import { lastModifiedIndexMigration } from "./0009-last-modified-index";
+import { roleListsMigration } from "./0010-role-lists";
 
 export function buildMigrations(dialect: Dialect): Record<string, Migration> {
   return {
@@ -23,6 +24,7 @@ export function buildMigrations(dialect: Dialect): Record<string, Migration> {
     "0007-tokens": tokensMigration(dialect),
     "0008-divisions": divisionsMigration(dialect),
     "0009-last-modified-index": lastModifiedIndexMigration(),
+    "0010-role-lists": roleListsMigration(dialect),
   };
 }
 

@@ -43,6 +43,7 @@ describe.each(["certcentral", "one"] as const)("failures on %s", (platform) => {
     const res = await h.post("/scim/v2/Users", oktaUser(bad, { emails: [{ value: "ada@example.com", primary: true }] }));
     expect(res.status).toBe(400);
     expect(res.body.detail).toMatch(/^userName:/);
+    expect(res.body.detail).not.toMatch(/^userName: userName:/);
     expect(h.sim.calls).toHaveLength(0);
     await expectNothingStored(bad);
   });

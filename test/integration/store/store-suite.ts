@@ -59,6 +59,18 @@ export function describeStoreSuite(label: string, open: () => Promise<Store>): v
       await expect(store.ping()).resolves.toBeUndefined();
     });
 
+    it("keeps the last DigiCert role list per platform and kind, replaced on each save", async () => {
+      await store.roleLists.save("one", "roles", [{ id: "A", name: "Old" }], "2026-01-01T00:00:00.000Z");
+      await store.roleLists.save("one", "roles", [{ id: "B", name: "Admin", application: "account_manager" }], "2026-02-01T00:00:00.000Z");
+      await store.roleLists.save("one", "divisions", [{ id: "7", name: "Ops" }], "2026-02-01T00:00:00.000Z");
+      expect(await store.roleLists.latest("one", "roles")).toEqual({
+        list: [{ id: "B", name: "Admin", application: "account_manager" }],
+        fetchedAt: "2026-02-01T00:00:00.000Z",
+      });
+      expect((await store.roleLists.latest("one", "divisions"))!.list).toEqual([{ id: "7", name: "Ops" }]);
+      expect(await store.roleLists.latest("certcentral", "roles")).toBeNull();
+    });
+
     it("inserts and reads back by id and by userName in any case", async () => {
       const input = newUser({ userName: "Alice.Smith@Example.com", externalId: "ext-1", digicertId: "dc-9" });
       const inserted = await store.users.insert(input);

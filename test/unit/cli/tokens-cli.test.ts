@@ -139,10 +139,15 @@ describe("digicert-scim tokens", () => {
     expect(list.code).toBe(1);
   });
 
-  test("a configuration problem exits 1", async () => {
-    const r = await run(["tokens", "create", "--name", "okta"], { DATABASE_URL: `sqlite:${freshDb()}` });
+  test("needs the store's settings only, not DIGICERT_API_KEY; a configuration problem exits 1", async () => {
+    const storeOnly = freshDb();
+    const made = await run(["tokens", "create", "--name", "okta"], { DATABASE_URL: `sqlite:${storeOnly}` });
+    expect(made.code).toBe(0);
+    expect((await run(["outbox", "status"], { DATABASE_URL: `sqlite:${storeOnly}` })).code).toBe(0);
+    expect((await run(["migrate"], { DATABASE_URL: `sqlite:${storeOnly}` })).code).toBe(0);
+    const r = await run(["tokens", "create", "--name", "okta"], { DATABASE_URL: `sqlite:${freshDb()}`, LOG_LEVEL: "loud" });
     expect(r.code).toBe(1);
-    expect(r.err).toContain("DIGICERT_API_KEY");
+    expect(r.err).toContain("LOG_LEVEL");
     const db = await run(["tokens", "list"], envFor(freshDb(), { DATABASE_URL: "mysql://nope" }));
     expect(db.code).toBe(1);
   });

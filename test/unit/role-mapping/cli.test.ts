@@ -157,6 +157,20 @@ describe("digicert-scim roles check FILE", () => {
     expect(sim.calls.filter((c) => c.method !== "GET")).toEqual([]);
   });
 
+  test("--json prints the verdict as JSON, valid or not", async () => {
+    const path = file("ok-json.yaml", CC_FILE);
+    const ok = await run(["roles", "check", path, "--json"], envFor("certcentral"));
+    expect({ code: ok.code, err: ok.err }).toEqual({ code: 0, err: "" });
+    const parsed = JSON.parse(ok.out);
+    expect(parsed).toMatchObject({ ok: true, file: path, platform: "certcentral", rules: 3, skipped: 1 });
+    expect(parsed.mapping.rules.map((r: { roles: { name: string }[] }) => r.roles.map((x) => x.name))).toEqual([["Administrator"], ["Manager"]]);
+
+    const bad = file("typo-json.yaml", "rules:\n  - grup: Admins\n    roles: [Administrator]\n");
+    const ko = await run(["roles", "check", bad, "--json"], envFor("certcentral"));
+    expect(ko.code).toBe(1);
+    expect(JSON.parse(ko.out)).toEqual({ ok: false, file: bad, platform: "certcentral", problems: [expect.stringContaining("rules[0].grup: unknown key")] });
+  });
+
   const examples = join(__dirname, "../../../examples");
 
   test.each(["certcentral", "one"] as const)("the commented example checks on %s", async (platform) => {
