@@ -1,4 +1,5 @@
-// README's "Command line" table: each command once, every command of the CLI listed, and its links resolve.
+// README's "Command line" table: each command once, every command of the CLI listed, and its links resolve; every
+// internal link of the README resolves, and its table of contents links every ## section.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { runCli } from "../../src/cli";
@@ -12,6 +13,26 @@ function slug(heading: string): string {
     .toLowerCase()
     .replace(/[^\p{L}\p{N} _-]/gu, "")
     .replace(/ /g, "-");
+}
+
+/** The README's headings outside code blocks, as GitHub anchors them: repeated headings get -1, -2… */
+function headingAnchors(): { anchors: Set<string>; sections: string[] } {
+  const anchors = new Set<string>();
+  const sections: string[] = [];
+  const seen = new Map<string, number>();
+  let inCode = false;
+  for (const line of readme.split("\n")) {
+    if (/^\s*```/.test(line)) inCode = !inCode;
+    const m = inCode ? null : /^(#{1,6}) (.*)$/.exec(line);
+    if (!m) continue;
+    const base = slug(m[2]);
+    const n = seen.get(base) ?? 0;
+    seen.set(base, n + 1);
+    const anchor = n ? `${base}-${n}` : base;
+    anchors.add(anchor);
+    if (m[1] === "##") sections.push(anchor);
+  }
+  return { anchors, sections };
 }
 
 function commandTable(): string[] {
@@ -42,5 +63,23 @@ describe("README command table", () => {
     for (const l of links) expect(anchors).toContain(l);
     // No bare "(see "X")" left: those are not links.
     for (const row of commandTable()) expect(row).not.toMatch(/see "[^"]+"\)/);
+  });
+});
+
+describe("README links", () => {
+  it("has internal links that all resolve to a heading", () => {
+    const { anchors } = headingAnchors();
+    const links = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]);
+    expect(links.length).toBeGreaterThan(20);
+    expect(links.filter((l) => !anchors.has(l))).toEqual([]);
+  });
+
+  it("has a table of contents that links every ## section", () => {
+    const start = readme.indexOf("\n## Contents");
+    expect(start).toBeGreaterThan(0);
+    const toc = readme.slice(start, readme.indexOf("\n## ", start + 5));
+    const linked = new Set([...toc.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]));
+    const { sections } = headingAnchors();
+    expect(sections.filter((a) => a !== "contents" && !linked.has(a))).toEqual([]);
   });
 });
