@@ -69,7 +69,7 @@ export async function serve(env: NodeJS.ProcessEnv = process.env): Promise<void>
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, undefined, { format: config.logFormat });
   let running: RunningBridge;
   try {
     running = await startBridge(config, logger);

@@ -54,7 +54,7 @@ async function demo(): Promise<void> {
     DATABASE_URL: databaseUrl,
     LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
   });
-  const running = await startBridge(config, createLogger(config.logLevel));
+  const running = await startBridge(config, createLogger(config.logLevel, undefined, { format: config.logFormat }));
   const addr = running.server.address();
   const actualPort = typeof addr === "object" && addr ? addr.port : config.port;
   const base = (process.env.PUBLIC_BASE_URL ?? `http://127.0.0.1:${actualPort}`).replace(/\/+$/, "");
