@@ -100,6 +100,26 @@ describe.each<Platform>(["certcentral", "one"])("trace context and correlated lo
     for (const l of callLines) expect(l.traceId).toBe(requestLine.traceId);
   });
 
+  test("a Bulk request's operations carry its trace: their request lines and their DigiCert calls", async () => {
+    const bulkTrace = "1f2e3d4c5b6a79881f2e3d4c5b6a7988";
+    const before = h.sim.calls.length;
+    const res = await h
+      .post("/scim/v2/Bulk", {
+        schemas: ["urn:ietf:params:scim:api:messages:2.0:BulkRequest"],
+        Operations: [{ method: "POST", path: "/Users", bulkId: "a", data: oktaUser(`trace.bulk.${platform}@example.com`) }],
+      })
+      .set("traceparent", `00-${bulkTrace}-${PARENT}-00`);
+    expect(res.status).toBe(200);
+    expect(res.body.Operations[0].status).toBe("201");
+    await h.drain();
+    const bulkId = res.headers["x-request-id"] as string;
+    const opLine = lines(h).find((l) => l.message === "request" && l.requestId === `${bulkId}.1`);
+    expect(opLine).toMatchObject({ traceId: bulkTrace, status: 201 });
+    const writes = h.sim.calls.slice(before).filter((c: RecordedCall) => c.method !== "GET");
+    expect(writes.length).toBeGreaterThan(0);
+    for (const c of writes) expect(c.headers.traceparent).toMatch(new RegExp(`^00-${bulkTrace}-[0-9a-f]{16}-00$`));
+  });
+
   test("a readiness check names itself as the origin of its DigiCert call", async () => {
     await h.get("/readyz");
     const ping = lines(h).find((l) => l.message === "digicert call" && l.origin === "readiness check");
