@@ -130,7 +130,7 @@ export async function startFromEnv(env: NodeJS.ProcessEnv, io: StartIo): Promise
     }
     throw err;
   }
-  const logger = createLogger(config.logLevel, io.logStream);
+  const logger = createLogger(config.logLevel, io.logStream, { format: config.logFormat });
   try {
     return { running: await startBridge(config, logger), logger };
   } catch (err) {

@@ -13,6 +13,7 @@ import { roleMappingCheck } from "./http/role-mapping-check";
 import { registerReconcileMetrics } from "./http/reconcile-metrics";
 import { checkCredentialsAtStart, credentialsInEnv } from "./http/store-tokens";
 import { registerSecret, type Logger } from "./log/logger";
+import { newTrace, type TraceContext } from "./log/trace-context";
 import { AccessPolicy } from "./provisioning/access-policy";
 import { AuditTrail } from "./provisioning/audit";
 import { auditedClient } from "./provisioning/call-audit";
@@ -60,6 +61,12 @@ function mayHoldTokens(databaseUrl: string): boolean {
   } catch {
     return true; // a bad URL is reported when the store is opened
   }
+}
+
+/** The trace a job's DigiCert calls continue: the SCIM request's (payload), or one begun for this run. */
+function traceOfJob(job: OutboxJob): TraceContext {
+  const { traceId, traceFlags } = job.payload;
+  return traceId && /^[0-9a-f]{32}$/.test(traceId) ? { traceId, flags: traceFlags && /^[0-9a-f]{2}$/.test(traceFlags) ? traceFlags : "01" } : newTrace();
 }
 /** How long shutdown lets running DigiCert jobs finish before handing them back. */
 const SHUTDOWN_GRACE_MS = 5000;
@@ -148,8 +155,9 @@ export function buildProvisioningCore(config: AppConfig, logger: Logger, store: 
     roles,
     access,
     sync,
+    // A run names itself on each DigiCert call it makes (status page, log) and is one trace (server and CLI alike).
     reconcile: (ropts, kick) =>
-      reconcile(
+      withCallCause({ origin: `reconcile (${ropts.trigger ?? "cli"})`, trace: newTrace() }, () => reconcile(
         {
           store,
           digicert,
@@ -160,7 +168,7 @@ export function buildProvisioningCore(config: AppConfig, logger: Logger, store: 
           ...(kick ? { kick } : {}),
         },
         ropts,
-      ),
+      )),
   };
 }
 
@@ -225,10 +233,18 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
   });
   const worker: OutboxWorker = new OutboxWorker({
     outbox: store.outbox,
-    // Each DigiCert call a job makes names the job, its user and the SCIM request that queued it (status page).
+    // Each DigiCert call a job makes names the job, its user and the SCIM request that queued it (status page, log)
+    // and continues that request's trace (traceparent); a job the bridge queued itself begins a trace per run.
     run: (job, signal) =>
       withCallCause(
-        { origin: `outbox ${job.kind}`, jobId: job.id, userId: job.userId, userName: job.payload.userName ?? null, requestId: job.payload.requestId ?? null },
+        {
+          origin: `outbox ${job.kind}`,
+          jobId: job.id,
+          userId: job.userId,
+          userName: job.payload.userName ?? null,
+          requestId: job.payload.requestId ?? null,
+          trace: traceOfJob(job),
+        },
         () => sync.run(job, signal),
       ),
     logger,
@@ -256,7 +272,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
   // Jobs a crash or a shutdown left behind are picked up here (leases that ran out) like any others.
   worker.start();
   const runReconcile = (ropts: ReconcileOptions = {}) =>
-    withCallCause({ origin: `reconcile (${ropts.trigger ?? "cli"})` }, () => core.reconcile(ropts, () => worker.kick()));
+    core.reconcile(ropts, () => worker.kick());
   const stopSampling = activity.startSampling(async () => {
     const s = await store.outbox.stats();
     return s.pending + s.running;

@@ -62,8 +62,9 @@ export async function startDemo(env: NodeJS.ProcessEnv, out: { write(s: string):
       SCIM_BEARER_TOKENS: token,
       ...cliEnv,
       LOG_LEVEL: env.LOG_LEVEL ?? "warn",
+      LOG_FORMAT: env.LOG_FORMAT,
     });
-    const running = await startBridge(config, createLogger(config.logLevel));
+    const running = await startBridge(config, createLogger(config.logLevel, undefined, { format: config.logFormat }));
     const scimUrl = `${running.url}/scim/v2`;
     const exports = Object.entries(cliEnv).map(([k, v]) => `${k}=${shellQuote(v)}`);
     out.write(

@@ -129,6 +129,11 @@ export const envSchema = z.object({
       .optional()
       .default("info"),
   ),
+  // json (one JSON object a line, for collectors) or pretty (time level message key=value…, for a terminal).
+  LOG_FORMAT: z.preprocess(
+    emptyAsUnset,
+    z.enum(["json", "pretty"], { message: "must be json or pretty" }).optional().default("json"),
+  ),
 });
 
 export type RawEnv = z.infer<typeof envSchema>;

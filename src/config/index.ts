@@ -125,6 +125,8 @@ export interface AppConfig {
   /** AUDIT_RETENTION_DAYS: entries older than this are purged hourly; 0 = kept forever. */
   audit: { retentionDays: number };
   logLevel: string;
+  /** LOG_FORMAT: JSON lines (default) or the pretty terminal format. */
+  logFormat: "json" | "pretty";
 }
 
 export class ConfigError extends Error {
@@ -496,5 +498,6 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
     dryRun: e.DRY_RUN,
     audit: { retentionDays: e.AUDIT_RETENTION_DAYS ?? 90 },
     logLevel: e.LOG_LEVEL,
+    logFormat: e.LOG_FORMAT,
   };
 }

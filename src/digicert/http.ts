@@ -5,6 +5,7 @@ import http from "node:http";
 import https from "node:https";
 import axios, { AxiosInstance, AxiosResponse } from "axios";
 import type { Logger } from "../log/logger";
+import { newTrace, traceparentFor, type TraceContext } from "../log/trace-context";
 import { type CallOutcome, CircuitBreaker, type CircuitSnapshot, DEFAULT_CIRCUIT_COOLDOWN_MS, DEFAULT_CIRCUIT_THRESHOLD } from "./circuit";
 import { DigiCertError } from "./errors";
 import {
@@ -83,6 +84,27 @@ const transportFailures = new WeakMap<DigiCertError, string>();
 // a pacing give-up or the open circuit: only these tell the circuit breaker anything.
 const wireErrors = new WeakSet<DigiCertError>();
 
+/** One logical call's cause (for the status page) and trace, read once when it starts; its attempts share them. */
+interface CallScope {
+  cause?: CallCause;
+  trace: TraceContext;
+  /** What every log line about the call names: its origin, the SCIM request, job and user behind it, its trace id. */
+  logFields: Record<string, unknown>;
+}
+
+function scopeOf(cause: CallCause | undefined): CallScope {
+  const trace = cause?.trace ?? newTrace();
+  const logFields: Record<string, unknown> = {};
+  if (cause) {
+    logFields.origin = cause.origin;
+    if (cause.requestId) logFields.requestId = cause.requestId;
+    if (cause.jobId !== undefined) logFields.jobId = cause.jobId;
+    if (cause.userId) logFields.userId = cause.userId;
+  }
+  logFields.traceId = trace.traceId;
+  return { cause, trace, logFields };
+}
+
 export type { CircuitSnapshot } from "./circuit";
 
 export class DigiCertHttp {
@@ -141,17 +163,17 @@ export class DigiCertHttp {
    */
   async request(method: HttpMethod, path: string, call: CallOptions = {}): Promise<HttpResult> {
     // Read now, before pacing: the rate limiter may run the call from another job's async context.
-    const cause = currentCallCause();
+    const scope = scopeOf(currentCallCause());
     let trial: boolean;
     try {
       trial = this.breaker.admit();
     } catch (e) {
-      this.observe(method, path, "circuit_open", 0, cause);
+      this.observe(method, path, "circuit_open", 0, scope.cause);
       throw e;
     }
     let outcome: CallOutcome = "neutral";
     try {
-      const res = await this.withRetries(method, path, call, cause);
+      const res = await this.withRetries(method, path, call, scope);
       outcome = "success";
       return res;
     } catch (e) {
@@ -162,12 +184,12 @@ export class DigiCertHttp {
     }
   }
 
-  private async withRetries(method: HttpMethod, path: string, call: CallOptions, callCause?: CallCause): Promise<HttpResult> {
+  private async withRetries(method: HttpMethod, path: string, call: CallOptions, scope: CallScope): Promise<HttpResult> {
     const retries = isIdempotent(method) ? this.maxRetries : 0;
     let waited = 0;
     for (let retry = 1; ; retry++) {
       try {
-        return await this.once(method, path, call, callCause);
+        return await this.once(method, path, call, scope);
       } catch (e) {
         const cause = retryCause(e, e instanceof DigiCertError ? transportFailures.get(e) : undefined);
         if (!cause || retry > retries) throw e;
@@ -177,6 +199,7 @@ export class DigiCertHttp {
         if (waitMs > remaining) {
           this.opts.logger.info("digicert retry skipped", {
             ...this.where(method, path),
+            ...scope.logFields,
             attempt: retry,
             reason: cause.reason,
             waitMs,
@@ -186,7 +209,7 @@ export class DigiCertHttp {
           if (cause.rateLimited && err.retryAfterSeconds === undefined) throw withRetryAfter(err, Math.ceil(waitMs / 1000));
           throw err;
         }
-        this.opts.logger.warn("digicert retry", { ...this.where(method, path), attempt: retry, reason: cause.reason, waitMs });
+        this.opts.logger.warn("digicert retry", { ...this.where(method, path), ...scope.logFields, attempt: retry, reason: cause.reason, waitMs });
         await sleep(waitMs);
         waited += waitMs;
       }
@@ -202,13 +225,17 @@ export class DigiCertHttp {
     this.httpsAgent.destroy();
   }
 
-  private async once(method: HttpMethod, path: string, call: CallOptions, cause?: CallCause): Promise<HttpResult> {
-    const run = () => this.send(method, path, call, cause);
+  private async once(method: HttpMethod, path: string, call: CallOptions, scope: CallScope): Promise<HttpResult> {
+    const run = () => this.send(method, path, call, scope);
     return this.opts.pacer ? this.opts.pacer.schedule(run) : run();
   }
 
-  private async send(method: HttpMethod, path: string, call: CallOptions, cause?: CallCause): Promise<HttpResult> {
+  private async send(method: HttpMethod, path: string, call: CallOptions, scope: CallScope): Promise<HttpResult> {
+    const { cause } = scope;
     const started = Date.now();
+    // Every attempt is a span of its own within the call's trace (always sent: a harmless header DigiCert may ignore).
+    const headers: Record<string, string> = { traceparent: traceparentFor(scope.trace) };
+    if (call.body !== undefined) headers["Content-Type"] = "application/json";
     let res: AxiosResponse<string>;
     try {
       res = await this.axios.request<string>({
@@ -216,18 +243,18 @@ export class DigiCertHttp {
         url: path,
         params: cleanQuery(call.query),
         data: call.body === undefined ? undefined : JSON.stringify(call.body),
-        headers: call.body === undefined ? undefined : { "Content-Type": "application/json" },
+        headers,
       });
     } catch (e) {
       const reason = transportReason(e);
-      this.log(method, path, undefined, started, reason);
+      this.log(method, path, undefined, started, scope, reason);
       this.observe(method, path, reason === "timeout" ? "timeout" : "network", (Date.now() - started) / 1000, cause);
       const err = new DigiCertError("unavailable", `DigiCert ${this.label()} is unreachable (${reason})`);
       transportFailures.set(err, reason);
       wireErrors.add(err);
       throw err;
     }
-    this.log(method, path, res.status, started);
+    this.log(method, path, res.status, started, scope);
     this.observe(method, path, res.status, (Date.now() - started) / 1000, cause);
     try {
       return this.interpret(res);
@@ -283,13 +310,14 @@ export class DigiCertHttp {
     throw new DigiCertError("unexpected", `DigiCert ${this.label()} answered an unexpected status ${status}`, { status });
   }
 
-  private log(method: string, path: string, status: number | undefined, started: number, error?: string): void {
+  private log(method: string, path: string, status: number | undefined, started: number, scope: CallScope, error?: string): void {
     const entry: Record<string, unknown> = {
       platform: this.opts.platform,
       method,
       path: path.split("?")[0],
       status,
       ms: Date.now() - started,
+      ...scope.logFields,
     };
     if (error) entry.error = error;
     this.opts.logger.info("digicert call", entry);

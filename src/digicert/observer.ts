@@ -1,12 +1,14 @@
 // Hooks through which the DigiCert layer reports what it does (for metrics), without knowing who listens:
 // nothing here depends on Prometheus or the HTTP server. The wiring connects them to the metrics registry.
 import { AsyncLocalStorage } from "node:async_hooks";
+import type { TraceContext } from "../log/trace-context";
 import type { PlatformName } from "./types";
 
 /**
  * Who caused a DigiCert call: the outbox job (its id, user and the SCIM request that queued it), or a named origin
  * (readiness, reconcile). Set by the caller around its work (`withCallCause`); the HTTP layer reads it when the call
- * starts, before pacing, so a call keeps its cause whichever job's turn the rate limiter runs it in.
+ * starts, before pacing, so a call keeps its cause whichever job's turn the rate limiter runs it in. It names the
+ * call on the status page and in the call's log lines; its trace is sent on in the call's `traceparent`.
  */
 export interface CallCause {
   origin: string;
@@ -14,6 +16,8 @@ export interface CallCause {
   jobId?: number;
   userId?: string;
   userName?: string | null;
+  /** The W3C trace the call belongs to (the SCIM request's, carried by its job); without one each call begins its own. */
+  trace?: TraceContext;
 }
 
 const causes = new AsyncLocalStorage<CallCause>();

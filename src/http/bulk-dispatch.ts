@@ -3,6 +3,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Express, Request } from "express";
 import type { BulkTransport, Dispatch, SubResponse } from "../scim/bulk";
+import { traceparentFor } from "../log/trace-context";
 import { requestContext } from "./request-context";
 import { textEquals } from "./secure-compare";
 
@@ -46,6 +47,8 @@ export function loopbackDispatch(app: Express): LoopbackDispatch {
     headers[MARKER] = secret;
     // The Bulk request's id with the operation's number, so the log and audit tie each operation to its Bulk request.
     headers["x-request-id"] = `${(parent.res ? requestContext(parent.res).requestId : "bulk").slice(0, 80)}.${++sequence}`;
+    // And the Bulk request's trace, so each operation's request line and DigiCert calls carry its trace id.
+    if (parent.res) headers.traceparent = traceparentFor(requestContext(parent.res).trace);
     const payload = sub.body === undefined ? undefined : JSON.stringify(sub.body);
     if (payload !== undefined) headers["content-length"] = String(Buffer.byteLength(payload));
     return new Promise<SubResponse>((resolve, reject) => {

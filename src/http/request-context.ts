@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Request, Response } from "express";
+import { newTrace, type TraceContext } from "../log/trace-context";
 import type { Projection } from "../scim/projection";
 import type { ResponseStep } from "../scim/response-steps";
 
@@ -11,6 +12,8 @@ import type { ResponseStep } from "../scim/response-steps";
 export interface RequestContext {
   /** The caller's X-Request-Id when sane, else a fresh id (request-log.ts). */
   requestId: string;
+  /** W3C Trace Context: the caller's `traceparent` when valid, else a trace begun here (request-log.ts). */
+  trace: TraceContext;
   method: string;
   /** The IdP detected for the request (scim/idp.ts), for the log and the audit trail. */
   idp?: string;
@@ -37,12 +40,12 @@ interface Locals {
 /** The request's context; begun by request-log.ts, or here for a handler mounted without it. */
 export function requestContext(res: Response): RequestContext {
   const locals = res.locals as Locals;
-  return (locals.ctx ??= { requestId: randomUUID(), method: res.req?.method ?? "" });
+  return (locals.ctx ??= { requestId: randomUUID(), trace: newTrace(), method: res.req?.method ?? "" });
 }
 
 /** Starts the context of a request that just arrived. */
-export function beginRequest(req: Request, res: Response, requestId: string, idp: string | undefined): RequestContext {
-  const ctx: RequestContext = { requestId, method: req.method, idp };
+export function beginRequest(req: Request, res: Response, requestId: string, trace: TraceContext, idp: string | undefined): RequestContext {
+  const ctx: RequestContext = { requestId, trace, method: req.method, idp };
   (res.locals as Locals).ctx = ctx;
   return ctx;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { NextFunction, Request, Response } from "express";
 import { logLine, type Logger } from "../log/logger";
+import { newTrace, parseTraceparent } from "../log/trace-context";
 import { detectIdp } from "../scim/idp";
 import type { HttpMetrics } from "./metrics";
 import { beginRequest } from "./request-context";
@@ -15,13 +16,18 @@ function resourceOf(path: string): string {
   return m ? m[1] : path.split("?")[0];
 }
 
-/** Gives every request an id (the caller's X-Request-Id when sane) and logs one line when it ends. */
+/**
+ * Gives every request an id (the caller's X-Request-Id when sane) and a trace (the caller's W3C `traceparent` when
+ * valid, else a new one), and logs one line when it ends, with the client address (req.ip: TRUST_PROXY decides
+ * whether X-Forwarded-For counts).
+ */
 export function requestLog(logger: Logger, metrics: HttpMetrics) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = process.hrtime.bigint();
     const incoming = req.get("x-request-id");
     const requestId = incoming && SAFE_REQUEST_ID.test(incoming) ? incoming : randomUUID();
-    const ctx = beginRequest(req, res, requestId, detectIdp(req));
+    const trace = parseTraceparent(req.get("traceparent")) ?? newTrace();
+    const ctx = beginRequest(req, res, requestId, trace, detectIdp(req));
     res.set("X-Request-Id", requestId);
     res.on("finish", () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
@@ -31,12 +37,14 @@ export function requestLog(logger: Logger, metrics: HttpMetrics) {
       if (ctx.backPressured && res.statusCode === 429) metrics.backPressureRejected();
       logLine(logger, ROUTINE.has(path) ? "debug" : "info", "request", {
         requestId,
+        traceId: trace.traceId,
         method: req.method,
         path,
         status: res.statusCode,
         ms: Math.round(ms * 10) / 10,
         credential: ctx.credential,
         idp: ctx.idp,
+        clientAddress: req.ip,
         userAgent: req.get("user-agent"),
       });
     });

@@ -83,40 +83,102 @@ const redactFormat = winston.format((info) => {
 
 export type Logger = winston.Logger;
 
-/** Where each logger made by createLogger writes its lines (see logLine). */
-const destinations = new WeakMap<Logger, NodeJS.WritableStream>();
+/** LOG_FORMAT: one JSON object a line (for collectors), or `pretty` (for a terminal: time level message key=value…). */
+export type LogFormat = "json" | "pretty";
+export const LOG_FORMATS: readonly LogFormat[] = ["json", "pretty"];
 
-export function createLogger(level = "info", stream?: NodeJS.WritableStream): Logger {
+export interface LoggerOptions {
+  format?: LogFormat;
+  /** Pretty only: colour the level and keys. Default: when the destination is a TTY. */
+  colours?: boolean;
+}
+
+// ANSI colours of the pretty format; nothing else in the line is coloured.
+const RESET = "\x1b[0m";
+const DIM = "\x1b[2m";
+const LEVEL_COLOURS: Record<string, string> = { error: "\x1b[31m", warn: "\x1b[33m", info: "\x1b[32m", http: "\x1b[36m", verbose: "\x1b[36m", debug: "\x1b[34m", silly: "\x1b[35m" };
+const HEAD_FIELDS = new Set(["timestamp", "level", "message"]);
+// A value written bare must not be mistaken for two fields or break the line; anything else is quoted as JSON.
+const BARE = /^[^\s"=\\\x00-\x1f\x7f]+$/;
+
+const CONTROL = /[\x00-\x1f\x7f]/;
+
+/** The message as it reads, unless it holds a line break or other control character: then JSON-quoted. */
+function prettyMessage(m: string): string {
+  return CONTROL.test(m) ? JSON.stringify(m) : m;
+}
+
+function prettyValue(v: unknown): string {
+  if (typeof v === "string") return BARE.test(v) ? v : JSON.stringify(v);
+  if (typeof v === "number" || typeof v === "boolean" || v === null) return String(v);
+  return JSON.stringify(v) ?? String(v);
+}
+
+/**
+ * One event as one terminal line: `time level message key=value…`, fields in the order given. Field strings with spaces,
+ * quotes or control characters (a stack's newlines) are JSON-quoted, objects written as JSON: never a second line.
+ * The fields are redacted by the caller, as for JSON.
+ */
+export function prettyLine(timestamp: string, level: string, message: string, fields: Record<string, unknown>, colours: boolean): string {
+  const lvl = level.padEnd(5);
+  let out = colours ? `${DIM}${timestamp}${RESET} ${LEVEL_COLOURS[level] ?? ""}${lvl}${RESET} ${prettyMessage(message)}` : `${timestamp} ${lvl} ${prettyMessage(message)}`;
+  for (const key of Object.keys(fields)) {
+    const v = fields[key];
+    if (v === undefined || HEAD_FIELDS.has(key)) continue;
+    out += colours ? ` ${DIM}${key}=${RESET}${prettyValue(v)}` : ` ${key}=${prettyValue(v)}`;
+  }
+  return out;
+}
+
+const prettyFormat = (colours: boolean) =>
+  winston.format.printf((info) => {
+    const fields = info as Record<string, unknown>;
+    return prettyLine(String(fields.timestamp ?? new Date().toISOString()), String(info.level), String(fields.message ?? ""), fields, colours);
+  });
+
+/** Where each logger made by createLogger writes its lines, and how (see logLine). */
+const destinations = new WeakMap<Logger, { out: NodeJS.WritableStream; pretty: { colours: boolean } | null }>();
+
+export function createLogger(level = "info", stream?: NodeJS.WritableStream, opts: LoggerOptions = {}): Logger {
+  const out = stream ?? process.stdout;
+  const pretty = opts.format === "pretty" ? { colours: opts.colours ?? (out as { isTTY?: boolean }).isTTY === true } : null;
   const logger = winston.createLogger({
     level,
-    format: winston.format.combine(redactFormat(), winston.format.timestamp(), winston.format.json()),
+    format: winston.format.combine(redactFormat(), winston.format.timestamp(), pretty ? prettyFormat(pretty.colours) : winston.format.json()),
     transports: [
       stream
         ? new winston.transports.Stream({ stream })
         : new winston.transports.Console({ stderrLevels: [] }),
     ],
   });
-  destinations.set(logger, stream ?? process.stdout);
+  destinations.set(logger, { out, pretty });
   return logger;
 }
 
 /**
- * Logs one line, as `logger.log(level, message, fields)` would write it (redacted, timestamped, keys sorted, one
- * JSON line), straight to the logger's destination. Passing a line through winston's object streams costs several
- * times writing it, and the request line is written for every request. Loggers not made by createLogger (silent
- * ones, children) take the ordinary way.
+ * Logs one line, as `logger.log(level, message, fields)` would write it (redacted, timestamped, in the logger's
+ * format: keys sorted in one JSON line, or the pretty line), straight to the logger's destination. Passing a line
+ * through winston's object streams costs several times writing it, and the request line is written for every
+ * request. Loggers not made by createLogger (silent ones, children) take the ordinary way.
  */
 export function logLine(logger: Logger, level: string, message: string, fields: Record<string, unknown>): void {
   if (!logger.isLevelEnabled(level)) return;
-  const out = destinations.get(logger);
-  if (!out) {
+  const dest = destinations.get(logger);
+  if (!dest) {
     logger.log(level, message, fields);
     return;
   }
-  const line: Record<string, unknown> = { ...fields, level, message, timestamp: new Date().toISOString() };
+  const timestamp = new Date().toISOString();
+  if (dest.pretty) {
+    const redacted: Record<string, unknown> = {};
+    for (const key of Object.keys(fields)) redacted[key] = redactField(key, fields[key]);
+    dest.out.write(`${prettyLine(timestamp, level, scrubSecrets(message), redacted, dest.pretty.colours)}\n`);
+    return;
+  }
+  const line: Record<string, unknown> = { ...fields, level, message, timestamp };
   const sorted: Record<string, unknown> = {};
   for (const key of Object.keys(line).sort()) sorted[key] = redactField(key, line[key]);
-  out.write(`${JSON.stringify(sorted)}\n`);
+  dest.out.write(`${JSON.stringify(sorted)}\n`);
 }
 
 /** A logger that drops everything: the default for unit tests and library use. */

@@ -2,6 +2,7 @@
 // and how an entry reaches the store and the log. Used by the services (inside their transactions), the SCIM
 // refusal hook and the DigiCert call recorder.
 import { maskDeep, redact, type Logger } from "../log/logger";
+import type { TraceContext } from "../log/trace-context";
 import type { AuditChange, AuditEntry, NewAuditEntry, UserSnapshot } from "./records";
 import type { AuditRepository } from "./ports";
 
@@ -11,6 +12,8 @@ export interface AuditActor {
   credential: string | null;
   idp: string | null;
   requestId: string | null;
+  /** The request's W3C trace, carried into the jobs it queues so their DigiCert calls continue it (not audited). */
+  trace?: TraceContext;
   /** The HTTP method: tells a PATCH from a PUT, both of which reach UserService.replace. */
   method?: string;
 }

@@ -183,7 +183,7 @@ export class GroupService {
   /** Without a mapping file, groups grant nothing: no job. */
   private async enqueueAccess(tx: StoreTransaction, userIds: string[], actor?: AuditActor): Promise<number[]> {
     if (!this.deps.access.managed || !userIds.length) return [];
-    return tx.outbox.enqueue(this.deps.userService.accessJobs(userIds, actor?.requestId));
+    return tx.outbox.enqueue(this.deps.userService.accessJobs(userIds, actor));
   }
 
   /**

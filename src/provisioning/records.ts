@@ -150,6 +150,9 @@ export interface OutboxPayload {
   before?: UserSnapshot;
   /** The SCIM request that caused the job (absent for jobs the bridge made itself): links its DigiCert calls in the audit trail. */
   requestId?: string;
+  /** The W3C trace of that request (trace id, flags): the job's DigiCert calls send it on in `traceparent`. */
+  traceId?: string;
+  traceFlags?: string;
 }
 
 /** What kind of failure ended or delayed a job; stored as a code (see job-failure-codes.ts). */

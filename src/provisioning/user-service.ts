@@ -3,7 +3,7 @@ import { syncWaitMs } from "./sync-wait";
 import type { DigiCertClient, DigiCertUserInput } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import { StoreConflictError, StoreVersionConflictError, type GroupRepository, type Store } from "./ports";
-import type { JobError, NewAuditEntry, NewOutboxJob, OutboxKind, UserRow, UserSnapshot } from "./records";
+import type { JobError, NewAuditEntry, NewOutboxJob, OutboxKind, OutboxPayload, UserRow, UserSnapshot } from "./records";
 import type { Page, UserQuery, UserSort } from "./queries";
 import type { AccessPolicy } from "./access-policy";
 import { diffUsers, logAudit, requestFields, type AuditActor } from "./audit";
@@ -49,9 +49,15 @@ function fieldsOf(draft: UserDraft, active: boolean): UserSnapshot {
   return { userName: draft.userName, externalId: draft.externalId, active, resource: draft.resource, emails: draft.emails };
 }
 
-/** The request id a job carries, so the audit trail links its DigiCert calls to the SCIM request. */
-function requestOf(actor: AuditActor | undefined): { requestId?: string } {
-  return actor?.requestId ? { requestId: actor.requestId } : {};
+/**
+ * The request id and trace a job carries, so the audit trail links its DigiCert calls to the SCIM request and the
+ * calls continue the request's trace (their log lines and `traceparent` name its trace id).
+ */
+export function requestOf(actor: Pick<AuditActor, "requestId" | "trace"> | undefined): Pick<OutboxPayload, "requestId" | "traceId" | "traceFlags"> {
+  return {
+    ...(actor?.requestId ? { requestId: actor.requestId } : {}),
+    ...(actor?.trace ? { traceId: actor.trace.traceId, traceFlags: actor.trace.flags } : {}),
+  };
 }
 
 function userEntry(actor: AuditActor | undefined, action: string, row: Pick<UserRow, "id" | "userName">, changes: NewAuditEntry["changes"], jobId?: number): NewAuditEntry {
@@ -214,8 +220,8 @@ export class UserService {
    * Outbox jobs that bring the given users' DigiCert roles and access in line with their groups, after
    * memberships or the mapping changed; for the caller to enqueue in its own transaction.
    */
-  accessJobs(userIds: string[], requestId?: string | null): NewOutboxJob[] {
-    const payload = requestId ? { requestId } : {};
+  accessJobs(userIds: string[], actor?: Pick<AuditActor, "requestId" | "trace">): NewOutboxJob[] {
+    const payload = requestOf(actor);
     return [...new Set(userIds)].map((userId) => ({ userId, kind: "roles" as const, payload: { ...payload } }));
   }
 

@@ -36,5 +36,5 @@ export interface ScimContext {
 /** Who a change recorded in the audit trail came from. */
 export function actorOf(ctx: ScimContext): AuditActor {
   const r = ctx.request;
-  return { credential: r.credential ?? null, idp: r.idp ?? null, requestId: r.requestId ?? null, method: r.method };
+  return { credential: r.credential ?? null, idp: r.idp ?? null, requestId: r.requestId ?? null, trace: r.trace, method: r.method };
 }

@@ -81,10 +81,19 @@ describe("loadConfig", () => {
     ["DIGICERT_TIMEOUT_MS", "-5"],
     ["REDIS_URL", "http://redis"],
     ["LOG_LEVEL", "loud"],
+    ["LOG_FORMAT", "xml"],
     ["DRY_RUN", "maybe"],
     ["SCIM_MAX_RESULTS", "0"],
   ])("%s=%s is refused with its name", (name, value) => {
     expect(problems({ ...base, [name]: value }).join("\n")).toContain(name);
+  });
+
+  test("LOG_FORMAT: json by default, pretty when asked, anything else refused with its name and the choices", () => {
+    expect(loadConfig(base).logFormat).toBe("json");
+    expect(loadConfig({ ...base, LOG_FORMAT: "" }).logFormat).toBe("json");
+    expect(loadConfig({ ...base, LOG_FORMAT: "pretty" }).logFormat).toBe("pretty");
+    expect(loadConfig({ ...base, LOG_FORMAT: "json" }).logFormat).toBe("json");
+    expect(problems({ ...base, LOG_FORMAT: "Pretty" })).toEqual([expect.stringMatching(/^LOG_FORMAT: must be json or pretty/)]);
   });
 
   test("ROLE_MAPPING_FILE, DRY_RUN and AUDIT_RETENTION_DAYS", () => {

@@ -64,3 +64,48 @@ describe("request log", () => {
     expect(await served("debug")).toEqual(["debug /healthz", "debug /readyz", "debug /metrics", "info /scim/v2/Users"]);
   });
 });
+
+describe("request line: trace and client address", () => {
+  const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+
+  async function line(headers: Record<string, string>, trustProxy?: number) {
+    const { logger, lines } = capture("info");
+    const app = express();
+    if (trustProxy !== undefined) app.set("trust proxy", trustProxy);
+    app.use(requestLog(logger, createMetrics()));
+    app.get("/scim/v2/Users", (_req, res) => res.json({}));
+    let t = request(app).get("/scim/v2/Users");
+    for (const [k, v] of Object.entries(headers)) t = t.set(k, v);
+    await t;
+    await settle();
+    return lines.find((l) => l.message === "request")!;
+  }
+
+  test("a valid traceparent gives the traceId; an invalid or missing one a new trace", async () => {
+    expect(await line({ traceparent: `00-${TRACE}-00f067aa0ba902b7-01` })).toMatchObject({ traceId: TRACE });
+    const invalid = await line({ traceparent: `00-${TRACE}-0000000000000000-01` });
+    expect(invalid.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(invalid.traceId).not.toBe(TRACE);
+    const none = await line({});
+    expect(none.traceId).toMatch(/^[0-9a-f]{32}$/);
+    expect(none.traceId).not.toBe(invalid.traceId);
+  });
+
+  test("clientAddress is req.ip: X-Forwarded-For counts only through a trusted proxy (TRUST_PROXY)", async () => {
+    expect((await line({ "X-Forwarded-For": "203.0.113.7" })).clientAddress).toMatch(/127\.0\.0\.1|::1/);
+    expect((await line({ "X-Forwarded-For": "203.0.113.7" }, 1)).clientAddress).toBe("203.0.113.7");
+  });
+
+  test("the fast writer honours the pretty format", async () => {
+    const stream = new PassThrough();
+    let text = "";
+    stream.on("data", (d: Buffer) => (text += d.toString()));
+    const app = express();
+    app.use(requestLog(createLogger("info", stream, { format: "pretty" }), createMetrics()));
+    app.get("/scim/v2/Users", (_req, res) => res.json({}));
+    await request(app).get("/scim/v2/Users").set("traceparent", `00-${TRACE}-00f067aa0ba902b7-01`);
+    await settle();
+    expect(text).toMatch(new RegExp(`^\\S+ info  request requestId=\\S+ traceId=${TRACE} method=GET path=/scim/v2/Users status=200 .*clientAddress=\\S+`));
+    expect(text.split("\n").filter(Boolean)).toHaveLength(1);
+  });
+});
