@@ -9,6 +9,7 @@ import { planGroupPatch } from "./group-patch";
 import { roleRoutes } from "./role-catalogue";
 import { rejectNul } from "./nul-guard";
 import { idempotentCreates } from "./idempotency";
+import { filterHandoff } from "./filter-handoff";
 import { backPressure, type WriteAdmission } from "./back-pressure";
 import { auditRefusals, type RefusalAudit } from "./audit-refusals";
 import { actorOf } from "./context";
@@ -226,6 +227,8 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
   router.patch("/Groups/:id", groupPatchRoute(contextOf));
   router.use(idempotentCreates(opts.idempotency, opts.logger, resources));
   router.use(locationOnCreate);
+  // Last before SCIMMY: the filter of a list or search is ours to parse (escaped quotes), not SCIMMY's.
+  router.use(filterHandoff(resources));
   router.use(
     new SCIMMYRouters({
       type: "bearer",
