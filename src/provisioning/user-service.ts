@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { syncWaitMs } from "./sync-wait";
+import { noticeCommitted } from "./write-turn";
 import type { DigiCertClient, DigiCertUserInput } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import { StoreConflictError, StoreVersionConflictError, type GroupRepository, type Store } from "./ports";
@@ -180,6 +181,8 @@ export class UserService {
       if (err instanceof StoreVersionConflictError) throw this.concurrentChange(id);
       throw err;
     }
+    // Committed: a caller serialising this user's writes may let the next one start while this one waits for DigiCert.
+    noticeCommitted();
     logAudit(logger, saved.audit);
     if (kind !== "update") logger.info(active ? "user reactivated" : "user deactivated", { userId: id, userName: draft.userName });
     // A deactivation is never undone because of DigiCert: rolling it back would give a departed user access again.

@@ -23,6 +23,8 @@ import { etagHeader, preconditions } from "./etags";
 import { bulkRoute, type BulkTransport } from "./bulk";
 import { projectionStep } from "./projection";
 import { withSyncWait } from "../provisioning/sync-wait";
+import { withCommitNotice } from "../provisioning/write-turn";
+import { turnsById } from "./turns";
 
 export const SCIM_CONTENT_TYPES = ["application/scim+json", "application/json"];
 
@@ -85,17 +87,18 @@ function normaliseUserPatchRoute(services: ScimServices) {
 const PATCH_ATTEMPTS = 10;
 
 /**
- * User PATCH through SCIMMY's read-apply-write, re-run on a fresh read when another change of the same user (from
- * any replica) landed between the read and the write: concurrent PATCHes are all applied, in the order they
- * commit, instead of the later write silently undoing the earlier one.
+ * User PATCH through SCIMMY's read-apply-write. This process's PATCHes of one user take turns (turns.ts, from the
+ * normaliser's read until the write is committed: `endTurn`), so they never race each other; one is re-run on a
+ * fresh read when a change from another replica (or a PUT) landed between the read and the write: concurrent
+ * PATCHes are all applied, in the order they commit, instead of the later write silently undoing the earlier one.
  */
-function userPatchRoute(contextOf: (res: Response) => ScimContext) {
+function userPatchRoute(contextOf: (res: Response) => ScimContext, endTurn: (res: Response) => () => void) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const ctx = contextOf(res);
     const User = SCIMMY.Resources.declared(userResourceType.name) as typeof SCIMMY.Resources.User;
     for (let attempt = 1; ; attempt++) {
       try {
-        const value = await new User(req.params.id, req.query as never).patch(req.body, ctx as never);
+        const value = await withCommitNotice(endTurn(res), () => new User(req.params.id, req.query as never).patch(req.body, ctx as never));
         res.status(value ? 200 : 204).type("application/scim+json").send(value);
         return;
       } catch (err) {
@@ -223,7 +226,8 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
   router.get("/Roles/:id", roles.get);
   router.get("/ResourceTypes/Role", roles.resourceType);
   router.get("/ResourceTypes", roles.appendToResourceTypes);
-  router.patch("/Users/:id", normaliseUserPatchRoute(services), userPatchRoute(contextOf));
+  const userPatchTurns = turnsById();
+  router.patch("/Users/:id", userPatchTurns.take, normaliseUserPatchRoute(services), userPatchRoute(contextOf, userPatchTurns.endOf));
   router.patch("/Groups/:id", groupPatchRoute(contextOf));
   router.use(idempotentCreates(opts.idempotency, opts.logger, resources));
   router.use(locationOnCreate);
