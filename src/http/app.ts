@@ -20,7 +20,7 @@ import { requestLog } from "./request-log";
 import { loopbackDispatch, type LoopbackDispatch } from "./bulk-dispatch";
 
 export interface AppDeps {
-  config: Pick<AppConfig, "publicBaseUrl" | "scim" | "admin"> & Partial<Pick<AppConfig, "authFailureLimit" | "trustProxy">>;
+  config: Pick<AppConfig, "publicBaseUrl" | "scim" | "admin"> & Partial<Pick<AppConfig, "authFailureLimit" | "trustProxy" | "outbox">>;
   /** The store's bearer tokens (`digicert-scim tokens`), accepted besides the configured credentials. */
   tokens?: TokenLookup;
   platform: PlatformName;
@@ -90,6 +90,8 @@ export function createApp(deps: AppDeps): express.Express {
       maxResults: config.scim.maxResults,
       maxBodyBytes: config.scim.maxBodyBytes,
       idempotency: deps.idempotency,
+      // SYNC_WAIT_MS (5000 when an app is built without the outbox settings).
+      syncWaitMs: config.outbox?.syncWaitMs ?? 5000,
       bulk: { ...config.scim.bulk, dispatch: bulk.dispatch, isOperation: bulk.isOperation },
       admitWrite: deps.admitWrite,
       audit: deps.audit,

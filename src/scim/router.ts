@@ -43,9 +43,14 @@ export interface ScimRouterOptions {
   audit?: RefusalAudit;
   /** SCIM Bulk limits (maxOperations 0 = Bulk off) and how an operation is carried out as a single request. */
   bulk: { maxOperations: number; maxPayloadBytes: number } & BulkTransport;
+  /** SYNC_WAIT_MS: bounds how long a retry with an Idempotency-Key waits for its original (idempotency.ts). */
+  syncWaitMs: number;
   /** The app's services, handed to every handler with the request's context. */
   services: ScimServices;
 }
+
+/** How much longer than SYNC_WAIT_MS a create may take before its Idempotency-Key claim is presumed dead. */
+const IDEMPOTENCY_MARGIN_MS = 30_000;
 
 /** Adds the Location header RFC 7644 §3.3 requires on 201, which scimmy-routers omits. */
 function locationOnCreate(_req: Request, res: Response, next: NextFunction): void {
@@ -229,7 +234,7 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
   const userPatchTurns = turnsById();
   router.patch("/Users/:id", userPatchTurns.take, normaliseUserPatchRoute(services), userPatchRoute(contextOf, userPatchTurns.endOf));
   router.patch("/Groups/:id", groupPatchRoute(contextOf));
-  router.use(idempotentCreates(opts.idempotency, opts.logger, resources));
+  router.use(idempotentCreates(opts.idempotency, opts.logger, resources, { inFlightMs: opts.syncWaitMs + IDEMPOTENCY_MARGIN_MS }));
   router.use(locationOnCreate);
   // Last before SCIMMY: the filter of a list or search is ours to parse (escaped quotes), not SCIMMY's.
   router.use(filterHandoff(resources));

@@ -59,6 +59,41 @@ export function describeStoreSuite(label: string, open: () => Promise<Store>): v
       await expect(store.ping()).resolves.toBeUndefined();
     });
 
+    it("Idempotency-Key claims: one owner per key; a kept answer, a failed one, a stale and an abandoned marker", async () => {
+      const idem = store.idempotency;
+      const key = `k-${randomUUID()}`;
+      const past = new Date(Date.now() - 60_000).toISOString();
+      const future = new Date(Date.now() + 60_000).toISOString();
+      // Ten claims at once: exactly one wins.
+      const wins = await Promise.all(Array.from({ length: 10 }, (_, i) => idem.claim("cred", key, "h", `t${i}`, past)));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      const owner = `t${wins.indexOf(true)}`;
+      expect(await idem.get("cred", key)).toMatchObject({ status: 0, requestHash: "h" });
+      // Another credential's key of the same name is its own.
+      expect(await idem.claim("other", key, "h", "x", past)).toBe(true);
+      // Not the owner: completing changes nothing.
+      await idem.complete({ credential: "cred", key, requestHash: "h", status: 201, location: null, body: "{}" }, "intruder");
+      expect((await idem.get("cred", key))!.status).toBe(0);
+      // A marker claimed before staleBefore is taken over (its owner is presumed dead); the old owner's answer is dropped.
+      expect(await idem.claim("cred", key, "h", "heir", future)).toBe(true);
+      await idem.complete({ credential: "cred", key, requestHash: "h", status: 201, location: null, body: "late" }, owner);
+      await idem.complete({ credential: "cred", key, requestHash: "h", status: 201, location: "/Users/1", body: "{\"id\":\"1\"}" }, "heir");
+      expect(await idem.get("cred", key)).toMatchObject({ status: 201, location: "/Users/1", body: "{\"id\":\"1\"}" });
+      // A kept 201 is never taken over, however old.
+      expect(await idem.claim("cred", key, "h", "again", future)).toBe(false);
+      // A failed answer is: the next request runs again.
+      const failing = `f-${randomUUID()}`;
+      expect(await idem.claim("cred", failing, "h", "a", past)).toBe(true);
+      await idem.complete({ credential: "cred", key: failing, requestHash: "h", status: 400, location: null, body: "{}" }, "a");
+      expect((await idem.get("cred", failing))!.status).toBe(400);
+      expect(await idem.claim("cred", failing, "h2", "b", past)).toBe(true);
+      // An abandoned marker is gone at once; only its owner can abandon it.
+      await idem.abandon("cred", failing, "a");
+      expect((await idem.get("cred", failing))!.status).toBe(0);
+      await idem.abandon("cred", failing, "b");
+      expect(await idem.get("cred", failing)).toBeNull();
+    });
+
     it("inserts and reads back by id and by userName in any case", async () => {
       const input = newUser({ userName: "Alice.Smith@Example.com", externalId: "ext-1", digicertId: "dc-9" });
       const inserted = await store.users.insert(input);
