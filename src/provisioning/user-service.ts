@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { syncWaitMs } from "./sync-wait";
 import { noticeCommitted } from "./write-turn";
+import { userNameKey } from "../user-name";
 import type { DigiCertClient, DigiCertUserInput } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import { StoreConflictError, StoreVersionConflictError, type GroupRepository, type Store } from "./ports";
@@ -145,7 +146,7 @@ export class UserService {
     const { store, logger } = this.deps;
     const row = await this.get(id);
     if (basedOnVersion !== undefined && row.version !== basedOnVersion) throw this.concurrentChange(id);
-    if (draft.userName.toLowerCase() !== row.userName.toLowerCase()) await this.assertUserNameFree(draft.userName, id);
+    if (userNameKey(draft.userName) !== userNameKey(row.userName)) await this.assertUserNameFree(draft.userName, id);
     const profile = this.checkProfile(draft);
     await this.assertRolesKnown(draft);
     const before = this.previousProfile(row);

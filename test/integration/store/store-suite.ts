@@ -21,6 +21,26 @@ export function newUser(overrides: Partial<NewUserRow> = {}): NewUserRow {
   };
 }
 
+/** What 0010 must make of COLLIDING_USERS (upgrade.ts): the first keeps the key, later look-alikes are parked. */
+export async function expectUserNameKeysMigrated(store: Store, users: { id: string; userName: string }[]): Promise<void> {
+  const [jose, nfd, fullwidthJose, wideW, plain] = users as [any, any, any, any, any];
+  expect((await store.users.getByUserName("JOSE\u0301"))?.id).toBe(jose.id);
+  expect((await store.users.getByUserName("josé"))?.id).toBe(jose.id);
+  // The look-alikes are still there, by id and in lists, with their own userNames.
+  expect((await store.users.getById(nfd.id))?.userName).toBe(nfd.userName);
+  expect((await store.users.getById(fullwidthJose.id))?.userName).toBe(fullwidthJose.userName);
+  expect((await store.users.list(undefined, { offset: 0, limit: 10 })).total).toBe(5);
+  expect((await store.users.list({ anyOf: [[{ attr: "userName", value: "jos\u00e9" }]] }, { offset: 0, limit: 10 })).rows.map((r) => r.id)).toEqual([jose.id]);
+  expect((await store.users.getByUserName("wide"))?.id).toBe(wideW.id);
+  expect((await store.users.getByUserName("PLAIN"))?.id).toBe(plain.id);
+  // A new look-alike is refused; a parked one can be updated, and renamed to a free name.
+  await expect(store.users.insert(newUser({ userName: "JOSÉ" }))).rejects.toBeInstanceOf(StoreConflictError);
+  expect(await store.users.update(nfd.id, { active: false })).toMatchObject({ active: false });
+  await expect(store.users.update(nfd.id, { userName: "jose\u0301" })).rejects.toBeInstanceOf(StoreConflictError);
+  expect(await store.users.update(nfd.id, { userName: "jose-2" })).toMatchObject({ userName: "jose-2" });
+  expect((await store.users.getByUserName("Jose-2"))?.id).toBe(nfd.id);
+}
+
 export function newGroup(overrides: Partial<NewGroupRow> = {}): NewGroupRow {
   const displayName = overrides.displayName ?? `group-${randomUUID()}`;
   return { id: randomUUID(), displayName, externalId: null, resource: { displayName }, ...overrides };
