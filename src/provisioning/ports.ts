@@ -67,8 +67,6 @@ export interface IdempotencyRepository {
   claim(credential: string, key: string, requestHash: string, token: string, staleBefore: string): Promise<boolean>;
   /** The owner's answer replaces its marker (nothing happens once another request took the key over). */
   complete(response: Omit<StoredResponse, "created">, token: string): Promise<void>;
-  /** Drops the owner's marker of a request that ended without an answer, so a retry need not wait for it to go stale. */
-  abandon(credential: string, key: string, token: string): Promise<void>;
   /** Forgets responses older than `before` (ISO); returns how many. */
   purgeBefore(before: string): Promise<number>;
 }

@@ -17,6 +17,7 @@ import { onAnswer } from "./response-steps";
 // "same answer"), marked Idempotency-Replayed. Only a 201 is kept for later retries: once a failed original has
 // answered, the next request with its key runs again, so a create that failed can be retried once the cause is
 // fixed. A marker whose owner never answered (a crashed replica) goes stale after `inFlightMs` and is taken over.
+// Only a refusal (>= 400) frees the key for a new request; any other answer is kept.
 
 const KEY = /^[\x21-\x7e]{1,255}$/;
 const POLL_MS = 100;
@@ -77,23 +78,15 @@ export function idempotentCreates(store: IdempotencyRepository, logger: Logger, 
     } catch (err) {
       return next(err);
     }
-    let answered = false;
-    // The request ended without an answer (the client went away before it was written): free the key at once.
-    res.once("close", () => {
-      if (!answered) void store.abandon(credential, key, token).catch(() => undefined);
-    });
+    // A client that goes away does not free the key: its request runs on and answers (to no one), and that answer
+    // is what its retry gets. Only a request that never answers (its replica died) leaves a marker to go stale.
     onAnswer(res, async ({ status, body }) => {
-      answered = true;
       const text = body === undefined ? "" : typeof body === "string" ? body : JSON.stringify(body);
       const location = (body as { meta?: { location?: unknown } })?.meta?.location;
       // Persist before answering, so a retry that races the answer finds it. A failure is stored for the retries
       // already waiting on this one (the store lets the next new request take the key over).
-      const kept = status === 201 && body !== undefined;
       await store
-        .complete(
-          { credential, key, requestHash: hash, status: kept ? 201 : status >= 400 ? status : 500, location: kept && typeof location === "string" ? location : null, body: text },
-          token,
-        )
+        .complete({ credential, key, requestHash: hash, status, location: status === 201 && typeof location === "string" ? location : null, body: text }, token)
         .catch((err) => logger.warn("could not keep the Idempotency-Key response", { error: (err as Error).message }));
     });
     next();

@@ -65,16 +65,6 @@ export class SqlIdempotencyRepository implements IdempotencyRepository {
       .execute();
   }
 
-  async abandon(credential: string, key: string, token: string): Promise<void> {
-    await this.db
-      .deleteFrom("scim_idempotency_keys")
-      .where("credential", "=", credential)
-      .where("idempotency_key", "=", key)
-      .where("status", "=", IDEMPOTENCY_IN_FLIGHT)
-      .where("body", "=", token)
-      .execute();
-  }
-
   async purgeBefore(before: string): Promise<number> {
     const res = await this.db.deleteFrom("scim_idempotency_keys").where("created", "<", before).executeTakeFirst();
     return Number(res.numDeletedRows ?? 0);

@@ -82,3 +82,52 @@ describe.each(variants)("concurrent writes: %s", (_label, platform, db) => {
     expect(final.body.meta.version).toBe(`W/"${1 + 20 + (Number(/\d+/.exec(made.body.meta.version)![0]) - 1)}"`);
   }, 60_000);
 });
+
+// Two bridges on one PostgreSQL schema and one DigiCert, as two replicas: their turns are their own, so PATCHes of
+// one user race across them (the re-apply on a fresh read settles it), and an Idempotency-Key claimed on one is
+// waited for on the other.
+(PG_URL ? describe : describe.skip)("concurrent writes across two replicas on PostgreSQL", () => {
+  let a: Harness;
+  let b: Harness;
+  const pgSchema = uniqueSchema("scim_concurrent_replicas");
+
+  beforeAll(async () => {
+    a = await startHarness({ platform: "certcentral", databaseUrl: PG_URL, pgSchema });
+    b = await startHarness({ platform: "certcentral", databaseUrl: PG_URL, pgSchema, sim: a.sim });
+  });
+  afterAll(async () => {
+    await b?.close();
+    await a?.close();
+    await dropSchema(pgSchema);
+  });
+
+  test("a retry on the other replica waits for the original and replays its 201", async () => {
+    const body = oktaUser();
+    a.sim.failNext({ platform: "certcentral", method: "POST", path: /^\/user$/, delayMs: 800 });
+    a.sim.clearCalls();
+    const original = a.post("/scim/v2/Users", body).set("Idempotency-Key", "across").then((r) => r);
+    await new Promise((r) => setTimeout(r, 150));
+    const retry = await b.post("/scim/v2/Users", body).set("Idempotency-Key", "across");
+    const first = await original;
+    expect([first.status, retry.status]).toEqual([201, 201]);
+    expect(retry.body.id).toBe(first.body.id);
+    expect(retry.headers["idempotency-replayed"]).toBe("true");
+    expect(a.sim.callsTo("certcentral", "POST", /^\/user$/)).toHaveLength(1);
+  });
+
+  test("ten PATCHes on each replica of one user, at once, all apply", async () => {
+    const made = await a.post("/scim/v2/Users", oktaUser());
+    expect(made.status).toBe(201);
+    await a.drain();
+    const id = made.body.id as string;
+    const added = Array.from({ length: 20 }, (_, i) => `across${i}@example.com`);
+    const answers = await Promise.all(
+      added.map((value, i) =>
+        (i % 2 ? a : b).patch(`/scim/v2/Users/${id}`, { schemas: [PATCH_OP], Operations: [{ op: "add", path: "emails", value: [{ value, type: "other" }] }] }).then((r) => r),
+      ),
+    );
+    expect(answers.map((r) => r.status).filter((s) => s !== 200)).toEqual([]);
+    const emails = ((await a.get(`/scim/v2/Users/${id}`)).body.emails as { value: string }[]).map((e) => e.value);
+    for (const value of added) expect(emails).toContain(value);
+  }, 60_000);
+});
