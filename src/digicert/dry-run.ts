@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { DigiCertError } from "./errors";
 import type { DigiCertClient, DigiCertUser, DigiCertUserInput } from "./types";
+import { userNameKey } from "../user-name";
 
 export const DRY_RUN_ID_PREFIX = "dry-run-";
 
@@ -21,10 +22,10 @@ export type WriteOperation = (typeof WRITE_OPERATIONS)[number];
 export function dryRunClient(inner: DigiCertClient, newId: () => string = randomUUID): DigiCertClient {
   /** Users this bridge pretended to create, by id. */
   const made = new Map<string, DigiCertUser>();
-  /** Lower-cased usernames and ids pretended deleted (real DigiCert users included). */
+  /** Username keys (src/user-name.ts) and ids pretended deleted (real DigiCert users included). */
   const goneNames = new Set<string>();
   const goneIds = new Set<string>();
-  const byName = (username: string) => [...made.values()].find((u) => u.username.toLowerCase() === username.toLowerCase());
+  const byName = (username: string) => [...made.values()].find((u) => userNameKey(u.username) === userNameKey(username));
   const profileOf = (input: DigiCertUserInput) => ({
     username: input.username,
     firstName: input.firstName,
@@ -43,7 +44,7 @@ export function dryRunClient(inner: DigiCertClient, newId: () => string = random
     async findUserByUsername(username) {
       const mine = byName(username);
       if (mine) return { ...mine };
-      if (goneNames.has(username.toLowerCase())) return null;
+      if (goneNames.has(userNameKey(username))) return null;
       return inner.findUserByUsername(username);
     },
     async createUser(input, roleIds) {
@@ -52,7 +53,7 @@ export function dryRunClient(inner: DigiCertClient, newId: () => string = random
       if (existing) throw new DigiCertError("duplicate", `DigiCert already has a user named '${input.username}' (dry run: not sent)`);
       const id = `${DRY_RUN_ID_PREFIX}${newId()}`;
       made.set(id, { id, ...profileOf(input), status: "active", roleIds: [...roleIds], inScope: true });
-      goneNames.delete(input.username.toLowerCase());
+      goneNames.delete(userNameKey(input.username));
       return { id };
     },
     async updateUser(id, input, roles) {
@@ -85,11 +86,11 @@ export function dryRunClient(inner: DigiCertClient, newId: () => string = random
       const u = made.get(id);
       if (u) {
         made.delete(id);
-        goneNames.add(u.username.toLowerCase());
+        goneNames.add(userNameKey(u.username));
       } else if (!id.startsWith(DRY_RUN_ID_PREFIX) && !goneIds.has(id)) {
         // A real DigiCert user: remember its username, so a later create is not taken for an adoption.
         const real = await inner.getUser(id).catch(() => null);
-        if (real) goneNames.add(real.username.toLowerCase());
+        if (real) goneNames.add(userNameKey(real.username));
       }
       goneIds.add(id);
     },

@@ -138,7 +138,7 @@ export interface DigiCertClient {
   createUser(input: DigiCertUserInput, roleIds: string[], opts?: { divisionIds?: string[] }): Promise<{ id: string }>;
   /** null when DigiCert does not know the id. */
   getUser(id: string): Promise<DigiCertUser | null>;
-  /** Exact, case-insensitive username match; null when there is none. */
+  /** The user whose username has the same key (src/user-name.ts: Unicode-normalised, case-insensitive); null when there is none. */
   findUserByUsername(username: string): Promise<DigiCertUser | null>;
   /**
    * Every user DigiCert's list-users call shows, page by page (one paced call each): CertCentral `GET /user` in the

@@ -22,7 +22,7 @@ import { loopbackDispatch } from "./bulk-dispatch";
 
 export interface AppDeps {
   config: Pick<AppConfig, "publicBaseUrl" | "scim" | "admin"> &
-    Partial<Pick<AppConfig, "authFailureLimit" | "trustProxy">> & {
+    Partial<Pick<AppConfig, "authFailureLimit" | "trustProxy" | "outbox">> & {
       /** REDIS_URL (digicert.redisUrl) shares AUTH_FAILURE_LIMIT's count between replicas. */
       digicert?: Pick<AppConfig["digicert"], "redisUrl">;
     };
@@ -101,6 +101,8 @@ export function createApp(deps: AppDeps): express.Express {
       maxResults: config.scim.maxResults,
       maxBodyBytes: config.scim.maxBodyBytes,
       idempotency: deps.idempotency,
+      // SYNC_WAIT_MS (5000 when an app is built without the outbox settings).
+      syncWaitMs: config.outbox?.syncWaitMs ?? 5000,
       bulk: { ...config.scim.bulk, dispatch: bulk.dispatch, isOperation: bulk.isOperation },
       admitWrite: deps.admitWrite,
       audit: deps.audit,

@@ -25,6 +25,11 @@ export interface RequestContext {
   bulkOperation?: boolean;
   /** This 429 is back-pressure (the outbox is full), counted by its own metric. */
   backPressured?: boolean;
+  /**
+   * The `filter` of a list or POST /.search, taken off before SCIMMY could parse it (scim/filter-handoff.ts): the
+   * resource's read parses this text with the bridge's own parser.
+   */
+  filter?: string;
   /** A write with If-Match: the version it names, which the write must still find (etags.ts). */
   ifMatchVersion?: number;
   /** PATCH: the stored version egress handed SCIMMY, so ingress can tell whether another change came in between. */

@@ -67,8 +67,14 @@ export interface GroupRepository {
 
 export interface IdempotencyRepository {
   get(credential: string, key: string): Promise<StoredResponse | null>;
-  /** Keeps the first response stored under a key (a concurrent second one is ignored). */
-  put(response: Omit<StoredResponse, "created">): Promise<void>;
+  /**
+   * Claims a key for the request about to run (an in-flight marker owned by `token`, unique per credential and
+   * key across replicas). True when the caller now owns it: the key was free, held a failed answer, or held a
+   * marker claimed before `staleBefore` (ISO; its owner is presumed dead). False when another request holds it.
+   */
+  claim(credential: string, key: string, requestHash: string, token: string, staleBefore: string): Promise<boolean>;
+  /** The owner's answer replaces its marker (nothing happens once another request took the key over). */
+  complete(response: Omit<StoredResponse, "created">, token: string): Promise<void>;
   /** Forgets responses older than `before` (ISO); returns how many. */
   purgeBefore(before: string): Promise<number>;
 }

@@ -13,6 +13,7 @@ import { DRIFT_KINDS, type DriftEntry, type DriftKind, type ProfileDifference, t
 import type { OutboxKind, UserLink, UserRow } from "./records";
 import type { Store } from "./ports";
 import { linkOf, NO_LINK, sameRoles, type SyncTarget } from "./digicert-sync";
+import { userNameKey } from "../user-name";
 
 export { DRIFT_KINDS } from "./drift";
 export type { DriftEntry, DriftKind, ProfileDifference, ReconcileReport, ReconcileReportSummary, ReconcileStats } from "./drift";
@@ -155,7 +156,7 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions = {}
   const linked = new Set<string>();
   const claimed = new Set<string>();
   const byUsername = new Map<string, DigiCertUser>();
-  for (const u of listed.values()) if (u.status !== "deleted") byUsername.set(u.username.toLowerCase(), u);
+  for (const u of listed.values()) if (u.status !== "deleted") byUsername.set(userNameKey(u.username), u);
   const maxLookups = opts.maxLookups ?? DEFAULT_MAX_LOOKUPS;
   const managed = deps.managedRoleIds && digicert.capabilities.keepsUnmanagedRoles ? new Set(await deps.managedRoleIds()) : null;
   const drifts: UserDrift[] = [];
@@ -189,7 +190,7 @@ export async function reconcile(deps: ReconcileDeps, opts: ReconcileOptions = {}
             dc = await digicert.getUser(row.digicertId);
           }
         } else if (target.access) {
-          dc = byUsername.get(row.userName.toLowerCase());
+          dc = byUsername.get(userNameKey(row.userName));
           if (dc && linked.has(dc.id)) dc = undefined;
           if (dc) claimed.add(dc.id);
         }

@@ -115,11 +115,19 @@ export interface StoredResponse {
   key: string;
   /** Hash of the request (method, path, body) the response answered; a reuse with another request is refused. */
   requestHash: string;
+  /**
+   * 0 while the request that claimed the key is still being answered (an in-flight marker; `body` then holds its
+   * owner's token, `created` the claim's time); 201 for a kept answer; >= 400 for a failed answer, kept only for
+   * the retries that waited on it (a later request takes the key over).
+   */
   status: number;
   location: string | null;
   body: string;
   created: string;
 }
+
+/** StoredResponse.status of an in-flight marker. */
+export const IDEMPOTENCY_IN_FLIGHT = 0;
 
 // --- Outbox toward DigiCert ---------------------------------------------------------------------------------
 

@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { syncWaitMs } from "./sync-wait";
+import { noticeCommitted } from "./write-turn";
+import { userNameKey } from "../user-name";
 import type { DigiCertClient, DigiCertUserInput } from "../digicert/types";
 import type { Logger } from "../log/logger";
 import { StoreConflictError, StoreVersionConflictError, type GroupRepository, type Store } from "./ports";
@@ -150,7 +152,7 @@ export class UserService {
     const { store, logger } = this.deps;
     const row = await this.get(id);
     if (basedOnVersion !== undefined && row.version !== basedOnVersion) throw this.concurrentChange(id);
-    if (draft.userName.toLowerCase() !== row.userName.toLowerCase()) await this.assertUserNameFree(draft.userName, id);
+    if (userNameKey(draft.userName) !== userNameKey(row.userName)) await this.assertUserNameFree(draft.userName, id);
     const profile = this.checkProfile(draft);
     await this.assertRolesKnown(draft);
     const before = this.previousProfile(row);
@@ -186,6 +188,8 @@ export class UserService {
       if (err instanceof StoreVersionConflictError) throw this.concurrentChange(id);
       throw err;
     }
+    // Committed: a caller serialising this user's writes may let the next one start while this one waits for DigiCert.
+    noticeCommitted();
     logAudit(logger, saved.audit);
     if (kind !== "update") logger.info(active ? "user reactivated" : "user deactivated", { userId: id, userName: draft.userName });
     // A deactivation is never undone because of DigiCert: rolling it back would give a departed user access again.

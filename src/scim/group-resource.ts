@@ -15,7 +15,7 @@ class GroupResource extends hardenedResource(SCIMMY.Resources.Group) {
     const c = ctx as unknown as ScimContext;
     if (this.id) return hardened(() => super.read(ctx));
     return guarded(c, async () => {
-      const query = groupQueryFromFilter(this.filter);
+      const query = groupQueryFromFilter(c.request.filter !== undefined ? { expression: c.request.filter } : this.filter);
       const sort = groupSortFromConstraints(this.constraints);
       const page = pageOf(this.constraints, c.services.maxResults);
       const { total, rows } = await c.services.groups.list(query, page, sort);

@@ -9,6 +9,7 @@ import { planGroupPatch } from "./group-patch";
 import { roleRoutes } from "./role-catalogue";
 import { rejectNul } from "./nul-guard";
 import { idempotentCreates } from "./idempotency";
+import { filterHandoff } from "./filter-handoff";
 import { backPressure, type WriteAdmission } from "./back-pressure";
 import { auditRefusals, type RefusalAudit } from "./audit-refusals";
 import { actorOf } from "./context";
@@ -23,6 +24,8 @@ import { bulkRoute, type BulkTransport } from "./bulk";
 import { projectionStep } from "./projection";
 import { withSyncWait } from "../provisioning/sync-wait";
 import { fastGroupRead, fastUserReads } from "./fast-reads";
+import { withCommitNotice } from "../provisioning/write-turn";
+import { turnsById } from "./turns";
 
 export const SCIM_CONTENT_TYPES = ["application/scim+json", "application/json"];
 
@@ -41,11 +44,16 @@ export interface ScimRouterOptions {
   audit?: RefusalAudit;
   /** SCIM Bulk limits (maxOperations 0 = Bulk off) and how an operation is carried out as a single request. */
   bulk: { maxOperations: number; maxPayloadBytes: number } & BulkTransport;
+  /** SYNC_WAIT_MS: bounds how long a retry with an Idempotency-Key waits for its original (idempotency.ts). */
+  syncWaitMs: number;
   /** The app's services, handed to every handler with the request's context. */
   services: ScimServices;
   /** GET /Users/{id}, GET /Users and GET /Groups/{id} served by fast-reads.ts ahead of SCIMMY (default on). */
   fastReads?: boolean;
 }
+
+/** How much longer than SYNC_WAIT_MS a create may take before its Idempotency-Key claim is presumed dead. */
+const IDEMPOTENCY_MARGIN_MS = 30_000;
 
 /** Adds the Location header RFC 7644 §3.3 requires on 201, which scimmy-routers omits. */
 function locationOnCreate(req: Request, res: Response, next: NextFunction): void {
@@ -88,17 +96,18 @@ function normaliseUserPatchRoute(services: ScimServices) {
 const PATCH_ATTEMPTS = 10;
 
 /**
- * User PATCH through SCIMMY's read-apply-write, re-run on a fresh read when another change of the same user (from
- * any replica) landed between the read and the write: concurrent PATCHes are all applied, in the order they
- * commit, instead of the later write silently undoing the earlier one.
+ * User PATCH through SCIMMY's read-apply-write. This process's PATCHes of one user take turns (turns.ts, from the
+ * normaliser's read until the write is committed: `endTurn`), so they never race each other; one is re-run on a
+ * fresh read when a change from another replica (or a PUT) landed between the read and the write: concurrent
+ * PATCHes are all applied, in the order they commit, instead of the later write silently undoing the earlier one.
  */
-function userPatchRoute(contextOf: (res: Response) => ScimContext) {
+function userPatchRoute(contextOf: (res: Response) => ScimContext, endTurn: (res: Response) => () => void) {
   return async (req: Request, res: Response, next: NextFunction): Promise<void> => {
     const ctx = contextOf(res);
     const User = SCIMMY.Resources.declared(userResourceType.name) as typeof SCIMMY.Resources.User;
     for (let attempt = 1; ; attempt++) {
       try {
-        const value = await new User(req.params.id, req.query as never).patch(req.body, ctx as never);
+        const value = await withCommitNotice(endTurn(res), () => new User(req.params.id, req.query as never).patch(req.body, ctx as never));
         res.status(value ? 200 : 204).type("application/scim+json").send(value);
         return;
       } catch (err) {
@@ -233,9 +242,10 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
   router.get("/Roles/:id", roles.get);
   router.get("/ResourceTypes/Role", roles.resourceType);
   router.get("/ResourceTypes", roles.appendToResourceTypes);
-  router.patch("/Users/:id", normaliseUserPatchRoute(services), userPatchRoute(contextOf));
+  const userPatchTurns = turnsById();
+  router.patch("/Users/:id", userPatchTurns.take, normaliseUserPatchRoute(services), userPatchRoute(contextOf, userPatchTurns.endOf));
   router.patch("/Groups/:id", groupPatchRoute(contextOf));
-  router.use(idempotentCreates(opts.idempotency, opts.logger, resources));
+  router.use(idempotentCreates(opts.idempotency, opts.logger, resources, { inFlightMs: opts.syncWaitMs + IDEMPOTENCY_MARGIN_MS }));
   router.use(locationOnCreate);
   if (opts.fastReads !== false) {
     const reads = fastUserReads({ publicBaseUrl: opts.publicBaseUrl, contextOf });
@@ -243,6 +253,8 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     router.get("/Users/:id", reads.byId);
     router.get("/Groups/:id", fastGroupRead({ publicBaseUrl: opts.publicBaseUrl, contextOf }));
   }
+  // Last before SCIMMY: the filter of a list or search is ours to parse (escaped quotes), not SCIMMY's.
+  router.use(filterHandoff(resources));
   router.use(
     new SCIMMYRouters({
       type: "bearer",

@@ -17,7 +17,7 @@ class UserResource extends hardenedResource(SCIMMY.Resources.User) {
     if (this.id) return hardened(() => super.read(ctx));
     const c = ctx as unknown as ScimContext;
     return guarded(c, async () => {
-      const query = userQueryFromFilter(this.filter);
+      const query = userQueryFromFilter(c.request.filter !== undefined ? { expression: c.request.filter } : this.filter);
       const sort = userSortFromConstraints(this.constraints);
       const page = pageOf(this.constraints, c.services.maxResults);
       const { total, rows } = await c.services.users.list(query, page, sort);

@@ -44,7 +44,7 @@ async function runMigrator(
   migrationTableSchema: string | undefined,
   logger: Logger | undefined,
 ): Promise<void> {
-  const migrator = new Migrator({ db, provider: migrationProvider(dialect), migrationTableSchema });
+  const migrator = new Migrator({ db, provider: migrationProvider(dialect, logger), migrationTableSchema });
   const { error, results } = await migrator.migrateToLatest();
   for (const r of results ?? []) {
     if (r.status === "Success") logger?.info("database migration applied", { migration: r.migrationName, dialect });

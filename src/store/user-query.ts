@@ -2,6 +2,7 @@
 // Every value is a bound parameter; only column names are fixed in code.
 import { Expression, ExpressionBuilder, SqlBool, sql } from "kysely";
 import type { Codec, Database, Dialect } from "./db";
+import { userNameKey } from "../user-name";
 import type { UserCondition, UserFilterField, UserFilterNode, UserQuery, UserSort } from "./types";
 
 type UsersEb = ExpressionBuilder<Database, "scim_users">;
@@ -26,7 +27,7 @@ function condition(eb: UsersEb, c: UserCondition, codec: Codec): Expression<SqlB
     case "id":
       return eb("scim_users.id", "=", c.value);
     case "userName":
-      return eb("scim_users.user_name_lower", "=", c.value.toLowerCase());
+      return eb("scim_users.user_name_lower", "=", userNameKey(c.value));
     case "externalId":
       return eb("scim_users.external_id", "=", c.value);
     case "active":
@@ -140,7 +141,7 @@ function term(node: UserFilterNode, d: SqlDialect, item: Raw | null): Raw {
   return leaf(node.field, node.op, node.value, d, item);
 }
 
-/** The scim_users column of a field stored as one (userName as its lower-cased copy). */
+/** The scim_users column of a field stored as one (userName as its key, src/user-name.ts). */
 const USER_COLUMNS = {
   id: sql`scim_users.id`,
   userName: sql`scim_users.user_name_lower`,
@@ -159,7 +160,7 @@ function leaf(field: UserFilterField, op: string, value: Value, d: SqlDialect, i
     case "lastModified":
       return text(USER_COLUMNS[field.kind], op, value, d, true);
     case "userName":
-      return text(USER_COLUMNS.userName, op, value, d, false, true);
+      return text(USER_COLUMNS.userName, op, value, d, false, true, userNameKey);
     case "version":
       return numeric(USER_COLUMNS.version, op, value, d);
     case "active":
@@ -184,13 +185,16 @@ function leaf(field: UserFilterField, op: string, value: Value, d: SqlDialect, i
   }
 }
 
-/** `lowered`: the column already holds lower-cased text (user_name_lower, value_lower): fold the value only. */
-export function text(col: Raw, op: string, value: Value, d: SqlDialect, caseExact: boolean, lowered = false): Raw {
+/**
+ * `lowered`: the column already holds lower-cased text (user_name_lower, value_lower): fold the value only, with
+ * `fold` (userNameKey for user_name_lower, which holds the userName's key).
+ */
+export function text(col: Raw, op: string, value: Value, d: SqlDialect, caseExact: boolean, lowered = false, fold = (v: string) => v.toLowerCase()): Raw {
   if (op === "pr") return sql`(${col} is not null and ${col} <> '')`;
   if (value === null) return op === "eq" ? sql`(${col} is null)` : op === "ne" ? sql`(${col} is not null)` : d.truth(false);
   const v = String(value);
   const c = caseExact || lowered ? col : d.lower(col);
-  const w = caseExact ? v : v.toLowerCase();
+  const w = caseExact ? v : fold(v);
   const present = (test: Raw) => sql`(${col} is not null and ${test})`;
   switch (op) {
     case "eq":

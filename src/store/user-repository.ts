@@ -7,6 +7,7 @@ import { codecFor, inTransaction } from "./db";
 import { rethrowMapped } from "./errors";
 import { updateWithRetry } from "./optimistic";
 import { userFilter, userOrder } from "./user-query";
+import { userNameKey } from "../user-name";
 import {
   NewUserRow,
   Page,
@@ -118,7 +119,7 @@ export class SqlUserRepository implements UserRepository {
     const row = await this.db
       .selectFrom("scim_users")
       .selectAll()
-      .where("user_name_lower", "=", userName.toLowerCase())
+      .where("user_name_lower", "=", userNameKey(userName))
       .executeTakeFirst();
     return row ? (await this.hydrate(this.db, [row]))[0]! : null;
   }
@@ -252,7 +253,7 @@ export class SqlUserRepository implements UserRepository {
     changes: UserChanges,
     expectedVersion: number | undefined,
   ): Promise<UserRow | null | "lost-race"> {
-    let read = trx.selectFrom("scim_users").select(["version", "last_modified"]).where("id", "=", id);
+    let read = trx.selectFrom("scim_users").select(["version", "last_modified", "user_name"]).where("id", "=", id);
     // PostgreSQL: lock the row so concurrent updates queue instead of losing the compare-and-set below.
     if (this.dialect === "postgres") read = read.forUpdate();
     const current = await read.executeTakeFirst();
@@ -264,9 +265,10 @@ export class SqlUserRepository implements UserRepository {
       // Never earlier than (nor equal to) the stored value, even if clocks differ between replicas.
       last_modified: nextTimestamp(current.last_modified),
     };
-    if (changes.userName !== undefined) {
+    // The key is rewritten only with a new userName: a row 0010 found colliding keeps its marker until renamed.
+    if (changes.userName !== undefined && changes.userName !== current.user_name) {
       set.user_name = changes.userName;
-      set.user_name_lower = changes.userName.toLowerCase();
+      set.user_name_lower = userNameKey(changes.userName);
     }
     if (changes.externalId !== undefined) set.external_id = changes.externalId;
     if (changes.active !== undefined) set.active = this.codec.bool(changes.active);
@@ -343,7 +345,7 @@ export class SqlUserRepository implements UserRepository {
     return {
       id: row.id,
       user_name: row.userName,
-      user_name_lower: row.userName.toLowerCase(),
+      user_name_lower: userNameKey(row.userName),
       external_id: row.externalId,
       active: this.codec.bool(row.active),
       resource: this.codec.json(row.resource),

@@ -12,6 +12,7 @@ import type {
   ListUsersOptions,
 } from "../types";
 import * as map from "./mapping";
+import { userNameKey } from "../../user-name";
 
 export const CERTCENTRAL_AUTH_HEADER = "X-DC-DEVKEY";
 const PAGE_SIZE = 100;
@@ -123,7 +124,7 @@ export class CertCentralClient implements DigiCertClient {
   }
 
   async findUserByUsername(username: string): Promise<DigiCertUser | null> {
-    const wanted = username.toLowerCase();
+    const wanted = userNameKey(username);
     // filters[search] is exact but also matches names and email, and a leading % would turn it into "contains".
     if (wanted === "" || wanted.startsWith("%")) return null;
     for (let offset = 0; ; ) {
@@ -133,7 +134,7 @@ export class CertCentralClient implements DigiCertClient {
       const data = res.data as { users?: unknown; page?: { total?: unknown } } | undefined;
       if (!data || !Array.isArray(data.users)) throw unexpected("user list answer carries no users array");
       for (const u of data.users) {
-        if (typeof (u as { username?: unknown }).username === "string" && (u as { username: string }).username.toLowerCase() === wanted) {
+        if (typeof (u as { username?: unknown }).username === "string" && userNameKey((u as { username: string }).username) === wanted) {
           return this.toUser(u);
         }
       }

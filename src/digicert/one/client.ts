@@ -16,6 +16,7 @@ import type {
   RoleUpdate,
 } from "../types";
 import * as map from "./mapping";
+import { userNameKey } from "../../user-name";
 
 export const ONE_AUTH_HEADER = "x-api-key";
 const PAGE_SIZE = 100;
@@ -106,7 +107,8 @@ export class OneClient implements DigiCertClient {
   }
 
   async findUserByUsername(username: string): Promise<DigiCertUser | null> {
-    const wanted = username.toLowerCase();
+    // Compared by the bridge's userName key (src/user-name.ts), whatever ONE's own search matched.
+    const wanted = userNameKey(username);
     if (wanted === "") return null;
     const seen = new Set<string>();
     for (let offset = 0; ; ) {
@@ -125,7 +127,7 @@ export class OneClient implements DigiCertClient {
         seen.add(key);
         fresh++;
         if (String(u?.status ?? "").toUpperCase() === "DELETED") continue;
-        if (typeof u?.user_name === "string" && u.user_name.toLowerCase() === wanted) return this.toUser(raw);
+        if (typeof u?.user_name === "string" && userNameKey(u.user_name) === wanted) return this.toUser(raw);
       }
       offset += page.items.length;
       // Paging is unproven (§D.6): without a total, only an empty page ends the list (ONE may cap a page below our

@@ -12,8 +12,11 @@ import { tokensMigration } from "./0007-tokens";
 import { divisionsMigration } from "./0008-divisions";
 import { lastModifiedIndexMigration } from "./0009-last-modified-index";
 import { roleListsMigration } from "./0010-role-lists";
+import { userNameKeyMigration } from "./0011-user-name-key";
+import type { Logger } from "../../log/logger";
 
-export function buildMigrations(dialect: Dialect): Record<string, Migration> {
+/** `logger`: where a migration reports what it found in the data (0010: userNames that collide under the new key). */
+export function buildMigrations(dialect: Dialect, logger?: Logger): Record<string, Migration> {
   return {
     "0001-initial": initialMigration(dialect),
     "0002-groups": groupsMigration(dialect),
@@ -25,9 +28,10 @@ export function buildMigrations(dialect: Dialect): Record<string, Migration> {
     "0008-divisions": divisionsMigration(dialect),
     "0009-last-modified-index": lastModifiedIndexMigration(),
     "0010-role-lists": roleListsMigration(dialect),
+    "0011-user-name-key": userNameKeyMigration(logger),
   };
 }
 
-export function migrationProvider(dialect: Dialect): MigrationProvider {
-  return { getMigrations: async () => buildMigrations(dialect) };
+export function migrationProvider(dialect: Dialect, logger?: Logger): MigrationProvider {
+  return { getMigrations: async () => buildMigrations(dialect, logger) };
 }

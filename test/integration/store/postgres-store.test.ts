@@ -5,8 +5,8 @@ import { Client, Pool } from "pg";
 import { openStore } from "../../../src/store";
 import { Store } from "../../../src/provisioning/ports";
 import { describeOutboxSuite } from "./outbox-suite";
-import { describeStoreSuite, newGroup, newUser } from "./store-suite";
-import { seedAtInitialMigration } from "./upgrade";
+import { describeStoreSuite, expectUserNameKeysMigrated, newGroup, newUser } from "./store-suite";
+import { COLLIDING_USERS, seedAtInitialMigration, seedUserNamesBeforeKeys } from "./upgrade";
 
 const url = process.env.TEST_DATABASE_URL;
 if (!url) console.warn("PostgreSQL store tests skipped: TEST_DATABASE_URL not set");
@@ -88,6 +88,31 @@ describePg("PostgreSQL", () => {
         expect(await store.users.getById(id)).toMatchObject({ userName: "old-timer", digicertEnabled: true, digicertRoleIds: null });
         const g = await store.groups.insert(newGroup(), [id]);
         expect(await store.groups.delete(g.id)).toEqual([id]);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it("upgrades userName keys (0010): look-alikes that now collide are kept, logged, and the first keeps the name", async () => {
+      const pgSchema = freshSchema("keys");
+      const setup = new Client({ connectionString: url! });
+      await setup.connect();
+      await setup.query(`create schema "${pgSchema}"`);
+      await setup.end();
+      const old = new Kysely<any>({
+        dialect: new PostgresDialect({ pool: new Pool({ connectionString: url!, options: `-c search_path=${pgSchema}` }) }),
+      });
+      try {
+        await seedUserNamesBeforeKeys(old, "postgres", COLLIDING_USERS, pgSchema);
+      } finally {
+        await old.destroy();
+      }
+      const logger = { info: jest.fn(), warn: jest.fn(), debug: jest.fn(), error: jest.fn() };
+      const store = await openStore(url!, { pgSchema, logger: logger as never });
+      try {
+        const warned = logger.warn.mock.calls.filter(([m]) => String(m).includes("same userName"));
+        expect(warned.map(([, meta]) => meta.duplicate.id)).toEqual([COLLIDING_USERS[1]!.id, COLLIDING_USERS[2]!.id]);
+        await expectUserNameKeysMigrated(store, COLLIDING_USERS);
       } finally {
         await store.close();
       }

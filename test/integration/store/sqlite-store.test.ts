@@ -7,8 +7,8 @@ import BetterSqlite3 from "better-sqlite3";
 import { Kysely, SqliteDialect, sql } from "kysely";
 import { openStore } from "../../../src/store";
 import { describeOutboxSuite } from "./outbox-suite";
-import { describeStoreSuite, newGroup, newUser } from "./store-suite";
-import { seedAtInitialMigration } from "./upgrade";
+import { describeStoreSuite, expectUserNameKeysMigrated, newGroup, newUser } from "./store-suite";
+import { COLLIDING_USERS, seedAtInitialMigration, seedUserNamesBeforeKeys } from "./upgrade";
 
 const tmpRoot = fs.mkdtempSync(path.join(os.tmpdir(), "scim-store-"));
 afterAll(() => fs.rmSync(tmpRoot, { recursive: true, force: true }));
@@ -71,6 +71,27 @@ describe("openStore on SQLite", () => {
       expect(await store.users.getById(id)).toMatchObject({ userName: "old-timer", digicertId: "dc-1", digicertEnabled: true, digicertRoleIds: null });
       const g = await store.groups.insert(newGroup(), [id]);
       expect((await store.groups.members(g.id)).rows).toEqual([{ userId: id, userName: "old-timer" }]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("upgrades userName keys (0010): look-alikes that now collide are kept, logged, and the first keeps the name", async () => {
+    const file = path.join(tmpRoot, "keys", "scim.db");
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const old = new Kysely<any>({ dialect: new SqliteDialect({ database: new BetterSqlite3(file) }) });
+    try {
+      await seedUserNamesBeforeKeys(old, "sqlite", COLLIDING_USERS);
+    } finally {
+      await old.destroy();
+    }
+    const logger = { info: jest.fn(), warn: jest.fn(), debug: jest.fn(), error: jest.fn() };
+    const store = await openStore(`sqlite:${file}`, { logger: logger as never });
+    try {
+      const warned = logger.warn.mock.calls.filter(([m]) => String(m).includes("same userName"));
+      expect(warned.map(([, meta]) => meta.duplicate.id)).toEqual([COLLIDING_USERS[1]!.id, COLLIDING_USERS[2]!.id]);
+      expect(warned[0]![1].kept.id).toBe(COLLIDING_USERS[0]!.id);
+      await expectUserNameKeysMigrated(store, COLLIDING_USERS);
     } finally {
       await store.close();
     }

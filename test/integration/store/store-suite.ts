@@ -21,6 +21,26 @@ export function newUser(overrides: Partial<NewUserRow> = {}): NewUserRow {
   };
 }
 
+/** What 0010 must make of COLLIDING_USERS (upgrade.ts): the first keeps the key, later look-alikes are parked. */
+export async function expectUserNameKeysMigrated(store: Store, users: { id: string; userName: string }[]): Promise<void> {
+  const [jose, nfd, fullwidthJose, wideW, plain] = users as [any, any, any, any, any];
+  expect((await store.users.getByUserName("JOSE\u0301"))?.id).toBe(jose.id);
+  expect((await store.users.getByUserName("josé"))?.id).toBe(jose.id);
+  // The look-alikes are still there, by id and in lists, with their own userNames.
+  expect((await store.users.getById(nfd.id))?.userName).toBe(nfd.userName);
+  expect((await store.users.getById(fullwidthJose.id))?.userName).toBe(fullwidthJose.userName);
+  expect((await store.users.list(undefined, { offset: 0, limit: 10 })).total).toBe(5);
+  expect((await store.users.list({ anyOf: [[{ attr: "userName", value: "jos\u00e9" }]] }, { offset: 0, limit: 10 })).rows.map((r) => r.id)).toEqual([jose.id]);
+  expect((await store.users.getByUserName("wide"))?.id).toBe(wideW.id);
+  expect((await store.users.getByUserName("PLAIN"))?.id).toBe(plain.id);
+  // A new look-alike is refused; a parked one can be updated, and renamed to a free name.
+  await expect(store.users.insert(newUser({ userName: "JOSÉ" }))).rejects.toBeInstanceOf(StoreConflictError);
+  expect(await store.users.update(nfd.id, { active: false })).toMatchObject({ active: false });
+  await expect(store.users.update(nfd.id, { userName: "jose\u0301" })).rejects.toBeInstanceOf(StoreConflictError);
+  expect(await store.users.update(nfd.id, { userName: "jose-2" })).toMatchObject({ userName: "jose-2" });
+  expect((await store.users.getByUserName("Jose-2"))?.id).toBe(nfd.id);
+}
+
 export function newGroup(overrides: Partial<NewGroupRow> = {}): NewGroupRow {
   const displayName = overrides.displayName ?? `group-${randomUUID()}`;
   return { id: randomUUID(), displayName, externalId: null, resource: { displayName }, ...overrides };
@@ -69,6 +89,37 @@ export function describeStoreSuite(label: string, open: () => Promise<Store>): v
       });
       expect((await store.roleLists.latest("one", "divisions"))!.list).toEqual([{ id: "7", name: "Ops" }]);
       expect(await store.roleLists.latest("certcentral", "roles")).toBeNull();
+    });
+
+    it("Idempotency-Key claims: one owner per key; a kept answer, a failed one and a stale marker", async () => {
+      const idem = store.idempotency;
+      const key = `k-${randomUUID()}`;
+      const past = new Date(Date.now() - 60_000).toISOString();
+      const future = new Date(Date.now() + 60_000).toISOString();
+      // Ten claims at once: exactly one wins.
+      const wins = await Promise.all(Array.from({ length: 10 }, (_, i) => idem.claim("cred", key, "h", `t${i}`, past)));
+      expect(wins.filter(Boolean)).toHaveLength(1);
+      const owner = `t${wins.indexOf(true)}`;
+      expect(await idem.get("cred", key)).toMatchObject({ status: 0, requestHash: "h" });
+      // Another credential's key of the same name is its own.
+      expect(await idem.claim("other", key, "h", "x", past)).toBe(true);
+      // Not the owner: completing changes nothing.
+      await idem.complete({ credential: "cred", key, requestHash: "h", status: 201, location: null, body: "{}" }, "intruder");
+      expect((await idem.get("cred", key))!.status).toBe(0);
+      // A marker claimed before staleBefore is taken over (its owner is presumed dead); the old owner's answer is dropped.
+      expect(await idem.claim("cred", key, "h", "heir", future)).toBe(true);
+      await idem.complete({ credential: "cred", key, requestHash: "h", status: 201, location: null, body: "late" }, owner);
+      await idem.complete({ credential: "cred", key, requestHash: "h", status: 201, location: "/Users/1", body: "{\"id\":\"1\"}" }, "heir");
+      expect(await idem.get("cred", key)).toMatchObject({ status: 201, location: "/Users/1", body: "{\"id\":\"1\"}" });
+      // A kept 201 is never taken over, however old.
+      expect(await idem.claim("cred", key, "h", "again", future)).toBe(false);
+      // A failed answer is: the next request runs again.
+      const failing = `f-${randomUUID()}`;
+      expect(await idem.claim("cred", failing, "h", "a", past)).toBe(true);
+      await idem.complete({ credential: "cred", key: failing, requestHash: "h", status: 400, location: null, body: "{}" }, "a");
+      expect((await idem.get("cred", failing))!.status).toBe(400);
+      expect(await idem.claim("cred", failing, "h2", "b", past)).toBe(true);
+      expect(await idem.get("cred", failing)).toMatchObject({ status: 0, requestHash: "h2" });
     });
 
     it("inserts and reads back by id and by userName in any case", async () => {

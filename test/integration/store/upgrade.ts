@@ -38,3 +38,50 @@ export async function seedAtInitialMigration(
     })
     .execute();
 }
+
+/**
+ * Builds a database at migration 0009 (before userName keys) holding users written the way that code wrote them
+ * (user_name_lower = toLowerCase), in the order given (each one created after the one before).
+ */
+export async function seedUserNamesBeforeKeys(
+  db: Kysely<any>,
+  dialect: Dialect,
+  users: { id: string; userName: string }[],
+  migrationTableSchema?: string,
+): Promise<void> {
+  const { "0011-user-name-key": _later, ...earlier } = buildMigrations(dialect);
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => earlier }, migrationTableSchema });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+  const bool = (v: boolean) => (dialect === "sqlite" ? (v ? 1 : 0) : v);
+  const start = Date.now() - 60_000;
+  let n = 0;
+  for (const u of users) {
+    const at = new Date(start + n++ * 1000).toISOString();
+    await db
+      .insertInto("scim_users")
+      .values({
+        id: u.id,
+        user_name: u.userName,
+        user_name_lower: u.userName.toLowerCase(),
+        external_id: null,
+        active: bool(true),
+        resource: JSON.stringify({ userName: u.userName }),
+        digicert_id: null,
+        adopted: bool(false),
+        created: at,
+        last_modified: at,
+        version: 1,
+      })
+      .execute();
+  }
+}
+
+/** Users whose names were distinct under lower-casing but share a key (src/user-name.ts), and one that moves. */
+export const COLLIDING_USERS = [
+  { id: "00000000-0000-4000-8000-000000000001", userName: "José" },
+  { id: "00000000-0000-4000-8000-000000000002", userName: "Jose\u0301" },
+  { id: "00000000-0000-4000-8000-000000000003", userName: "ＪＯＳÉ" },
+  { id: "00000000-0000-4000-8000-000000000004", userName: "Ｗide" },
+  { id: "00000000-0000-4000-8000-000000000005", userName: "plain" },
+];
