@@ -197,9 +197,7 @@ export class SqlUserRepository implements UserRepository {
       if (!withGroups) for (const v of views) v.groups = [];
       return { total: views.length, rows: views };
     }
-    const single = atMostOneUser(query) && offset === 0 && limit > 0;
-    const total = single ? undefined : await countAll();
-    if (total !== undefined && (limit === 0 || offset >= total)) return { total, rows: [] };
+    if (limit === 0) return { total: await countAll(), rows: [] };
 
     let ordered = base.selectAll();
     const terms = sort ? userOrder(sort, this.codec, this.dialect) : [];
@@ -217,7 +215,15 @@ export class SqlUserRepository implements UserRepository {
     if (sort) for (const term of terms) cut = cut.orderBy(term as never);
     else cut = cut.orderBy("created").orderBy("id");
     const rows = await cut.execute();
-    return { total: total ?? rows.length, rows: rows.map((r) => this.toView(r, r.emails_json, r.groups_json)) };
+    const views = rows.map((r) => this.toView(r, r.emails_json, r.groups_json));
+    // The page first, then a count only when the page cannot tell the total: a page that is neither full nor empty
+    // ends the matches (total = offset + its rows), which covers a lookup that finds its user (most filtered reads:
+    // `emails.value eq`, a delta sync) and the last page of an import; nothing on the first page means nothing at
+    // all. A full page, or an empty one past the first, counts (a page past the end still reports totalResults).
+    if (rows.length > 0 && rows.length < limit) return { total: offset + rows.length, rows: views };
+    if (rows.length === 0 && offset === 0) return { total: 0, rows: views };
+    if (atMostOneUser(query) && offset === 0) return { total: rows.length, rows: views };
+    return { total: await countAll(), rows: views };
   }
 
   /** The user's emails in their stored order, as one JSON array (a correlated subquery of scim_users). */

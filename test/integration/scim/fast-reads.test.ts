@@ -136,6 +136,13 @@ describe.each(storeVariants("fast reads"))("fast reads answer as SCIMMY does: %s
         `/scim/v2/Users?filter=${q('userName eq "nobody@example.com"')}`,
         `/scim/v2/Users?filter=${q('userName eq "ent.reader@example.com"')}&startIndex=2`,
         `/scim/v2/Users?filter=${q('emails.value eq "dc.reader@example.com"')}`,
+        // The page is read first and counted only when it cannot tell the total: past the end, short, full.
+        `/scim/v2/Users?filter=${q('emails.value eq "dc.reader@example.com"')}&startIndex=2`,
+        `/scim/v2/Users?filter=${q('emails.value eq "nobody@example.com"')}`,
+        `/scim/v2/Users?filter=${q('meta.lastModified ge "2000-01-01T00:00:00Z" and active eq true')}&startIndex=1&count=100`,
+        `/scim/v2/Users?filter=${q("active eq true")}&startIndex=2&count=100`,
+        `/scim/v2/Users?filter=${q("active eq true")}&startIndex=2&count=1`,
+        `/scim/v2/Users?filter=${q("active eq true")}&startIndex=40&count=5`,
         `/scim/v2/Users?filter=${q('active eq true and name.familyName sw "Love"')}&startIndex=1&count=2`,
         "/scim/v2/Users",
         "/scim/v2/Users?startIndex=1&count=100",

@@ -402,6 +402,29 @@ describe.each(variants)("filter SQL on %s", (_label, dialect, open) => {
       expect(await store.users.list({ where: userFilterFromExpression("active eq false") }, { offset: 3, limit: 10 })).toEqual({ total: 3, rows: [] });
     });
 
+    test("listViews pages and totals equal list()'s at every startIndex and count, past the end and short pages too", async () => {
+      // listViews reads the page first and counts only when the page cannot tell the total (a full page, or an empty
+      // one past the first): every combination must give list()'s answer, which always counts.
+      const filters = ["active eq false", "title pr", 'emails.value eq "bob@y.com"', 'emails.type eq "work"', 'userName eq "nobody"'];
+      const sort = userSortFromConstraints({ sortBy: "title", sortOrder: "descending" })!;
+      for (const f of filters) {
+        for (const s of [undefined, sort]) {
+          for (const offset of [0, 1, 2, 3, 7, 8, 9, 20]) {
+            for (const limit of [0, 1, 2, 3, 8, 100]) {
+              const query: UserQuery = { where: userFilterFromExpression(f) };
+              const expected = await store.users.list(query, { offset, limit }, s);
+              const viewed = await store.users.listViews(query, { offset, limit }, s, false);
+              expect({ f, offset, limit, total: viewed.total, ids: viewed.rows.map((v) => v.row.id) }).toEqual({ f, offset, limit, total: expected.total, ids: expected.rows.map((r) => r.id) });
+            }
+          }
+        }
+      }
+      // A page past the end still reports every match; a short page's total is the rows before it plus its own.
+      expect(await store.users.listViews({ where: userFilterFromExpression("title pr") }, { offset: 8, limit: 5 }, undefined, false)).toEqual({ total: 8, rows: [] });
+      const last = await store.users.listViews({ where: userFilterFromExpression("title pr") }, { offset: 6, limit: 5 }, undefined, false);
+      expect({ total: last.total, ids: last.rows.map((v) => v.row.id) }).toEqual({ total: 8, ids: ["u10", "u11"] });
+    });
+
     test("sort by title ascending: without case, missing values last, ties by id", async () => {
       const sort = userSortFromConstraints({ sortBy: "title" })!;
       const order = await users({ where: { and: [] } }, sort);
