@@ -41,7 +41,7 @@ function lookupOf(query: UserQuery | undefined): { column: "user_name_lower" | "
     [attr, value] = [query.where.field.kind, query.where.value];
   }
   if (typeof value !== "string") return null;
-  if (attr === "userName") return { column: "user_name_lower", value: value.toLowerCase() };
+  if (attr === "userName") return { column: "user_name_lower", value: userNameKey(value) };
   return attr === "id" ? { column: "id", value } : null;
 }
 
