@@ -26,6 +26,11 @@ export class DigiCertError extends Error {
    * id): the call may well have taken effect. Not a refusal: a create is looked up, never rolled back.
    */
   readonly maybeApplied: boolean;
+  /**
+   * The failed trial call of an open circuit (http.ts): DigiCert as a whole is still down. It says nothing about the
+   * job that happened to make the trial, so it uses up none of that job's attempts.
+   */
+  duringOutage = false;
 
   constructor(
     kind: DigiCertErrorKind,

@@ -178,6 +178,7 @@ export class DigiCertHttp {
       return res;
     } catch (e) {
       outcome = outcomeOf(e);
+      if (trial && outcome === "failure" && e instanceof DigiCertError) e.duringOutage = true;
       throw e;
     } finally {
       this.breaker.record(trial, outcome);

@@ -27,8 +27,9 @@ export function verdictOf(err: unknown): Verdict {
   if (isDigiCertError(err)) {
     if (err.kind === "unavailable" || err.kind === "rate_limited") {
       const afterMs = err.retryAfterSeconds !== undefined ? err.retryAfterSeconds * 1000 : undefined;
-      // A call the open circuit refused never reached DigiCert: it does not use up the job's attempts.
-      return { retry: true, afterMs, countAttempt: err.reachedDigiCert };
+      // A call the open circuit refused never reached DigiCert, and the circuit's failed trial only shows DigiCert
+      // is still down: neither uses up the job's attempts (else whichever job makes the trials fails in an outage).
+      return { retry: true, afterMs, countAttempt: err.reachedDigiCert && !err.duringOutage };
     }
     // DigiCert took the call (2xx) but its answer was unreadable: the change may have landed, so it is no refusal
     // to roll back; the job converges again (a create is looked up before it is re-sent).
