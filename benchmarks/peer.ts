@@ -8,9 +8,9 @@
 // with benchmarks/peers/prepare-scimgateway.sh; otherwise the benchmark records that it was skipped, and no figures.
 import os from "node:os";
 import { BenchContext, fmt, type Benchmark } from "./lib/context";
-import { BENCH_TOKEN, rng, userId } from "./lib/dataset";
+import { BENCH_TOKEN, userId } from "./lib/dataset";
 import { startDigiCert } from "./lib/digicert";
-import { describeStatuses, runLoad, type LoadResult } from "./lib/load";
+import type { LoadResult } from "./lib/load";
 import { startBridge, type ServerProcess } from "./lib/processes";
 import { freshStore, seedDirectory } from "./lib/stores";
 import { endpoints, measure, type Endpoint } from "./reads";
@@ -36,20 +36,8 @@ function peerEndpoints(users: number, groups: number): Endpoint[] {
  * so this run is longer, waits up to 120 s per request, and warms up on one connection (an aborted warm-up at
  * 20 connections would leave the peer 20 pages of work that eat into the measured run).
  */
-async function measurePage(ctx: BenchContext, server: ServerProcess, ep: Endpoint, warmSec: number, durSec: number): Promise<LoadResult> {
-  ctx.checkAborted();
-  const warm = rng(7);
-  await runLoad(ctx, { url: server.url, next: () => ({ path: ep.path(warm) }), connections: 1, durationSec: warmSec, timeoutSec: 120 });
-  const r = rng(42);
-  const res = await runLoad(ctx, { url: server.url, next: () => ({ path: ep.path(r) }), connections: 20, durationSec: durSec, timeoutSec: 120, server });
-  ctx.log(
-    `${server.label} ${ep.label}: ${fmt(res.okPerSec)} req/s, p50 ${fmt(res.p50)} ms, p95 ${fmt(res.p95)} ms, p99 ${fmt(res.p99)} ms, ` +
-      `${fmt(res.cpuMsPerRequest ?? NaN)} ms CPU per request (${describeStatuses(res.statuses)})`,
-  );
-  if (res.okPerSec === 0 || Object.keys(res.statuses).some((s) => s !== "200")) {
-    throw new Error(`${server.label} ${ep.label}: answers other than 200: ${describeStatuses(res.statuses)}; errors ${res.errors}\n${server.tail(10)}`);
-  }
-  return res;
+function measurePage(ctx: BenchContext, server: ServerProcess, ep: Endpoint, warmSec: number, durSec: number): Promise<LoadResult> {
+  return measure(ctx, server, ep, warmSec, durSec, { warmConnections: 1, timeoutSec: 120 });
 }
 
 /** scimgateway serves SCIM at its root (/Users), the bridge under /scim/v2. */

@@ -145,16 +145,30 @@ function sortKeys(v: unknown): unknown {
   return v;
 }
 
-export async function measure(ctx: BenchContext, server: ServerProcess, ep: Endpoint, warmSec: number, durSec: number): Promise<LoadResult> {
+/** How a slow server is measured: warm-up connections (1: an aborted warm-up leaves no backlog), longest answer. */
+export interface MeasureOptions {
+  warmConnections?: number;
+  timeoutSec?: number;
+}
+
+export async function measure(
+  ctx: BenchContext,
+  server: ServerProcess,
+  ep: Endpoint,
+  warmSec: number,
+  durSec: number,
+  opts: MeasureOptions = {},
+): Promise<LoadResult> {
   ctx.checkAborted();
   const warm = rng(7);
   if (ep.minSec) {
     warmSec = Math.max(warmSec, ep.minSec / 3);
     durSec = Math.max(durSec, ep.minSec);
   }
-  await runLoad(ctx, { url: server.url, next: () => ({ path: ep.path(warm) }), connections: CONNECTIONS, durationSec: warmSec });
+  const { timeoutSec } = opts;
+  await runLoad(ctx, { url: server.url, next: () => ({ path: ep.path(warm) }), connections: opts.warmConnections ?? CONNECTIONS, durationSec: warmSec, timeoutSec });
   const r = rng(42);
-  const res = await runLoad(ctx, { url: server.url, next: () => ({ path: ep.path(r) }), connections: CONNECTIONS, durationSec: durSec, server });
+  const res = await runLoad(ctx, { url: server.url, next: () => ({ path: ep.path(r) }), connections: CONNECTIONS, durationSec: durSec, timeoutSec, server });
   ctx.log(
     `${server.label} ${ep.label}: ${fmt(res.okPerSec)} req/s, p50 ${fmt(res.p50)} ms, p95 ${fmt(res.p95)} ms, p99 ${fmt(res.p99)} ms, ` +
       `${fmt(res.cpuMsPerRequest ?? NaN)} ms CPU per request (${describeStatuses(res.statuses)})`,

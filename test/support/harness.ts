@@ -106,6 +106,20 @@ export async function startHarness(opts: HarnessOptions): Promise<Harness> {
   };
 }
 
+/** The simulator refuses the next create (POST /user) with DigiCert's own 400 wording for an email domain. */
+export function refuseNextCreate(sim: Simulator, platform: Platform): void {
+  sim.failNext({
+    platform,
+    method: "POST",
+    path: /^\/user$/,
+    status: 400,
+    body:
+      platform === "certcentral"
+        ? { errors: [{ code: "invalid_param|email", message: "Email domain is not allowed." }] }
+        : { errors: [{ code: "invalid_request", message: "Email domain is not allowed." }] },
+  });
+}
+
 export async function drainOutbox(bridge: Bridge, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -1,4 +1,4 @@
-import { DC_EXT, oktaUser, startHarness, type Harness } from "../../support/harness";
+import { DC_EXT, oktaUser, refuseNextCreate, startHarness, type Harness } from "../../support/harness";
 
 // At default wait settings a lone write hears DigiCert's result, and a burst is answered at the store's pace:
 // a write whose queue would not drain within SYNC_WAIT_QUEUE_MS (1 s) at the rate budget is answered pending at
@@ -23,16 +23,7 @@ describe.each(["certcentral", "one"] as const)("adaptive wait for DigiCert (%s)"
   });
 
   test("a lone write DigiCert refuses is the SCIM error, rolled back", async () => {
-    h.sim.failNext({
-      platform,
-      method: "POST",
-      path: /^\/user$/,
-      status: 400,
-      body:
-        platform === "certcentral"
-          ? { errors: [{ code: "invalid_param|email", message: "Email domain is not allowed." }] }
-          : { errors: [{ code: "invalid_request", message: "Email domain is not allowed." }] },
-    });
+    refuseNextCreate(h.sim, platform);
     const user = oktaUser();
     const res = await h.post("/scim/v2/Users", user).expect(400);
     expect(res.body.schemas).toEqual(["urn:ietf:params:scim:api:messages:2.0:Error"]);

@@ -1,5 +1,5 @@
 import request from "supertest";
-import { startHarness, oktaUser, API_KEY, TOKEN, SECOND_TOKEN, type Harness } from "../../support/harness";
+import { startHarness, oktaUser, refuseNextCreate, API_KEY, TOKEN, SECOND_TOKEN, type Harness } from "../../support/harness";
 
 // What the IdP sees when its input, its credentials or DigiCert go wrong: always a SCIM error, never a 500,
 // never a secret, and the store left as it was.
@@ -75,16 +75,7 @@ describe.each(["certcentral", "one"] as const)("failures on %s", (platform) => {
 
   test("DigiCert validation errors reach the IdP as 400 with DigiCert's message", async () => {
     const body = oktaUser();
-    h.sim.failNext({
-      platform,
-      method: "POST",
-      path: /^\/user$/,
-      status: 400,
-      body:
-        platform === "certcentral"
-          ? { errors: [{ code: "invalid_param|email", message: "Email domain is not allowed." }] }
-          : { errors: [{ code: "invalid_request", message: "Email domain is not allowed." }] },
-    });
+    refuseNextCreate(h.sim, platform);
     const res = await h.post("/scim/v2/Users", body);
     expect(res.status).toBe(400);
     expect(res.body.scimType).toBe("invalidValue");
