@@ -153,6 +153,13 @@ export interface Store {
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T>;
   /** Cheap round trip for readiness. */
   ping(): Promise<void>;
+  /** Which tenant (and which of its DigiCert targets: "" = the primary) this store's queries are confined to. */
+  readonly scope: { tenant: string; target: string };
+  /**
+   * The same database confined to another tenant and target (src/store/tenant-scope.ts). Shares this store's
+   * connections: closing it does nothing, the store it came from closes them.
+   */
+  scoped(tenant: string, target?: string): Store;
   close(): Promise<void>;
 }
 

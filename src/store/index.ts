@@ -20,11 +20,13 @@ import { SqlRoleListRepository } from "./role-list-repository";
 import type { RoleListRepository, TokenRepository } from "./types";
 import type { AuditRepository, GroupRepository, IdempotencyRepository, OutboxRepository, Store, StoreTransaction, UserRepository } from "./types";
 import { SqlUserRepository } from "./user-repository";
+import { DEFAULT_TENANT, PRIMARY_TARGET, scopeOf, TenantScopePlugin, type TenantScope } from "./tenant-scope";
 
 export * from "./types";
 export * from "./reconcile-repository";
 export * from "./token-repository";
 export { parseDatabaseUrl } from "./database-url";
+export { DEFAULT_TENANT, PRIMARY_TARGET } from "./tenant-scope";
 
 export interface OpenStoreOptions {
   /** PostgreSQL only: schema to create (if absent) and put alone on every connection's search_path. */
@@ -47,7 +49,7 @@ export async function openStore(databaseUrl: string, opts: OpenStoreOptions = {}
     throw new Error(`cannot prepare the database at ${describeTarget(target)}: ${reason}`, { cause: error });
   }
   opts.logger?.info("store opened", { database: describeTarget(target) });
-  return new SqlStore(db, target.dialect);
+  return new SqlStore(db, target.dialect, scopeOf(DEFAULT_TENANT));
 }
 
 function openSqlite(filename: string): Kysely<Database> {
@@ -106,6 +108,7 @@ function openPostgres(target: Extract<DatabaseTarget, { dialect: "postgres" }>, 
 }
 
 class SqlStore implements Store {
+  private readonly db: Kysely<Database>;
   readonly users: UserRepository;
   readonly groups: GroupRepository;
   readonly outbox: OutboxRepository;
@@ -116,9 +119,13 @@ class SqlStore implements Store {
   readonly roleLists: RoleListRepository;
 
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly root: Kysely<Database>,
     readonly dialect: Dialect,
+    readonly scope: TenantScope,
+    private readonly owner = true,
   ) {
+    const db = root.withPlugin(new TenantScopePlugin(scope));
+    this.db = db;
     this.users = new SqlUserRepository(db, dialect);
     this.groups = new SqlGroupRepository(db, dialect);
     this.outbox = new SqlOutboxRepository(db, dialect);
@@ -144,7 +151,11 @@ class SqlStore implements Store {
     await sql`select 1`.execute(this.db);
   }
 
+  scoped(tenant: string, target: string = PRIMARY_TARGET): Store {
+    return new SqlStore(this.root, this.dialect, scopeOf(tenant, target), false);
+  }
+
   async close(): Promise<void> {
-    await this.db.destroy();
+    if (this.owner) await this.root.destroy();
   }
 }

@@ -13,6 +13,7 @@ import { divisionsMigration } from "./0008-divisions";
 import { lastModifiedIndexMigration } from "./0009-last-modified-index";
 import { roleListsMigration } from "./0010-role-lists";
 import { userNameKeyMigration } from "./0011-user-name-key";
+import { tenantsMigration } from "./0012-tenants";
 import type { Logger } from "../../log/logger";
 
 /** `logger`: where a migration reports what it found in the data (0010: userNames that collide under the new key). */
@@ -29,6 +30,7 @@ export function buildMigrations(dialect: Dialect, logger?: Logger): Record<strin
     "0009-last-modified-index": lastModifiedIndexMigration(),
     "0010-role-lists": roleListsMigration(dialect),
     "0011-user-name-key": userNameKeyMigration(logger),
+    "0012-tenants": tenantsMigration(dialect),
   };
 }
 

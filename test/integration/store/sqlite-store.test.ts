@@ -102,7 +102,7 @@ describe("openStore on SQLite", () => {
     // (did not throw) in full parallel runs only, never alone; see the release note.
     const store = await openStore("sqlite::memory:");
     try {
-      const db = (store as unknown as { db: Kysely<unknown> }).db;
+      const db = (store as unknown as { root: Kysely<unknown> }).root;
       expect((await sql<{ foreign_keys: number }>`PRAGMA foreign_keys`.execute(db)).rows).toEqual([{ foreign_keys: 1 }]);
       const fks = (await sql<{ table: string; on_delete: string }>`PRAGMA foreign_key_list(scim_group_members)`.execute(db)).rows;
       expect(fks.map((f) => [f.table, f.on_delete]).sort()).toEqual([

@@ -49,7 +49,7 @@ export async function seedUserNamesBeforeKeys(
   users: { id: string; userName: string }[],
   migrationTableSchema?: string,
 ): Promise<void> {
-  const { "0011-user-name-key": _later, ...earlier } = buildMigrations(dialect);
+  const earlier = Object.fromEntries(Object.entries(buildMigrations(dialect)).filter(([name]) => name < "0011"));
   const migrator = new Migrator({ db, provider: { getMigrations: async () => earlier }, migrationTableSchema });
   const { error } = await migrator.migrateToLatest();
   if (error) throw error;
