@@ -19,14 +19,17 @@ import { createMetrics, type HttpMetrics } from "./metrics";
 import { oauthTokenRouter } from "./oauth";
 import { requestLog } from "./request-log";
 import { loopbackDispatch } from "./bulk-dispatch";
+import { StoreTokens } from "./store-tokens";
+import { requestContext } from "./request-context";
+import type { IdentityProvider } from "../scim/idp";
 
-export interface AppDeps {
-  config: Pick<AppConfig, "publicBaseUrl" | "scim" | "admin"> &
-    Partial<Pick<AppConfig, "authFailureLimit" | "trustProxy" | "outbox">> & {
-      /** REDIS_URL (digicert.redisUrl) shares AUTH_FAILURE_LIMIT's count between replicas. */
-      digicert?: Pick<AppConfig["digicert"], "redisUrl">;
-    };
-  /** The store's bearer tokens (`digicert-scim tokens`), accepted besides the configured credentials. */
+/** One tenant's SCIM surface: its credentials and the services behind it (src/tenant-runtime.ts). */
+export interface ScimTenantMount {
+  /** Served at /t/{id}/scim/v2; "default" at /scim/v2 too. */
+  id: string;
+  /** The tenant's credentials (and, for the default tenant, OAUTH_CLIENTS) with the process's SCIM limits. */
+  scim: AppConfig["scim"];
+  /** The tenant's store tokens (`digicert-scim tokens --tenant`), accepted besides its configured credentials. */
   tokens?: TokenLookup;
   platform: PlatformName;
   users: UserService;
@@ -35,6 +38,29 @@ export interface AppDeps {
   roleName: (id: string) => string | undefined;
   roleCatalogue: () => Promise<{ id: string; name: string }[]>;
   idempotency: IdempotencyRepository;
+  admitWrite?: WriteAdmission;
+  audit?: RefusalAudit;
+  /** TENANTS_FILE `idp`: every request is taken as from this IdP instead of detecting it. */
+  idp?: IdentityProvider;
+}
+
+export interface AppDeps {
+  config: Pick<AppConfig, "publicBaseUrl" | "scim" | "admin"> &
+    Partial<Pick<AppConfig, "authFailureLimit" | "trustProxy" | "outbox">> & {
+      /** REDIS_URL (digicert.redisUrl) shares AUTH_FAILURE_LIMIT's count between replicas. */
+      digicert?: Pick<AppConfig["digicert"], "redisUrl">;
+    };
+  /** Every tenant's SCIM surface; without it, one default tenant from the fields below (config.scim's credentials). */
+  tenants?: ScimTenantMount[];
+  /** The store's bearer tokens (`digicert-scim tokens`), accepted besides the configured credentials. */
+  tokens?: TokenLookup;
+  platform?: PlatformName;
+  users?: UserService;
+  userReads?: UserReads;
+  groups?: GroupService;
+  roleName?: (id: string) => string | undefined;
+  roleCatalogue?: () => Promise<{ id: string; name: string }[]>;
+  idempotency?: IdempotencyRepository;
   logger: Logger;
   readinessChecks: ReadinessCheck[];
   admitWrite?: WriteAdmission;
@@ -93,34 +119,77 @@ export function createApp(deps: AppDeps): express.Express {
 
   // OAuth 2.0 client credentials token endpoint: only when OAUTH_CLIENTS is set (else a 404 like any unknown path).
   if (config.scim.oauth) app.use("/oauth/token", oauthTokenRouter(config.scim.oauth, auth.limiter));
-  app.use(
-    "/scim/v2",
-    scimAuth(config.scim, auth),
-    createScimRouter({
-      publicBaseUrl: config.publicBaseUrl,
-      maxResults: config.scim.maxResults,
-      maxBodyBytes: config.scim.maxBodyBytes,
-      idempotency: deps.idempotency,
-      // SYNC_WAIT_MS (5000 when an app is built without the outbox settings).
-      syncWaitMs: config.outbox?.syncWaitMs ?? 5000,
-      bulk: { ...config.scim.bulk, dispatch: bulk.dispatch, isOperation: bulk.isOperation },
-      admitWrite: deps.admitWrite,
-      audit: deps.audit,
-      logger,
-      fastReads: deps.fastReads ?? true,
-      auth: { bearer: config.scim.bearerTokens.length > 0 || auth.store !== undefined, basic: config.scim.basicUsers.length > 0, oauth: !!config.scim.oauth },
-      services: {
-        users: deps.users,
-        userReads: deps.userReads,
-        groups: deps.groups,
-        roleName: deps.roleName,
-        roleCatalogue: deps.roleCatalogue,
-        platform: deps.platform,
-        maxResults: config.scim.maxResults,
-      },
-    }),
-  );
+  for (const tenant of mountsOf(deps)) {
+    // A tenant's credentials open its own paths only: another tenant's token is as unknown here as a wrong one.
+    const tenantAuth = { ...auth, store: tenant.tokens ? new StoreTokens({ repo: tenant.tokens, logger }) : undefined };
+    const paths = tenant.id === DEFAULT_TENANT_ID ? ["/scim/v2", `/t/${DEFAULT_TENANT_ID}/scim/v2`] : [`/t/${tenant.id}/scim/v2`];
+    const handlers = [
+      scimAuth(tenant.scim, tenantAuth),
+      tenantIdp(tenant.idp),
+      createScimRouter({
+        publicBaseUrl: config.publicBaseUrl,
+        maxResults: tenant.scim.maxResults,
+        maxBodyBytes: tenant.scim.maxBodyBytes,
+        idempotency: tenant.idempotency,
+        // SYNC_WAIT_MS (5000 when an app is built without the outbox settings).
+        syncWaitMs: config.outbox?.syncWaitMs ?? 5000,
+        bulk: { ...tenant.scim.bulk, dispatch: bulk.dispatch, isOperation: bulk.isOperation },
+        admitWrite: tenant.admitWrite,
+        audit: tenant.audit,
+        logger: tenant.id === DEFAULT_TENANT_ID ? logger : logger.child({ tenant: tenant.id }),
+        fastReads: deps.fastReads ?? true,
+        // Mounted at more than one path, so SCIMMY's one global base path cannot be trusted for this request.
+        ownLocations: true,
+        auth: { bearer: tenant.scim.bearerTokens.length > 0 || tenantAuth.store !== undefined, basic: tenant.scim.basicUsers.length > 0, oauth: !!tenant.scim.oauth },
+        services: {
+          users: tenant.users,
+          userReads: tenant.userReads,
+          groups: tenant.groups,
+          roleName: tenant.roleName,
+          roleCatalogue: tenant.roleCatalogue,
+          platform: tenant.platform,
+          maxResults: tenant.scim.maxResults,
+        },
+      }),
+    ];
+    for (const path of paths) app.use(path, ...handlers);
+  }
   app.use(notFound);
   app.use(errorHandler(logger));
   return app;
+}
+
+const DEFAULT_TENANT_ID = "default";
+
+/** The tenants to mount: those given, or the one the legacy single-tenant fields describe. */
+function mountsOf(deps: AppDeps): ScimTenantMount[] {
+  if (deps.tenants) return deps.tenants;
+  const { users, userReads, groups, roleName, roleCatalogue, idempotency, platform } = deps;
+  if (!users || !userReads || !groups || !roleName || !roleCatalogue || !idempotency || !platform) {
+    throw new Error("createApp needs `tenants` or the default tenant's services");
+  }
+  return [
+    {
+      id: DEFAULT_TENANT_ID,
+      scim: deps.config.scim,
+      ...(deps.tokens ? { tokens: deps.tokens } : {}),
+      platform,
+      users,
+      userReads,
+      groups,
+      roleName,
+      roleCatalogue,
+      idempotency,
+      admitWrite: deps.admitWrite,
+      audit: deps.audit,
+    },
+  ];
+}
+
+/** TENANTS_FILE `idp`: the tenant's requests are taken as from its IdP, whatever their headers suggest. */
+function tenantIdp(idp: IdentityProvider | undefined): express.RequestHandler {
+  return (_req, res, next) => {
+    if (idp) requestContext(res).idp = idp;
+    next();
+  };
 }

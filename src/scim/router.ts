@@ -26,6 +26,7 @@ import { withSyncWait } from "../provisioning/sync-wait";
 import { fastGroupRead, fastUserReads } from "./fast-reads";
 import { withCommitNotice } from "../provisioning/write-turn";
 import { turnsById } from "./turns";
+import { ownLocations } from "./tenant-locations";
 
 export const SCIM_CONTENT_TYPES = ["application/scim+json", "application/json"];
 
@@ -50,6 +51,11 @@ export interface ScimRouterOptions {
   services: ScimServices;
   /** GET /Users/{id}, GET /Users and GET /Groups/{id} served by fast-reads.ts ahead of SCIMMY (default on). */
   fastReads?: boolean;
+  /**
+   * Rewrites every meta.location (and Location) of an answer to this request's own mount (tenant-locations.ts): a
+   * router mounted at several paths cannot trust SCIMMY's base path, one global that concurrent requests overwrite.
+   */
+  ownLocations?: boolean;
 }
 
 /** How much longer than SYNC_WAIT_MS a create may take before its Idempotency-Key claim is presumed dead. */
@@ -191,6 +197,8 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     };
   };
   const router = express.Router();
+  // Registered first, so it runs last: it sees the answer as every other step left it.
+  if (opts.ownLocations) router.use(ownLocations(opts.publicBaseUrl));
   // First, so that any refused write (a body that does not parse included) reaches the audit trail.
   if (opts.audit) router.use(auditRefusals(opts.audit, resources));
   // Parsed here (not by scimmy-routers) so the PATCH normaliser can rewrite the body; the router then skips parsing.

@@ -97,6 +97,12 @@ const PROBES: Record<string, { method: "get" | "post" | "put" | "patch" | "delet
     { method: "post", path: "/scim/v2/Groups", body: {} },
     { method: "post", path: "/scim/v2/Bulk", body: {} },
   ],
+  // The default tenant's second path (every tenant is at /t/{tenant}/scim/v2).
+  "USE /t/default/scim/v2": [
+    { method: "get", path: "/t/default/scim/v2/Users" },
+    { method: "post", path: "/t/default/scim/v2/Users", body: { schemas: [SCIM], userName: "anon@example.com" } },
+    { method: "get", path: "/t/default/scim/v2/ServiceProviderConfig" },
+  ],
   "GET /metrics": [{ method: "get", path: "/metrics" }],
   "USE /admin": ["/admin", "/admin/", "/admin/api/status", "/admin/nope"].map((path) => ({ method: "get" as const, path })),
   "USE /oauth/token": [
