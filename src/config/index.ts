@@ -25,8 +25,11 @@ import {
   type BasicCredential,
   type BearerCredential,
 } from "./credentials";
+import { envDefaultTenant, resolveTenants, type TenantConfig } from "./tenants";
 
 export type { BasicCredential, BearerCredential } from "./credentials";
+export type { TenantConfig, TenantTarget } from "./tenants";
+export { DEFAULT_TENANT_ID, IDENTITY_PROVIDERS, TARGET_NAME_PATTERN, TENANT_ID_PATTERN, tenantApiKeys } from "./tenants";
 
 /** An OAuth 2.0 client of OAUTH_CLIENTS: several secret digests may be active at once (rotation). */
 export interface OAuthClient {
@@ -89,7 +92,11 @@ export interface AppConfig {
   authFailureLimit: AuthFailureLimit | null;
   /** TRUST_PROXY: Express's "trust proxy" (which X-Forwarded-For hops give the client address); unset = none. */
   trustProxy?: TrustProxy;
-  /** The client's own settings (REDIS_URL included, for the shared rate budget) plus provisioning policy. */
+  /**
+   * The client's own settings (REDIS_URL included, for the shared rate budget) plus provisioning policy, from the
+   * environment. With TENANTS_FILE and no DIGICERT_API_KEY the environment defines no tenant: apiKey is then "" and the
+   * block is only what the file's targets inherit (see `tenants`).
+   */
   digicert: DigiCertClientConfig & {
     rateLimit: RateWindow[];
     /** BRIDGE_REPLICAS: the share of the budget each replica takes alone while Redis is unreachable is 1/replicas. */
@@ -113,6 +120,14 @@ export interface AppConfig {
   metricsTokens?: BearerCredential[];
   /** DRY_RUN: DigiCert is read but never written; each would-be write is recorded in the audit trail. */
   dryRun: boolean;
+  /**
+   * The tenants, each opened by its own SCIM credentials, each with one or more DigiCert targets. Without TENANTS_FILE
+   * exactly one, "default", made of the settings above (scim credentials, dryRun, digicert, roleMappingFile). With it,
+   * that tenant first when the environment configures DigiCert (DIGICERT_API_KEY set), then the file's in file order.
+   * Always at least one, except for a storeOnly load with TENANTS_FILE that declares none. Their API keys must be
+   * registered with the log redactor (tenantApiKeys, registerSecret).
+   */
+  tenants: TenantConfig[];
   /** AUDIT_RETENTION_DAYS: entries older than this are purged hourly; 0 = kept forever. */
   audit: { retentionDays: number };
   logLevel: string;
@@ -257,7 +272,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
   const fromFiles = resolveFileSecrets(rawEnv);
   if (fromFiles.problems.length) throw new ConfigError(fromFiles.problems);
   const env = fromFiles.env;
-  const parsed = (opts.storeOnly ? storeOnlySchema : envSchema).safeParse(env);
+  // With TENANTS_FILE the tenants may all come from the file: DIGICERT_API_KEY (the environment's tenant) is optional.
+  const keyOptional = opts.storeOnly || (!!env.TENANTS_FILE?.trim() && !env.DIGICERT_API_KEY?.trim());
+  const parsed = (keyOptional ? storeOnlySchema : envSchema).safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")}: ${issue.message}`);
@@ -265,6 +282,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
   }
   const e = parsed.data;
   const platform = e.DIGICERT_PLATFORM;
+  // The environment defines the tenant "default" unless TENANTS_FILE is set and DIGICERT_API_KEY is not.
+  const envTenant = !e.TENANTS_FILE || !!e.DIGICERT_API_KEY;
 
   let authFailureLimit: AuthFailureLimit | null = null;
   try {
@@ -321,7 +340,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
   }
 
   const target = platformTarget(platform);
-  for (const { env, why } of opts.storeOnly ? [] : (target.requiredSettings ?? [])) {
+  for (const { env, why } of opts.storeOnly || !envTenant ? [] : (target.requiredSettings ?? [])) {
     if (!(e as Record<string, unknown>)[env]) problems.push(`${env}: required when DIGICERT_PLATFORM=${platform} (${why})`);
   }
 
@@ -351,6 +370,52 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
 
   const tls = readTls(e.TLS_CERT_FILE, e.TLS_KEY_FILE, problems);
 
+  const digicert: AppConfig["digicert"] = {
+    platform,
+    apiKey: e.DIGICERT_API_KEY ?? "",
+    baseUrl: (e.DIGICERT_BASE_URL ?? target.defaultBaseUrl).replace(/\/+$/, ""),
+    timeoutMs: e.DIGICERT_TIMEOUT_MS ?? 10000,
+    certcentralContainerId: e.DIGICERT_CERTCENTRAL_CONTAINER_ID,
+    oneAccountId: e.DIGICERT_ONE_ACCOUNT_ID,
+    defaultRole: e.DIGICERT_DEFAULT_ROLE ?? target.defaultRole,
+    rateLimit,
+    maxConcurrent: e.DIGICERT_MAX_CONCURRENT ?? 4,
+    maxRetries: e.DIGICERT_MAX_RETRIES ?? DEFAULT_MAX_RETRIES,
+    retryBudgetMs: e.DIGICERT_RETRY_BUDGET_MS ?? DEFAULT_RETRY_BUDGET_MS,
+    circuitThreshold: e.DIGICERT_CIRCUIT_THRESHOLD ?? DEFAULT_CIRCUIT_THRESHOLD,
+    circuitCooldownMs: e.DIGICERT_CIRCUIT_COOLDOWN_MS ?? DEFAULT_CIRCUIT_COOLDOWN_MS,
+    certcentralDeactivation,
+    oneDeactivation: e.ONE_DEACTIVATE,
+    ...(e.DIGICERT_ONE_APPLICATIONS ? { oneApplications: e.DIGICERT_ONE_APPLICATIONS.split(",").map((a) => a.trim()) } : {}),
+    certcentralSamlSsoOnly: e.CERTCENTRAL_SAML_SSO_ONLY,
+    redisUrl: e.REDIS_URL,
+    replicas: e.BRIDGE_REPLICAS ?? 1,
+  };
+
+  if (!envTenant) {
+    // Without DIGICERT_API_KEY there is no tenant for the environment's SCIM credentials to open.
+    for (const [name, value] of [["SCIM_BEARER_TOKENS", e.SCIM_BEARER_TOKENS], ["SCIM_BASIC_USERS", e.SCIM_BASIC_USERS], ["OAUTH_CLIENTS", e.OAUTH_CLIENTS]]) {
+      if (value) {
+        problems.push(
+          `${name}: its credentials belong to the default tenant, which needs DIGICERT_API_KEY (unset, TENANTS_FILE alone defines the tenants): ` +
+            "set DIGICERT_API_KEY and the platform's settings, or declare the tenant in TENANTS_FILE",
+        );
+      }
+    }
+  }
+  const tenants = resolveTenants({
+    file: e.TENANTS_FILE,
+    env,
+    ...(envTenant ? { envTenant: envDefaultTenant({ scim: { bearerTokens: tokens, basicUsers }, dryRun: e.DRY_RUN, digicert, roleMappingFile: e.ROLE_MAPPING_FILE }) } : {}),
+    digicert,
+    dryRun: e.DRY_RUN,
+    storeOnly: !!opts.storeOnly,
+    adminTokens,
+    adminUsers,
+    metricsTokens,
+  });
+  problems.push(...tenants.problems);
+
   if (problems.length) throw new ConfigError(problems);
 
   const port = e.PORT ?? 8080;
@@ -366,27 +431,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
     admin,
     authFailureLimit,
     ...(trustProxy !== undefined ? { trustProxy } : {}),
-    digicert: {
-      platform,
-      apiKey: e.DIGICERT_API_KEY ?? "",
-      baseUrl: (e.DIGICERT_BASE_URL ?? target.defaultBaseUrl).replace(/\/+$/, ""),
-      timeoutMs: e.DIGICERT_TIMEOUT_MS ?? 10000,
-      certcentralContainerId: e.DIGICERT_CERTCENTRAL_CONTAINER_ID,
-      oneAccountId: e.DIGICERT_ONE_ACCOUNT_ID,
-      defaultRole: e.DIGICERT_DEFAULT_ROLE ?? target.defaultRole,
-      rateLimit,
-      maxConcurrent: e.DIGICERT_MAX_CONCURRENT ?? 4,
-      maxRetries: e.DIGICERT_MAX_RETRIES ?? DEFAULT_MAX_RETRIES,
-      retryBudgetMs: e.DIGICERT_RETRY_BUDGET_MS ?? DEFAULT_RETRY_BUDGET_MS,
-      circuitThreshold: e.DIGICERT_CIRCUIT_THRESHOLD ?? DEFAULT_CIRCUIT_THRESHOLD,
-      circuitCooldownMs: e.DIGICERT_CIRCUIT_COOLDOWN_MS ?? DEFAULT_CIRCUIT_COOLDOWN_MS,
-      certcentralDeactivation,
-      oneDeactivation: e.ONE_DEACTIVATE,
-      ...(e.DIGICERT_ONE_APPLICATIONS ? { oneApplications: e.DIGICERT_ONE_APPLICATIONS.split(",").map((a) => a.trim()) } : {}),
-      certcentralSamlSsoOnly: e.CERTCENTRAL_SAML_SSO_ONLY,
-      redisUrl: e.REDIS_URL,
-      replicas: e.BRIDGE_REPLICAS ?? 1,
-    },
+    digicert,
     outbox: {
       syncWaitMs: e.SYNC_WAIT_MS ?? 5000,
       syncWaitQueueMs: e.SYNC_WAIT_QUEUE_MS ?? 1000,
@@ -402,6 +447,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
     reconcile: reconcileIntervalMs === undefined ? {} : { intervalMs: reconcileIntervalMs },
     metricsTokens: metricsTokens.length ? metricsTokens : undefined,
     dryRun: e.DRY_RUN,
+    tenants: tenants.tenants,
     audit: { retentionDays: e.AUDIT_RETENTION_DAYS ?? 90 },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
