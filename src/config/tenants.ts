@@ -693,7 +693,9 @@ function checkAcrossTenants(c: Problems, input: TenantsInput, fromFile: PlacedTe
 
   // One DigiCert account, one budget: targets reaching the same account must agree on its rate limit.
   const accounts = new Map<string, { what: string; rate: string }>();
-  const rateText = (w: readonly RateWindow[]) => w.map((x) => `${x.count}/${x.windowMs}ms`).join(",");
+  // The windows as a set: "100/5s,1000/180s" and "1000/180s,100/5s" are one budget.
+  const rateText = (w: readonly RateWindow[]) =>
+    [...w].sort((a, b) => a.windowMs - b.windowMs || a.count - b.count).map((x) => `${x.count}/${x.windowMs}ms`).join(",");
   const account = (d: AppConfig["digicert"]) => (d.apiKey ? `${d.platform}\u0000${d.baseUrl.replace(/\/+$/, "")}\u0000${d.apiKey}` : undefined);
   if (env) {
     for (const t of env.targets) {

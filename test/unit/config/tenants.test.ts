@@ -446,6 +446,16 @@ describe("problems in the file name TENANTS_FILE, the file, the line and the key
     ]);
   });
 
+  test("the same windows in another order are the same rate limit", () => {
+    const file = tenantsFile(
+      "tenants:",
+      ...tenant("acme", SECRETS.acmeToken, SECRETS.acmeKey, ['        rateLimit: "100/5s,1000/180s"']),
+      ...tenant("globex", "globex-token", SECRETS.acmeKey, ['        rateLimit: "1000/180s,100/5s"']),
+      ...tenant("hooli", "hooli-token", SECRETS.envKey, ['        rateLimit: "100/5s, 1000/3m"']),
+    );
+    expect(loadConfig(env(file)).tenants.map((t) => t.id)).toEqual(["default", "acme", "globex", "hooli"]);
+  });
+
   test("a missing file, a directory, a syntax error", () => {
     const missing = join(dir, "nope.yaml");
     expect(problems(env(missing))).toEqual([`TENANTS_FILE: cannot read ${missing} (no such file)`]);
