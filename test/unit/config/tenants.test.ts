@@ -4,6 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ConfigError, loadConfig, tenantApiKeys, type AppConfig, type LoadOptions } from "../../../src/config";
 import { envSchema } from "../../../src/config/env";
+import { configOrReport } from "../../../src/cli/common";
+import { redact } from "../../../src/log/logger";
 
 // TENANTS_FILE (src/config/tenants.ts, docs/tenants.md): several tenants and DigiCert targets from one bridge.
 
@@ -472,6 +474,24 @@ describe("problems in the file name TENANTS_FILE, the file, the line and the key
     expect(found.map((p) => p.split(":")[0])).toEqual(["PORT"]);
     const second = problems(env(file, { DIGICERT_RATE_LIMIT: "lots" }));
     expect(second.map((p) => p.split(":")[0]).sort()).toEqual(["DIGICERT_RATE_LIMIT", "TENANTS_FILE"]);
+  });
+});
+
+describe("the tenants' API keys", () => {
+  test("are masked in logs once the configuration is loaded (as DIGICERT_API_KEY is)", () => {
+    const fileKey = "tenant-file-key-SECRET-0042";
+    const envKey = "tenant-env-key-SECRET-0043";
+    writeFile("masked.key", fileKey);
+    const file = tenantsFile(
+      "tenants:",
+      ...tenant("acme", "acme-token-x", SECRETS.acmeKey).map((l) => l.replace(/apiKey: .*/, "apiKeyFile: masked.key")),
+      ...tenant("globex", "globex-token-x", SECRETS.acmeKey).map((l) => l.replace(/apiKey: .*/, "apiKeyEnv: MASKED_KEY")),
+    );
+    const config = configOrReport({ TENANTS_FILE: file, MASKED_KEY: envKey }, { write: () => true });
+    expect(config?.tenants.map((t) => t.targets[0].digicert.apiKey)).toEqual([fileKey, envKey]);
+    const out = JSON.stringify(redact({ message: `calling with ${fileKey} and ${envKey}` }));
+    expect(out).not.toContain(fileKey);
+    expect(out).not.toContain(envKey);
   });
 });
 
