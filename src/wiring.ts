@@ -82,7 +82,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
   // With no credential in the environment only a store token can let the IdP in: a store that does not exist yet
   // holds none, so the start stops before creating it.
   const envTenant = tenants.find((t) => t.id === DEFAULT_TENANT);
-  if (envTenant && tenants.length === 1 && !credentialsInEnv(config) && !mayHoldTokens(config.databaseUrl)) throw new ConfigError([NO_AUTH_PROBLEM]);
+  if (envTenant && !credentialsInEnv(config) && !mayHoldTokens(config.databaseUrl)) throw new ConfigError([NO_AUTH_PROBLEM]);
   const store = await openStore(config.databaseUrl, { logger, pgSchema: opts.pgSchema }).catch((err: unknown) => {
     throw new StartupError([`DATABASE_URL: ${(err as Error).message}`], { cause: err });
   });

@@ -453,4 +453,3 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
     logFormat: e.LOG_FORMAT,
   };
 }
-export type { TenantConfig, TenantTarget } from "./tenant-types";
