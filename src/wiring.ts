@@ -97,10 +97,9 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
   // and the Bridge's own fields describe.
   const main = envTenant ?? tenants[0];
   // Gauges read on scrape (store counts, the DigiCert client's pacing); DigiCert calls and waits reported through hooks.
-  const mainStore = store.scoped(main.id);
-  const metrics = createMetrics(() => mainStore.outbox.stats(), {
-    users: () => mainStore.users.countByState(),
-    groups: () => mainStore.groups.count(),
+  const metrics = createMetrics(() => runtimes[0].store.outbox.stats(), {
+    users: () => runtimes[0].store.users.countByState(),
+    groups: () => runtimes[0].store.groups.count(),
     pacing: () => runtimes[0].digicert.pacing(),
   });
   // The status page's DigiCert view: recent calls with their cause, calls and outbox depth per minute (in memory).
