@@ -138,6 +138,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     id: r.id,
     scim: r.config.scim,
     platform: r.config.digicert.platform,
+    ...(r.targets.length > 1 ? { targets: r.targets.map((t) => ({ name: t.name, platform: t.config.digicert.platform })) } : {}),
     users: r.users,
     userReads: r.userReads,
     groups: r.groups,

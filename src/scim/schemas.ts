@@ -40,6 +40,28 @@ export const DigiCertUserExtension = new SCIMMY.Types.SchemaDefinition(
       mutable: false,
       description: "When a DigiCert job for this user last completed",
     }),
+    new SCIMMY.Types.Attribute(
+      "complex",
+      "targets",
+      {
+        mutable: false,
+        multiValued: true,
+        description:
+          "A tenant that provisions to several DigiCert targets: the user on each (the first is the primary); syncState above is the worst of them. Absent for a tenant with one target",
+      },
+      [
+        new SCIMMY.Types.Attribute("string", "target", { mutable: false, description: "The target's name in TENANTS_FILE" }),
+        new SCIMMY.Types.Attribute("string", "platform", { mutable: false, canonicalValues: platformNames(), description: "DigiCert platform of the target" }),
+        new SCIMMY.Types.Attribute("string", "syncState", {
+          mutable: false,
+          canonicalValues: ["synced", "pending", "failed"],
+          description: "Whether this target holds the user's last change",
+        }),
+        new SCIMMY.Types.Attribute("string", "digicertUserId", { mutable: false, description: "Id of the linked user on this target" }),
+        new SCIMMY.Types.Attribute("string", "lastError", { mutable: false, description: "Why this target's last job failed or is being retried" }),
+        new SCIMMY.Types.Attribute("dateTime", "lastSyncedAt", { mutable: false, description: "When a job for this user last completed on this target" }),
+      ],
+    ),
     new SCIMMY.Types.Attribute("string", "jobTitle", {
       description: "DigiCert job title (CertCentral job_title, max 64); overrides core 'title' when set",
     }),
