@@ -24,6 +24,9 @@ const variants: ["sqlite" | "postgres"][] = [["sqlite"]];
 if (PG_URL) variants.push(["postgres"]);
 else console.warn("PostgreSQL variant of the fan-out tests skipped: TEST_DATABASE_URL not set");
 
+const auth = (t: request.Test) => t.set("Authorization", `Bearer ${TOKEN}`);
+const send = (t: request.Test, body: unknown) => auth(t).set("Content-Type", "application/scim+json").send(JSON.stringify(body));
+
 async function simulator(): Promise<Simulator> {
   return startSimulator({ port: 0, apiKey: API_KEY, certcentral: { containerId: CC_CONTAINER_ID }, one: { accountId: ONE_ACCOUNT_ID } });
 }
@@ -51,7 +54,7 @@ function envFor(platform: "certcentral" | "one", sim: Simulator, databaseUrl: st
 }
 
 /** The tenant "acme": CertCentral first (the primary), DigiCert ONE second, each with its own DigiCert and mapping. */
-function fanOutConfig(cc: Simulator, one: Simulator, databaseUrl: string): AppConfig {
+function fanOutConfig(cc: Simulator, one: Simulator, databaseUrl: string, withOne = true): AppConfig {
   const ccConfig = loadConfig(
     envFor("certcentral", cc, databaseUrl, writeMapping(`default: ["Standard User"]\nrules:\n  - group: "DigiCert Admins"\n    roles: ["Administrator"]\n`)),
   );
@@ -66,7 +69,7 @@ function fanOutConfig(cc: Simulator, one: Simulator, databaseUrl: string): AppCo
       dryRun: false,
       targets: [
         { name: "certcentral", digicert: ccConfig.digicert, roleMappingFile: ccConfig.roleMappingFile },
-        { name: "one", digicert: oneConfig.digicert, roleMappingFile: oneConfig.roleMappingFile },
+        ...(withOne ? [{ name: "one", digicert: oneConfig.digicert, roleMappingFile: oneConfig.roleMappingFile }] : []),
       ],
     },
   ];
@@ -101,8 +104,6 @@ describe.each(variants)("fan-out to CertCentral and DigiCert ONE (%s)", (db) => 
     if (db === "postgres") await dropSchema(pgSchema);
   });
 
-  const auth = (t: request.Test) => t.set("Authorization", `Bearer ${TOKEN}`);
-  const send = (t: request.Test, body: unknown) => auth(t).set("Content-Type", "application/scim+json").send(JSON.stringify(body));
   const get = (path: string, on = bridge) => auth(request(on.app).get(`${BASE}${path}`));
   const post = (path: string, body: unknown) => send(request(bridge.app).post(`${BASE}${path}`), body);
   const patch = (path: string, body: unknown) => send(request(bridge.app).patch(`${BASE}${path}`), body);
@@ -331,6 +332,32 @@ describe.each(variants)("fan-out to CertCentral and DigiCert ONE (%s)", (db) => 
     );
   });
 
+  it("reconciles each target with its own DigiCert", async () => {
+    const res = await post("/Users", oktaUser());
+    expect(res.status).toBe(201);
+    await drain();
+    const userName = res.body.userName as string;
+    const oneId = oneUser(userName).id;
+    // Someone deletes the ONE user by hand; CertCentral keeps its own.
+    await target("one").core.digicert.deleteUser(oneId);
+    expect(oneUser(userName)).toBeUndefined();
+
+    const report = await tenant().reconcile({ fix: true });
+    // The answer is the primary's report, which finds nothing wrong with this user.
+    expect(report.platform).toBe("certcentral");
+    expect(report.entries.filter((e) => e.userId === res.body.id)).toEqual([]);
+    // ONE's report is stored on ONE's target, and its fix is queued there.
+    const oneReport = await target("one").store.reconcile.latest();
+    expect(oneReport!.platform).toBe("one");
+    expect(oneReport!.entries).toContainEqual(expect.objectContaining({ userId: res.body.id, kind: "missing", digicertId: oneId }));
+    expect((await target("certcentral").store.reconcile.latest())!.id).toBe(report.id);
+
+    await drain();
+    const ext = await until(res.body.id, (e) => stateOf(e, "one") === "synced" && !!e.targets[1].digicertUserId && e.targets[1].digicertUserId !== oneId);
+    expect(oneUser(userName).id).toBe(ext.targets[1].digicertUserId);
+    expect(ext.targets[0].digicertUserId).toBe(String(ccUser(userName).id));
+  });
+
   it("lets a secondary target's jobs be claimed by its worker only", async () => {
     const res = await post("/Users", oktaUser());
     expect(res.status).toBe(201);
@@ -356,6 +383,54 @@ describe("a tenant with one target", () => {
       expect(h.bridge.tenants.get("default")!.targets).toHaveLength(1);
     } finally {
       await h.close();
+    }
+  });
+});
+
+describe("a target added to a tenant that already has users", () => {
+  it("reaches them when the bridge starts with it", async () => {
+    const cc = await simulator();
+    const one = await simulator();
+    const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), "fan-out-added-")), "scim.db")}`;
+    const logger = () => createLogger("warn", new PassThrough().resume());
+    const names: string[] = [];
+    const ids: string[] = [];
+    try {
+      const before = await buildBridge(fanOutConfig(cc, one, databaseUrl, false), logger());
+      try {
+        for (let i = 0; i < 3; i++) {
+          const body = oktaUser();
+          const res = await send(request(before.app).post(`${BASE}/Users`), body);
+          expect(res.status).toBe(201);
+          expect(res.body[DC_EXT]).not.toHaveProperty("targets");
+          names.push(body.userName as string);
+          ids.push(res.body.id);
+        }
+      } finally {
+        await before.close();
+      }
+      expect(one.callsTo("one")).toHaveLength(0);
+
+      const after = await buildBridge(fanOutConfig(cc, one, databaseUrl), logger());
+      try {
+        const deadline = Date.now() + 20_000;
+        for (const id of ids) {
+          for (;;) {
+            const ext = (await auth(request(after.app).get(`${BASE}/Users/${id}`))).body[DC_EXT];
+            if (ext.targets?.[1]?.syncState === "synced") break;
+            if (Date.now() > deadline) throw new Error(`user ${id} never reached ONE: ${JSON.stringify(ext)}`);
+            await new Promise((r) => setTimeout(r, 100));
+          }
+        }
+        for (const name of names) expect(one.listUsers("one").filter((u) => u.user_name === name)).toHaveLength(1);
+        // CertCentral was not asked to create anyone again.
+        expect(cc.callsTo("certcentral", "POST", /^\/user$/)).toHaveLength(3);
+      } finally {
+        await after.close();
+      }
+    } finally {
+      await cc.close();
+      await one.close();
     }
   });
 });
