@@ -143,10 +143,11 @@ export class SqlOutboxRepository implements OutboxRepository {
         .where("id", "<", id)
         .where("status", "=", "failed")
         .execute();
-      // PostgreSQL (read committed): take the user's row lock before looking for other jobs. An enqueue for this
-      // user updates that row in its transaction, so it is then either committed and seen by the check below, or
-      // runs after us and makes the user pending again. Without the lock the check missed a job enqueued (not yet
-      // committed) meanwhile, and the user ended "synced" with that job still to run (outbox-suite test).
+      // PostgreSQL (read committed): lock the row holding the user's sync state on this target (scim_users, or its
+      // scim_user_targets row: target-links.ts) before looking for other jobs. An enqueue for this user writes that
+      // row in its transaction, so it is then either committed and seen by the check below, or runs after us and
+      // makes the user pending again. Without the lock the check missed a job enqueued (not yet committed)
+      // meanwhile, and the user ended "synced" with that job still to run (outbox-suite test).
       if (this.dialect === "postgres") await this.links.lockUser(trx, job.user_id);
       const more = await trx
         .selectFrom("scim_outbox")

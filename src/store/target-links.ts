@@ -51,7 +51,7 @@ function addCount(out: UserStateCounts, active: boolean, state: string, n: numbe
 class UserColumns implements LinkStore {
   private readonly codec: Codec;
 
-  constructor(private readonly dialect: Dialect) {
+  constructor(dialect: Dialect) {
     this.codec = codecFor(dialect);
   }
 
