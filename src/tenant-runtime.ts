@@ -289,7 +289,14 @@ export async function buildTenant(config: AppConfig, tenant: TenantConfig, store
     draftOf: draftFromRow,
     logger,
   });
-  const groups = new GroupService({ store: scimStore, userService: users, access, logger });
+  const groups = new GroupService({
+    store: scimStore,
+    userService: users,
+    access,
+    logger,
+    // A membership change re-checks its members on every target when any target maps groups to roles.
+    groupsGrantAccess: () => targets.some((t) => t.core.access.managed),
+  });
   for (const t of targets.slice(1)) void backfill(t, logger);
   // Each target applies its own mapping to its own links (the primary's through the tenant's UserService).
   const rollouts = targets.map((t, i) => ({

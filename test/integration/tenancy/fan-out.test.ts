@@ -434,3 +434,42 @@ describe("a target added to a tenant that already has users", () => {
     }
   });
 });
+
+describe("fan-out where only a secondary target maps groups", () => {
+  it("a membership change reaches the secondary target's roles though the primary has no mapping", async () => {
+    registerSecret(API_KEY);
+    const cc = await simulator();
+    const one = await simulator();
+    const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), "fan-out-map-")), "scim.db")}`;
+    const config = fanOutConfig(cc, one, databaseUrl);
+    // The primary (CertCentral) without a mapping: groups grant it nothing.
+    const tenants = config.tenants.map((t) => ({ ...t, targets: t.targets.map((x, i) => (i === 0 ? { ...x, roleMappingFile: undefined } : x)) }));
+    const bridge = await buildBridge({ ...config, tenants }, createLogger("warn", new PassThrough().resume()));
+    const post = (path: string, body: unknown) => send(request(bridge.app).post(`${BASE}${path}`), body);
+    const patch = (path: string, body: unknown) => send(request(bridge.app).patch(`${BASE}${path}`), body);
+    try {
+      const user = await post("/Users", oktaUser());
+      expect(user.status).toBe(201);
+      const group = await post("/Groups", { schemas: [GROUP], displayName: "DigiCert Admins" });
+      expect(group.status).toBe(201);
+      const oneId = () => one.listUsers("one").find((u) => u.user_name === user.body.userName)?.id as string | undefined;
+      // ONE holds the user with its default role before the membership changes.
+      for (const until = Date.now() + 20_000; !(oneId() && one.oneTruth(oneId()!)!.roles.includes("AM_DEFAULT_USER")); ) {
+        if (Date.now() > until) throw new Error("ONE never got the user");
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const added = await patch(`/Groups/${group.body.id}`, { schemas: [PATCH_OP], Operations: [{ op: "add", path: "members", value: [{ value: user.body.id }] }] });
+      expect(added.status).toBe(204);
+      const deadline = Date.now() + 20_000;
+      while (!(oneId() && one.oneTruth(oneId()!)!.roles.includes("AM_ACCOUNT_ADMIN"))) {
+        if (Date.now() > deadline) throw new Error(`ONE never gave the group's role: ${JSON.stringify(oneId() && one.oneTruth(oneId()!))}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(one.oneTruth(oneId()!)!.roles).toEqual(["AM_ACCOUNT_ADMIN"]);
+    } finally {
+      await bridge.close();
+      await cc.close();
+      await one.close();
+    }
+  });
+});
