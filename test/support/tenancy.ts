@@ -17,8 +17,10 @@ export interface TenantSpec {
   /** Its one bearer token. */
   token: string;
   sim: Simulator;
-  /** ROLE_MAPPING_FILE of its (only) target. */
+  /** ROLE_MAPPING_FILE of its first target. */
   mapping?: string;
+  /** Further DigiCert targets (a fan-out tenant), each with its own simulator. */
+  moreTargets?: { name: string; platform: Platform; sim: Simulator; mapping?: string }[];
 }
 
 /** The SCIM path a tenant is served at ("default": /scim/v2, or /t/default/scim/v2 with `mount`). */
@@ -53,11 +55,15 @@ function envOf(spec: TenantSpec, extra: Record<string, string | undefined>): Rec
 export function tenantConfig(spec: TenantSpec, env: Record<string, string | undefined> = {}): TenantConfig {
   registerSecret(spec.token);
   const c = loadConfig(envOf(spec, env));
+  const more = (spec.moreTargets ?? []).map((t) => {
+    const tc = loadConfig(envOf({ ...spec, platform: t.platform, sim: t.sim, mapping: t.mapping }, env));
+    return { name: t.name, digicert: tc.digicert, ...(tc.roleMappingFile ? { roleMappingFile: tc.roleMappingFile } : {}) };
+  });
   return {
     id: spec.id,
     credentials: { bearerTokens: c.scim.bearerTokens, basicUsers: [] },
     dryRun: false,
-    targets: [{ name: spec.platform, digicert: c.digicert, ...(c.roleMappingFile ? { roleMappingFile: c.roleMappingFile } : {}) }],
+    targets: [{ name: spec.platform, digicert: c.digicert, ...(c.roleMappingFile ? { roleMappingFile: c.roleMappingFile } : {}) }, ...more],
   };
 }
 
@@ -121,17 +127,22 @@ export async function startTenantBridge(
   };
 }
 
-/** Every tenant's outbox empty of pending and running jobs (each tenant's worker kicked meanwhile). */
+/**
+ * Every tenant's outbox (each of its targets') empty of pending and running jobs, their workers kicked meanwhile.
+ * The outbox is in the database: any replica's bridge sees every replica's jobs.
+ */
 export async function drainTenants(bridge: Bridge, timeoutMs = 15_000, only?: string[]): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     let busy: Record<string, unknown> | null = null;
     for (const [id, t] of bridge.tenants) {
       if (only && !only.includes(id)) continue;
-      const s = await t.store.outbox.stats();
-      if (s.pending + s.running > 0) {
-        busy = { tenant: id, ...s };
-        t.outbox.kick();
+      for (const target of t.targets) {
+        const s = await target.store.outbox.stats();
+        if (s.pending + s.running > 0) {
+          busy = { tenant: id, target: target.name, ...s };
+          target.worker.kick();
+        }
       }
     }
     if (!busy) return;
