@@ -148,6 +148,27 @@ function groupPatchRoute(contextOf: (res: Response) => ScimContext) {
   };
 }
 
+/** ServiceProviderConfig.authenticationSchemes for the methods a router's tenant accepts. */
+function authenticationSchemes(auth: ScimRouterOptions["auth"]): Record<string, string>[] {
+  return [
+    ...(auth.bearer || auth.oauth
+      ? [
+          {
+            type: "oauthbearertoken",
+            name: "OAuth Bearer Token",
+            description: auth.oauth
+              ? "A bearer token from SCIM_BEARER_TOKENS or digicert-scim tokens create, or an access token from POST /oauth/token (client credentials)"
+              : "A bearer token from SCIM_BEARER_TOKENS or digicert-scim tokens create",
+            specUri: "https://www.rfc-editor.org/rfc/rfc6750",
+          },
+        ]
+      : []),
+    ...(auth.basic
+      ? [{ type: "httpbasic", name: "HTTP Basic", description: "A user name and password from SCIM_BASIC_USERS", specUri: "https://www.rfc-editor.org/rfc/rfc7617" }]
+      : []),
+  ];
+}
+
 function applyServiceProviderConfig(opts: ScimRouterOptions): void {
   const { maxResults, auth, documentationUri, bulk } = opts;
   // Must run after constructing SCIMMYRouters, which overwrites these and appends an auth scheme each time.
@@ -162,22 +183,32 @@ function applyServiceProviderConfig(opts: ScimRouterOptions): void {
     filter: { supported: true, maxResults },
     authenticationSchemes: [],
   } as never);
-  if (auth.bearer || auth.oauth) SCIMMY.Config.set("authenticationSchemes", {
-    type: "oauthbearertoken",
-    name: "OAuth Bearer Token",
-    description: auth.oauth
-      ? "A bearer token from SCIM_BEARER_TOKENS or digicert-scim tokens create, or an access token from POST /oauth/token (client credentials)"
-      : "A bearer token from SCIM_BEARER_TOKENS or digicert-scim tokens create",
-    specUri: "https://www.rfc-editor.org/rfc/rfc6750",
-  } as never);
-  if (auth.basic) {
-    SCIMMY.Config.set("authenticationSchemes", {
-      type: "httpbasic",
-      name: "HTTP Basic",
-      description: "A user name and password from SCIM_BASIC_USERS",
-      specUri: "https://www.rfc-editor.org/rfc/rfc7617",
-    } as never);
-  }
+  for (const scheme of authenticationSchemes(auth)) SCIMMY.Config.set("authenticationSchemes", scheme as never);
+}
+
+/**
+ * SCIMMY's configuration is one for the process, left as the last tenant's router set it: each tenant's
+ * /ServiceProviderConfig names the authentication schemes of its own credentials.
+ */
+function ownAuthenticationSchemes(auth: ScimRouterOptions["auth"]) {
+  const schemes = authenticationSchemes(auth);
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    onAnswer(res, (answer) => {
+      if (answer.status !== 200) return;
+      const text = typeof answer.body === "string" || Buffer.isBuffer(answer.body);
+      let body: unknown;
+      try {
+        // A copy: SCIMMY's own answer object refuses to have its read-only attributes set.
+        body = JSON.parse(text ? String(answer.body) : JSON.stringify(answer.body));
+      } catch {
+        return;
+      }
+      if (!body || typeof body !== "object" || !("authenticationSchemes" in body)) return;
+      (body as { authenticationSchemes: unknown }).authenticationSchemes = schemes.map((s) => ({ ...s }));
+      answer.body = text ? JSON.stringify(body) : body;
+    });
+    next();
+  };
 }
 
 /** The SCIM protocol surface. Mount it behind authentication at /scim/v2. */
@@ -236,6 +267,7 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     req.url = req.url.replace(/^\/serviceConfiguration/, "/ServiceProviderConfig");
     next();
   });
+  router.get("/ServiceProviderConfig", ownAuthenticationSchemes(opts.auth));
   // Ours, not scimmy-routers' (which would run SCIMMY's own Bulk past every handler of ours); 501 when turned off.
   router.post(
     "/Bulk",

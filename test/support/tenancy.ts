@@ -16,6 +16,8 @@ export interface TenantSpec {
   platform: Platform;
   /** Its one bearer token. */
   token: string;
+  /** SCIM_BASIC_USERS of its own (user:sha256:<hex>), besides the token. */
+  basicUsers?: string;
   sim: Simulator;
   /** ROLE_MAPPING_FILE of its first target. */
   mapping?: string;
@@ -47,6 +49,7 @@ function envOf(spec: TenantSpec, extra: Record<string, string | undefined>): Rec
     OUTBOX_RETRY_MAX_MS: "2000",
     LOG_LEVEL: "debug",
     ROLE_MAPPING_FILE: spec.mapping,
+    SCIM_BASIC_USERS: spec.basicUsers,
     ...extra,
   };
 }
@@ -61,7 +64,7 @@ export function tenantConfig(spec: TenantSpec, env: Record<string, string | unde
   });
   return {
     id: spec.id,
-    credentials: { bearerTokens: c.scim.bearerTokens, basicUsers: [] },
+    credentials: { bearerTokens: c.scim.bearerTokens, basicUsers: c.scim.basicUsers },
     dryRun: false,
     targets: [{ name: spec.platform, digicert: c.digicert, ...(c.roleMappingFile ? { roleMappingFile: c.roleMappingFile } : {}) }, ...more],
   };

@@ -16,6 +16,7 @@ const ERROR = "urn:ietf:params:scim:api:messages:2.0:Error";
 const BULK = "urn:ietf:params:scim:api:messages:2.0:BulkRequest";
 const ACME_TOKEN = "acme-token-0123456789abcdef01";
 const GLOBEX_TOKEN = "globex-token-0123456789abcdef0";
+const GLOBEX_PASSWORD = "globex-password-0123456789";
 
 const SHARED_NAME = "shared.person@example.com";
 
@@ -72,6 +73,8 @@ describe.each(variants)("tenant isolation: %s", (_label, variant) => {
         id: "globex",
         platform: "one",
         token: GLOBEX_TOKEN,
+        // globex's IdP may also sign in with a password; acme's and the default tenant's may not.
+        basicUsers: `globex-idp:sha256:${createHash("sha256").update(GLOBEX_PASSWORD).digest("hex")}`,
         sim: simG,
         mapping: writeMapping(`default: ["Default User"]\nrules:\n  - group: "DigiCert Admins"\n    roles: ["Account Admin"]\n`),
       },
@@ -132,6 +135,33 @@ describe.each(variants)("tenant isolation: %s", (_label, variant) => {
       expect((await scimClient(t.app, "/t/acme/scim/v2", secret).get("/Users")).status).toBe(200);
       expect((await scimClient(t.app, "/t/globex/scim/v2", secret).get("/Users")).status).toBe(401);
       expect((await scimClient(t.app, "/scim/v2", secret).get("/Users")).status).toBe(401);
+    });
+
+    test("globex's Basic user opens globex only", async () => {
+      const basic = `Basic ${Buffer.from(`globex-idp:${GLOBEX_PASSWORD}`).toString("base64")}`;
+      expect((await request(t.app).get("/t/globex/scim/v2/Users").set("Authorization", basic)).status).toBe(200);
+      expect((await request(t.app).get("/t/acme/scim/v2/Users").set("Authorization", basic)).status).toBe(401);
+      expect((await request(t.app).get("/scim/v2/Users").set("Authorization", basic)).status).toBe(401);
+    });
+
+    test("each tenant's ServiceProviderConfig names its own authentication schemes", async () => {
+      const schemes = async (c: ScimClient) => ((await c.get("/ServiceProviderConfig")).body.authenticationSchemes as { type: string }[]).map((s) => s.type).sort();
+      expect(await schemes(acme)).toEqual(["oauthbearertoken"]);
+      expect(await schemes(def)).toEqual(["oauthbearertoken"]);
+      expect(await schemes(globex)).toEqual(["httpbasic", "oauthbearertoken"]);
+      expect(await schemes(acme)).toEqual(["oauthbearertoken"]);
+    });
+
+    test("each tenant's role catalogue is its own DigiCert's", async () => {
+      const roles = async (c: ScimClient) => {
+        const res = await c.get("/Roles");
+        expect(res.status).toBe(200);
+        for (const r of res.body.Resources) if (r.meta?.location) expect(r.meta.location).toContain(`${PUBLIC_BASE_URL}${c.base}/`);
+        return res.body.Resources.map((r: any) => r.displayName ?? r.name ?? r.display);
+      };
+      expect(await roles(acme)).toContain("Administrator");
+      expect(await roles(globex)).toContain("Account Admin");
+      expect(await roles(globex)).not.toContain("Administrator");
     });
 
     test("an unknown tenant is the app's SCIM 404, whoever asks", async () => {
