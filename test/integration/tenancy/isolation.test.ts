@@ -237,6 +237,13 @@ describe.each(variants)("tenant isolation: %s", (_label, variant) => {
       expect(await total(globex, `/Users?filter=${f('emails.value eq "acme.only@example.com"')}`)).toBe(0);
       expect(await total(globex, `/Users?filter=${f(`id eq "${A.user}" or id eq "${A.onlyUser}"`)}`)).toBe(0);
       expect(await total(globex, `/Users?filter=${f('userName sw "acme"')}`)).toBe(0);
+      // By acme's group, sorted, paged: still none of acme's.
+      const byGroup = await globex.get(`/Users?filter=${f(`groups.value eq "${A.group}"`)}`);
+      expect([200, 400]).toContain(byGroup.status);
+      if (byGroup.status === 200) expect(byGroup.body.totalResults).toBe(0);
+      const sorted = await globex.get(`/Users?sortBy=userName&sortOrder=descending&startIndex=1&count=50&filter=${f('userName pr')}`);
+      expect(sorted.body.Resources.map((r: any) => r.id)).not.toEqual(expect.arrayContaining([A.user]));
+      expect(sorted.body.Resources.map((r: any) => r.id)).not.toEqual(expect.arrayContaining([A.onlyUser]));
       // A name both tenants hold: globex finds its own.
       const same = await globex.get(`/Users?filter=${f(`userName eq "${SHARED_NAME}"`)}`);
       expect(same.body.Resources.map((r: any) => r.id)).toEqual([G.user]);
