@@ -21,15 +21,19 @@ import {
   PrimitiveValueListNode,
   ReferenceNode,
   TableNode,
+  UsingNode,
   ValueListNode,
   ValueNode,
   ValuesNode,
   WhereNode,
+  type ColumnUpdateNode,
   type DeleteQueryNode,
   type InsertQueryNode,
   type JoinNode,
   type KyselyPlugin,
+  type MergeQueryNode,
   type OperationNode,
+  type RawNode,
   type PluginTransformQueryArgs,
   type PluginTransformResultArgs,
   type QueryResult,
@@ -92,10 +96,7 @@ export class TenantScopePlugin implements KyselyPlugin {
     const node = args.node;
     if (node.kind === "RawNode") {
       // A raw statement cannot be scoped; only ones that touch no table of the bridge's may run through a store.
-      const text = (node as { sqlFragments: readonly string[] }).sqlFragments.join(" ");
-      for (const table of TENANT_TABLES) {
-        if (new RegExp(`\\b${table}\\b`).test(text)) throw new Error(`raw SQL on ${table} cannot be confined to a tenant; build it with Kysely`);
-      }
+      refuseRaw(node as RawNode);
       return node;
     }
     return this.transformer.transformNode(node);
@@ -106,8 +107,19 @@ export class TenantScopePlugin implements KyselyPlugin {
   }
 }
 
+/** Throws when raw SQL names a table of the bridge's: there is no knowing where in it a condition would go. */
+function refuseRaw(node: RawNode): void {
+  const text = node.sqlFragments.join(" ");
+  for (const table of TENANT_TABLES) {
+    if (new RegExp(`\\b${table}\\b`).test(text)) throw new Error(`raw SQL on ${table} cannot be confined to a tenant; build it with Kysely`);
+  }
+}
+
 /** The name a query refers to a table by (its alias, else its name), when the item is a scoped table. */
 function scopedName(item: OperationNode): { table: string; ref: string } | null {
+  // A table written as raw SQL (`selectFrom(sql`…`.as("x"))`) would escape the scope unseen.
+  if (item.kind === "RawNode") refuseRaw(item as RawNode);
+  if (item.kind === "AliasNode" && (item as AliasNode).node.kind === "RawNode") refuseRaw((item as AliasNode).node as RawNode);
   if (item.kind === "TableNode") {
     const name = (item as TableNode).table.identifier.name;
     return TENANT_TABLES.has(name) ? { table: name, ref: name } : null;
@@ -120,6 +132,34 @@ function scopedName(item: OperationNode): { table: string; ref: string } | null 
     return TENANT_TABLES.has(name) ? { table: name, ref } : null;
   }
   return null;
+}
+
+/** The column an update sets, however the caller named it (`tenant`, `t.tenant`, a dynamic or raw reference). */
+function updatedColumn(u: ColumnUpdateNode): string | null {
+  const column = u.column;
+  if (column.kind === "ColumnNode") return (column as ColumnNode).column.name;
+  if (column.kind === "ReferenceNode") {
+    const ref = (column as ReferenceNode).column;
+    return ref.kind === "ColumnNode" ? ref.column.name : null;
+  }
+  if (column.kind === "RawNode") {
+    const raw = column as RawNode;
+    const inner = raw.parameters.length === 1 && raw.sqlFragments.every((f) => !f.trim()) ? raw.parameters[0] : null;
+    if (inner) return updatedColumn({ ...u, column: inner });
+    return raw.sqlFragments.join("").trim().replace(/^"|"$/g, "");
+  }
+  return null;
+}
+
+/** A row never moves between tenants or targets: updates of those columns are dropped. */
+function withoutScopeColumns(updates: readonly ColumnUpdateNode[] | undefined): readonly ColumnUpdateNode[] | undefined {
+  if (!updates) return updates;
+  const kept = updates.filter((u) => {
+    const name = updatedColumn(u);
+    return name !== "tenant" && name !== "target";
+  });
+  if (updates.length && !kept.length) throw new Error("an update cannot move a row to another tenant or target");
+  return kept;
 }
 
 class ScopeTransformer extends OperationNodeTransformer {
@@ -161,18 +201,26 @@ class ScopeTransformer extends OperationNodeTransformer {
     const inner = super.transformUpdateQuery(node);
     const items = [...(inner.table ? [inner.table] : []), ...(inner.from?.froms ?? [])];
     const tables = items.map(scopedName).filter((t) => t !== null);
-    // A row never moves between tenants or targets.
-    const updates = inner.updates?.filter((u) => {
-      const column = u.column as ColumnNode;
-      return column.kind !== "ColumnNode" || (column.column.name !== "tenant" && column.column.name !== "target");
-    });
+    const updates = withoutScopeColumns(inner.updates);
     return { ...inner, updates, joins: this.scopedJoins(inner.joins), where: this.and(inner.where, tables.map((t) => this.condition(t))) };
   }
 
   protected override transformDeleteQuery(node: DeleteQueryNode): DeleteQueryNode {
     const inner = super.transformDeleteQuery(node);
-    const tables = inner.from.froms.map(scopedName).filter((t) => t !== null);
+    // PostgreSQL's DELETE … USING reads other tables as UPDATE … FROM does: they are confined too.
+    const items = [...inner.from.froms, ...(inner.using ? (inner.using as UsingNode).tables : [])];
+    const tables = items.map(scopedName).filter((t) => t !== null);
     return { ...inner, joins: this.scopedJoins(inner.joins), where: this.and(inner.where, tables.map((t) => this.condition(t))) };
+  }
+
+  protected override transformMergeQuery(node: MergeQueryNode): MergeQueryNode {
+    // MERGE has no WHERE of its own to confine it by (its conditions sit in each WHEN); none of the store's needs one.
+    const using = node.using?.table;
+    for (const item of [node.into, ...(using ? [using] : [])]) {
+      const t = scopedName(item);
+      if (t) throw new Error(`MERGE on ${t.table} cannot be confined to a tenant; use INSERT … ON CONFLICT or UPDATE`);
+    }
+    return super.transformMergeQuery(node);
   }
 
   protected override transformInsertQuery(node: InsertQueryNode): InsertQueryNode {
@@ -204,6 +252,12 @@ class ScopeTransformer extends OperationNodeTransformer {
       const named = new Set(onConflict.columns.map((c) => c.column.name));
       const key = added.map(([column]) => column).filter((c) => !named.has(c));
       onConflict = { ...onConflict, columns: [...key.map((c) => ColumnNode.create(c)), ...onConflict.columns] };
+    }
+    if (onConflict?.updates) {
+      // DO UPDATE changes the row already there: never its tenant, and (under a key that does not begin with the
+      // tenant, whose clash may be another tenant's row) only a row of this store's own.
+      const updateWhere = onConflict.updateWhere ? WhereNode.cloneWithOperation(WhereNode.create(ParensNode.create(onConflict.updateWhere.where)), "And", this.condition(t)) : WhereNode.create(this.condition(t));
+      onConflict = { ...onConflict, updates: withoutScopeColumns(onConflict.updates), updateWhere };
     }
     return { ...inner, columns, values, ...(onConflict ? { onConflict } : {}) };
   }

@@ -255,11 +255,14 @@ export class SqlUserRepository implements UserRepository {
       : sql`(select json_group_array(json_object('value', ve.value, 'type', ve.type, 'primary', ve.is_primary) order by ve.position) from scim_user_emails ve where ve.user_id = scim_users.id)`;
   }
 
-  /** The user's groups as groupsOfUsers orders them, as one JSON array. */
+  /**
+   * The user's groups as groupsOfUsers orders them, as one JSON array. Raw SQL, which the tenant scope does not
+   * rewrite: the membership's own tenant is matched here, so a row pointing across tenants could never show.
+   */
   private groupsJson(): RawBuilder<unknown> {
     return this.dialect === "postgres"
-      ? sql`(select coalesce(json_agg(json_build_object('id', vg.id, 'displayName', vg.display_name, 'externalId', vg.external_id) order by vg.display_name_lower, vg.id), '[]'::json) from scim_group_members vm join scim_groups vg on vg.id = vm.group_id where vm.user_id = scim_users.id)`
-      : sql`(select json_group_array(json_object('id', vg.id, 'displayName', vg.display_name, 'externalId', vg.external_id) order by vg.display_name_lower, vg.id) from scim_group_members vm join scim_groups vg on vg.id = vm.group_id where vm.user_id = scim_users.id)`;
+      ? sql`(select coalesce(json_agg(json_build_object('id', vg.id, 'displayName', vg.display_name, 'externalId', vg.external_id) order by vg.display_name_lower, vg.id), '[]'::json) from scim_group_members vm join scim_groups vg on vg.id = vm.group_id where vm.user_id = scim_users.id and vm.tenant = scim_users.tenant)`
+      : sql`(select json_group_array(json_object('id', vg.id, 'displayName', vg.display_name, 'externalId', vg.external_id) order by vg.display_name_lower, vg.id) from scim_group_members vm join scim_groups vg on vg.id = vm.group_id where vm.user_id = scim_users.id and vm.tenant = scim_users.tenant)`;
   }
 
   private toView(r: Selectable<UsersTable>, emailsJson: unknown, groupsJson: unknown, targetsJson: unknown): UserView {
