@@ -62,6 +62,9 @@ function atMostOneUser(query: UserQuery | undefined): boolean {
 /** Rows per multi-row insert into scim_users (13 columns: about 5,000 bound parameters per statement). */
 const USER_INSERT_CHUNK = 400;
 
+/** Where a prepared query's parameter comes from: the call's value at `param`, or a value fixed at compile time. */
+type ParameterSlot = { param: number } | { value: unknown };
+
 export class SqlUserRepository implements UserRepository {
   private readonly codec: Codec;
 
@@ -183,21 +186,33 @@ export class SqlUserRepository implements UserRepository {
     return views.map((v, i) => ({ ...v, row: rows[i]! }));
   }
 
-  private readonly compiled = new Map<string, string | null>();
+  private readonly compiled = new Map<string, { sql: string; slots: ParameterSlot[] } | null>();
 
   /**
    * A query whose SQL text does not depend on its values, compiled by Kysely once and then run with new values:
-   * building and compiling it costs more than SQLite takes to answer it. Used only when the compiled parameters are
-   * the values given, in order (else it is built every time).
+   * building and compiling it costs more than SQLite takes to answer it. The first call compiles it with stand-ins
+   * for the values to learn where each goes; the other parameters are this store's own (its tenant scope), the
+   * same on every run. Built every time when a value does not reach the parameters as given.
    */
   private prepared<P extends unknown[], R>(key: string, build: (...params: P) => Compilable<R>): (...params: P) => Promise<R[]> {
     return async (...params: P) => {
-      const text = this.compiled.get(key);
-      if (text) return (await this.db.executeQuery<R>(CompiledQuery.raw(text, params))).rows;
-      const query = build(...params).compile();
-      const same = query.parameters.length === params.length && query.parameters.every((p, i) => p === params[i]);
-      if (text === undefined) this.compiled.set(key, same ? query.sql : null);
-      return (await this.db.executeQuery<R>(query)).rows;
+      let plan = this.compiled.get(key);
+      if (plan === undefined) {
+        const standIns = params.map((_, i) => `\u0000prepared-${i}\u0000`) as unknown as P;
+        const probe = build(...standIns).compile();
+        const slots: ParameterSlot[] = probe.parameters.map((p) => {
+          const i = (standIns as unknown[]).indexOf(p);
+          return i >= 0 ? { param: i } : { value: p };
+        });
+        const everyValueUsed = params.every((_, i) => slots.some((s) => "param" in s && s.param === i));
+        plan = everyValueUsed && slots.every((s) => "param" in s || typeof s.value !== "string" || !s.value.startsWith("\u0000prepared-")) ? { sql: probe.sql, slots } : null;
+        this.compiled.set(key, plan);
+      }
+      if (plan) {
+        const values = plan.slots.map((s) => ("param" in s ? params[s.param] : s.value));
+        return (await this.db.executeQuery<R>(CompiledQuery.raw(plan.sql, values))).rows;
+      }
+      return (await this.db.executeQuery<R>(build(...params).compile())).rows;
     };
   }
 

@@ -744,3 +744,30 @@ describe.each(variants)("two tenants' stores on one %s database", (_label, open)
     expect((await a.roleLists.latest("certcentral", "roles"))?.list).toEqual([{ id: "1", name: "Acme admin" }]);
   });
 });
+
+describe("a scoped store's prepared reads", () => {
+  // The read by id and userName is compiled once per store (src/store/user-repository.ts `prepared`); the scope adds
+  // its own parameters, which must neither stop that nor leak another tenant's value into a reused statement.
+  test("are compiled once, with each store's own tenant in them", async () => {
+    const root = await openStore("sqlite::memory:");
+    try {
+      const a = root.scoped("acme");
+      const b = root.scoped("globex");
+      const row = (id: string): NewUserRow => ({ id, userName: "same@example.com", externalId: null, active: true, resource: { userName: "same@example.com" }, emails: [], digicertId: null, adopted: false });
+      const [idA, idB] = [randomUUID(), randomUUID()];
+      await a.users.insert(row(idA));
+      await b.users.insert(row(idB));
+      for (let i = 0; i < 2; i++) {
+        expect((await a.users.view(idA))?.row.id).toBe(idA);
+        expect(await a.users.view(idB)).toBeNull();
+        expect((await b.users.view(idB))?.row.id).toBe(idB);
+        expect(await b.users.view(idA)).toBeNull();
+      }
+      const plans = (s: Store) => (s.users as unknown as { compiled: Map<string, unknown> }).compiled;
+      expect(plans(a).get("views by id")).not.toBeNull();
+      expect(plans(b).get("views by id")).not.toBeNull();
+    } finally {
+      await root.close();
+    }
+  });
+});
