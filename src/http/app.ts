@@ -20,6 +20,7 @@ import { oauthTokenRouter } from "./oauth";
 import { requestLog } from "./request-log";
 import { loopbackDispatch } from "./bulk-dispatch";
 import { StoreTokens } from "./store-tokens";
+import { tenantLimiter } from "./auth-failures";
 import { requestContext } from "./request-context";
 import type { IdentityProvider } from "../scim/idp";
 import type { TargetLabel } from "../scim/user-mapping";
@@ -124,7 +125,12 @@ export function createApp(deps: AppDeps): express.Express {
   if (config.scim.oauth) app.use("/oauth/token", oauthTokenRouter(config.scim.oauth, auth.limiter));
   for (const tenant of mountsOf(deps)) {
     // A tenant's credentials open its own paths only: another tenant's token is as unknown here as a wrong one.
-    const tenantAuth = { ...auth, store: tenant.tokens ? new StoreTokens({ repo: tenant.tokens, logger }) : undefined };
+    const tenantAuth = {
+      ...auth,
+      // Each tenant other than the default counts failed authentications apart (auth-failures.ts, LimitedRequest).
+      limiter: tenant.id === DEFAULT_TENANT_ID ? auth.limiter : tenantLimiter(auth.limiter, tenant.id),
+      store: tenant.tokens ? new StoreTokens({ repo: tenant.tokens, logger }) : undefined,
+    };
     const paths = tenant.id === DEFAULT_TENANT_ID ? ["/scim/v2", `/t/${DEFAULT_TENANT_ID}/scim/v2`] : [`/t/${tenant.id}/scim/v2`];
     const handlers = [
       scimAuth(tenant.scim, tenantAuth),

@@ -38,13 +38,38 @@ export interface AuthFailureLimiterOptions {
   warn?: boolean;
 }
 
+/**
+ * The request as a limiter sees it: its address, and the tenant whose SCIM surface it reached (absent: the default
+ * tenant and the bridge's own surfaces). One tenant's misconfigured IdP must not lock out another tenant whose IdP
+ * sends from the same addresses (an IdP's shared egress), so each other tenant counts apart.
+ */
+export type LimitedRequest = Pick<Request, "ip"> & { limitScope?: string };
+
+/** The key a request's failures are counted under: its address (clientKey), within its tenant's count. */
+export function limitKey(req: LimitedRequest): string {
+  const key = clientKey(req.ip);
+  return req.limitScope ? `t:${req.limitScope}:${key}` : key;
+}
+
+/** A limiter whose counts are `tenant`'s own (see LimitedRequest). */
+export function tenantLimiter(limiter: FailureLimiter, tenant: string): FailureLimiter {
+  const scoped = (req: Pick<Request, "ip">): LimitedRequest => ({ ip: req.ip, limitScope: tenant });
+  return {
+    get enabled() {
+      return limiter.enabled;
+    },
+    blockedFor: (req) => limiter.blockedFor(scoped(req)),
+    fail: (req, surface) => limiter.fail(scoped(req), surface),
+  };
+}
+
 /** What every authenticated surface asks (credential-prelude.ts, oauth.ts): either limiter. */
 export interface FailureLimiter {
   readonly enabled: boolean;
   /** Whole seconds until the request's address may try again; 0 when it is not blocked. */
-  blockedFor(req: Pick<Request, "ip">): number | Promise<number>;
+  blockedFor(req: LimitedRequest): number | Promise<number>;
   /** Counts a failed authentication; blocks the address at the limit. Never throws. */
-  fail(req: Pick<Request, "ip">, surface: AuthSurface): boolean | Promise<void>;
+  fail(req: LimitedRequest, surface: AuthSurface): boolean | Promise<void>;
   close?(): Promise<void>;
 }
 
@@ -114,9 +139,9 @@ export class AuthFailureLimiter implements FailureLimiter {
   }
 
   /** Whole seconds until the request's address may try again; 0 when it is not blocked. */
-  blockedFor(req: Pick<Request, "ip">): number {
+  blockedFor(req: LimitedRequest): number {
     if (!this.opts.limit) return 0;
-    const entry = this.entries.get(clientKey(req.ip));
+    const entry = this.entries.get(limitKey(req));
     const left = entry ? entry.blockedUntil - this.now() : 0;
     return left > 0 ? Math.max(1, Math.ceil(left / 1000)) : 0;
   }
@@ -125,11 +150,11 @@ export class AuthFailureLimiter implements FailureLimiter {
    * Counts a failed authentication of the request's address on `surface`; blocks the address at the limit. True
    * when this failure blocked it.
    */
-  fail(req: Pick<Request, "ip">, surface: AuthSurface): boolean {
+  fail(req: LimitedRequest, surface: AuthSurface): boolean {
     const limit = this.opts.limit;
     if (!limit) return false;
     const now = this.now();
-    const key = clientKey(req.ip);
+    const key = limitKey(req);
     const entry = this.entries.get(key) ?? { failures: [], blockedUntil: 0, touched: now };
     // An attempt that was let in before the block (a store look-up in flight) does not extend it.
     if (entry.blockedUntil > now) return false;
@@ -275,8 +300,8 @@ export class SharedAuthFailureLimiter implements FailureLimiter {
     return this.down;
   }
 
-  private keys(req: Pick<Request, "ip">): [string, string] {
-    const key = clientKey(req.ip);
+  private keys(req: LimitedRequest): [string, string] {
+    const key = limitKey(req);
     return [`${this.prefix}f:${key}`, `${this.prefix}b:${key}`];
   }
 
@@ -294,7 +319,7 @@ export class SharedAuthFailureLimiter implements FailureLimiter {
     });
   }
 
-  async blockedFor(req: Pick<Request, "ip">): Promise<number> {
+  async blockedFor(req: LimitedRequest): Promise<number> {
     if (!this.opts.limit) return 0;
     try {
       await this.firstConnect;
@@ -307,7 +332,7 @@ export class SharedAuthFailureLimiter implements FailureLimiter {
     }
   }
 
-  async fail(req: Pick<Request, "ip">, surface: AuthSurface): Promise<void> {
+  async fail(req: LimitedRequest, surface: AuthSurface): Promise<void> {
     const limit = this.opts.limit;
     if (!limit) return;
     const blockedLocally = this.local.fail(req, surface);
@@ -316,10 +341,10 @@ export class SharedAuthFailureLimiter implements FailureLimiter {
       const [failures, block] = this.keys(req);
       const verdict = await this.store.eval(FAIL_SCRIPT, 2, failures, block, limit.windowMs, limit.count, randomUUID());
       this.answered();
-      if (Number(verdict) === 2) blockWarning(this.opts.logger, limit, clientKey(req.ip), surface, true);
+      if (Number(verdict) === 2) blockWarning(this.opts.logger, limit, limitKey(req), surface, true);
     } catch (err) {
       this.unreachable(err);
-      if (blockedLocally) blockWarning(this.opts.logger, limit, clientKey(req.ip), surface, false);
+      if (blockedLocally) blockWarning(this.opts.logger, limit, limitKey(req), surface, false);
     }
   }
 

@@ -125,4 +125,14 @@ describe("tenants from TENANTS_FILE", () => {
     expect(bridge.tenants.get("globex")?.tenant.idp).toBe("entra");
     expect([...bridge.tenants.keys()].sort()).toEqual(["acme", "default", "globex"]);
   });
+
+  // Last: it leaves acme's count for this address blocked for the rest of the window.
+  test("one tenant's failed authentications do not lock another tenant out (AUTH_FAILURE_LIMIT, 20/60s)", async () => {
+    let last = 0;
+    for (let i = 0; i < 21; i++) last = (await as("not-a-token-of-anyone").get("/t/acme/scim/v2/Users")).status;
+    expect(last).toBe(429);
+    expect((await as(ACME_TOKEN).get("/t/acme/scim/v2/Users")).status).toBe(429);
+    expect((await as(GLOBEX_TOKEN).get("/t/globex/scim/v2/Users")).status).toBe(200);
+    expect((await as(TOKEN).get("/scim/v2/Users")).status).toBe(200);
+  });
 });
