@@ -53,12 +53,18 @@ function traceOfJob(job: OutboxJob): TraceContext {
   return traceId && /^[0-9a-f]{32}$/.test(traceId) ? { traceId, flags: traceFlags && /^[0-9a-f]{2}$/.test(traceFlags) ? traceFlags : "01" } : newTrace();
 }
 
-export interface TenantDeps {
-  logger: Logger;
+/** What one target's runtime reports through (metrics labelled with its tenant and target, the status page). */
+export interface TargetHooks {
   /** DigiCert call and wait hooks (metrics, the status page's activity). */
   observer?: DigiCertObservers;
   onAdopted?: () => void;
   onJobEnd?: (job: OutboxJob, outcome: string, ms: number) => void;
+}
+
+/** The fields of TargetHooks are the primary target's; `forTarget` gives any other target's (fan-out). */
+export interface TenantDeps extends TargetHooks {
+  logger: Logger;
+  forTarget?: (target: TenantTarget) => TargetHooks;
 }
 
 /** A tenant's primary DigiCert target at work: its client, mapping, sync and the worker that runs its outbox. */
