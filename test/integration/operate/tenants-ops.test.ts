@@ -6,6 +6,7 @@ import { createHash } from "node:crypto";
 import request from "supertest";
 import { oktaUser } from "../../support/harness";
 import { parseMetrics, type Scrape } from "../../support/metrics";
+import { dropSchema, PG_URL, uniqueSchema } from "../../support/databases";
 import { startTenantBridge, type TenantBridge } from "../../support/tenant-bridge";
 
 jest.setTimeout(60_000);
@@ -16,8 +17,11 @@ const BROKEN_TOKEN = "broken-scim-token-0123456789abcd";
 const BROKEN_KEY = "refused-api-key-0123456789";
 const hex = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
 
-describe("a bridge of three tenants", () => {
+if (!PG_URL) console.warn("PostgreSQL variant of the tenants' operating tests skipped: TEST_DATABASE_URL not set");
+
+describe.each(["sqlite", ...(PG_URL ? ["postgres"] : [])])("a bridge of three tenants on %s", (db) => {
   let t: TenantBridge;
+  const pgSchema = uniqueSchema("tenants_ops");
   let m: Scrape;
   const admin = (path: string, token = ADMIN_TOKEN) => request(t.app).get(path).set("Authorization", `Bearer ${token}`);
   const ids: Record<string, string[]> = { default: [], acme: [] };
@@ -29,6 +33,7 @@ describe("a bridge of three tenants", () => {
         { id: "broken", token: BROKEN_TOKEN, apiKey: BROKEN_KEY },
       ],
       env: { ADMIN_TOKENS: `ops=${ADMIN_TOKEN}`, SYNC_WAIT_MS: "0" },
+      ...(db === "postgres" ? { databaseUrl: PG_URL, pgSchema } : {}),
     });
     for (let i = 0; i < 2; i++) ids.default.push((await t.scim("default", "post", "/Users", oktaUser(`dflt${i}@example.com`)).expect(201)).body.id);
     ids.acme.push((await t.scim("acme", "post", "/Users", oktaUser("ada@acme.example")).expect(201)).body.id);
@@ -37,7 +42,10 @@ describe("a bridge of three tenants", () => {
     await t.drain("acme");
     m = parseMetrics((await request(t.app).get("/metrics").set("Authorization", `Bearer ${ADMIN_TOKEN}`).expect(200)).text);
   });
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    if (db === "postgres") await dropSchema(pgSchema);
+  });
 
   describe("metrics", () => {
     test("store gauges: each tenant's own counts, read from its own scope in one scrape", () => {
