@@ -424,13 +424,18 @@ export function createPacer(opts: PacerOptions): Pacer {
  * which stops when the last handle is stopped. Across replicas the budget is shared through Redis (limiterId) as
  * before; this is the in-process half of the same rule.
  */
-const pacers = new Map<string, { pacer: Pacer; handles: number }>();
+const pacers = new Map<string, { pacer: Pacer; handles: number; settings: string }>();
 
-/** What makes two clients' budgets one: the key, and the rules it is paced by (equal for one key, see tenants.ts). */
+/**
+ * What makes two clients' budgets one: the key and its windows (one key's targets agree on them, see
+ * config/tenants.ts), and the Redis the budget is shared through. The rest is the first client's.
+ */
 function budgetKey(opts: PacerOptions): string {
-  const rules = JSON.stringify([opts.windows ?? DEFAULT_WINDOWS, opts.maxConcurrent ?? null, opts.redisUrl ?? null, opts.replicas ?? null, opts.maxWaitMs ?? null]);
-  return createHash("sha256").update(opts.keyId).update("\0").update(rules).digest("hex");
+  const windows = JSON.stringify(opts.windows && opts.windows.length > 0 ? opts.windows : DEFAULT_WINDOWS);
+  return createHash("sha256").update(opts.keyId).update("\0").update(windows).update("\0").update(opts.redisUrl ?? "").digest("hex");
 }
+
+const settingsOf = (opts: PacerOptions) => JSON.stringify([opts.maxConcurrent ?? null, opts.replicas ?? null, opts.maxWaitMs ?? null]);
 
 /**
  * A pacer for one client: the budget of its key, shared with every other client of that key in this process.
@@ -442,8 +447,10 @@ export function acquirePacer(opts: PacerOptions): Pacer {
   let entry = pacers.get(key);
   if (!entry) {
     const { observer: _ownObserver, ...shared } = opts;
-    entry = { pacer: createPacer(shared), handles: 0 };
+    entry = { pacer: createPacer(shared), handles: 0, settings: settingsOf(opts) };
     pacers.set(key, entry);
+  } else if (entry.settings !== settingsOf(opts)) {
+    opts.logger?.warn("DigiCert clients of one API key differ in DIGICERT_MAX_CONCURRENT or BRIDGE_REPLICAS: they share the first one's budget and settings");
   }
   entry.handles++;
   const { pacer } = entry;
