@@ -1,5 +1,5 @@
 import type { RequestListener, Server } from "node:http";
-import { ConfigError, loadConfig, resolveFileSecrets, StartupError, type AppConfig } from "./config";
+import { ConfigError, loadConfig, resolveFileSecrets, StartupError, tenantApiKeys, type AppConfig } from "./config";
 import { RoleMappingError } from "./config/role-mapping";
 import { processEnvWithFile } from "./config/env-file";
 import { isDigiCertError } from "./digicert/errors";
@@ -130,6 +130,8 @@ export async function startFromEnv(env: NodeJS.ProcessEnv, io: StartIo): Promise
     }
     throw err;
   }
+  // The tenants' API keys from TENANTS_FILE (apiKey, apiKeyFile, apiKeyEnv) are not in the environment: mask them too.
+  for (const key of tenantApiKeys(config.tenants)) registerSecret(key);
   const logger = createLogger(config.logLevel, io.logStream, { format: config.logFormat });
   try {
     return { running: await startBridge(config, logger), logger };

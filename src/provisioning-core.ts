@@ -14,7 +14,7 @@ import { DigiCertSync } from "./provisioning/digicert-sync";
 import { reconcile, type ReconcileOptions, type ReconcileReport } from "./provisioning/reconcile";
 import { RoleResolver } from "./provisioning/role-resolver";
 import { draftFromRow } from "./scim/user-mapping";
-import type { OutboxJob } from "./provisioning/records";
+import type { OutboxJob, UserRow } from "./provisioning/records";
 import type { Store } from "./provisioning/ports";
 
 /** What the server and the CLI commands that talk to DigiCert share: the client, the role mapping, the sync logic. */
@@ -35,6 +35,12 @@ export interface CoreOptions {
   /** The audit trail every job's DigiCert writes go to (the server; the CLI queues, it does not run jobs). */
   trail?: AuditTrail;
   onAdopted?: () => void;
+  /**
+   * false: a fan-out tenant's secondary target. The roles an IdP assigns directly (SCIM `roles`) are ids of the
+   * primary target's DigiCert, whose catalogue the tenant's SCIM surface offers; they mean nothing on another
+   * target, which gives only what its own role mapping says.
+   */
+  assignedRoles?: boolean;
 }
 
 /**
@@ -79,6 +85,7 @@ export function buildProvisioningCore(config: AppConfig, logger: Logger, store: 
     logger,
   });
   const trail = opts.trail;
+  const draftOf = opts.assignedRoles === false ? (row: UserRow) => ({ ...draftFromRow(row), assignedRoleIds: [] }) : draftFromRow;
   const sync = new DigiCertSync({
     users: store.users,
     groups: store.groups,
@@ -87,7 +94,7 @@ export function buildProvisioningCore(config: AppConfig, logger: Logger, store: 
     roles,
     access,
     certcentralDeactivation: config.digicert.certcentralDeactivation,
-    draftOf: draftFromRow,
+    draftOf,
     logger,
     ...(opts.onAdopted ? { onAdopted: opts.onAdopted } : {}),
     // Every DigiCert write a job makes (or, dry-run, would make) goes to the audit trail.

@@ -2,6 +2,12 @@
 // outbox worker and services. The server (src/wiring.ts) builds one per tenant of TENANTS_FILE (the environment's
 // default tenant among them) and mounts each at its SCIM path; nothing here is shared between tenants but the
 // database connections, the metrics registry and the process.
+//
+// A tenant with several targets (fan-out) gets one of each DigiCert-side piece per target: client, role mapping,
+// sync, outbox worker, reconcile, each on its target's store (src/store/target-links.ts keeps a secondary target's
+// link and sync state apart). Its SCIM surface works on the primary target's store made to fan out
+// (src/store/fan-out.ts): every job it queues is queued for each target, and a request waits for the primary's
+// only, so a target that is down or refuses holds nothing up and rolls nothing back (its users show it per target).
 import type { AppConfig, TenantConfig, TenantTarget } from "./config";
 import type { ClosableDigiCertClient, DigiCertObservers } from "./digicert";
 import { sustainedRatePerSecond } from "./digicert/pacing";
@@ -20,6 +26,7 @@ import { UserReads } from "./provisioning/user-reads";
 import { UserService } from "./provisioning/user-service";
 import type { OutboxJob } from "./provisioning/records";
 import type { Store } from "./provisioning/ports";
+import { PRIMARY_TARGET } from "./store";
 import { draftFromRow } from "./scim/user-mapping";
 import { buildProvisioningCore, type ProvisioningCore } from "./provisioning-core";
 
@@ -67,14 +74,18 @@ export interface TenantDeps extends TargetHooks {
   forTarget?: (target: TenantTarget) => TargetHooks;
 }
 
-/** A tenant's primary DigiCert target at work: its client, mapping, sync and the worker that runs its outbox. */
+/** One DigiCert target of a tenant at work: its client, mapping, sync, the worker that runs its outbox, reconcile. */
 export interface TargetRuntime {
   name: string;
   /** The config this target's code sees (configForTarget). */
   config: AppConfig;
+  /** The target's own store: its outbox, role lists, reconcile runs, and (but for the primary) its users' links. */
   store: Store;
   core: ProvisioningCore;
   worker: OutboxWorker;
+  reconcileSchedule: ReconcileSchedule | null;
+  reconcile(opts?: ReconcileOptions): Promise<ReconcileReport>;
+  close(): Promise<void>;
 }
 
 export interface TenantRuntime {
@@ -83,9 +94,11 @@ export interface TenantRuntime {
   /** The primary target's view of the config: what the tenant's SCIM surface works with. */
   config: AppConfig;
   logger: Logger;
+  /** What the tenant's SCIM surface reads and writes through (a fan-out store when the tenant has several targets). */
   store: Store;
   trail: AuditTrail;
   primary: TargetRuntime;
+  /** Every target, the primary first. */
   targets: TargetRuntime[];
   digicert: ClosableDigiCertClient;
   access: AccessPolicy;
@@ -94,42 +107,53 @@ export interface TenantRuntime {
   userReads: UserReads;
   outbox: OutboxWorker;
   reconcileSchedule: ReconcileSchedule | null;
+  /** Reloads every target's role mapping and applies each to its users; answers with the primary's report. */
   reloadRoleMapping(): Promise<MappingReport>;
+  /** Reconciles every target with its DigiCert (each report saved on its target); answers with the primary's. */
   reconcile(opts?: ReconcileOptions): Promise<ReconcileReport>;
   close(): Promise<void>;
 }
 
+interface TargetSetup {
+  config: AppConfig;
+  tenant: TenantConfig;
+  target: TenantTarget;
+  store: Store;
+  primary: boolean;
+  logger: Logger;
+  trail: AuditTrail;
+  deps: TenantDeps;
+}
+
 /**
- * Builds one tenant on `store` (already confined to it): checks its role mappings (a bad file stops the start;
- * DigiCert unreachable does not), starts its outbox worker and reconcile schedule.
+ * Starts one target: checks its role mapping (a bad file stops the start; DigiCert unreachable does not), starts its
+ * outbox worker, housekeeping and reconcile schedule.
  */
-export async function buildTenant(config: AppConfig, tenant: TenantConfig, store: Store, deps: TenantDeps): Promise<TenantRuntime> {
-  const logger = tenant.id === "default" ? deps.logger : deps.logger.child({ tenant: tenant.id });
-  const trail = new AuditTrail(() => store.audit, logger);
-  const primaryTarget = tenant.targets[0];
-  const primaryConfig = configForTarget(config, tenant, primaryTarget);
-  const core = buildProvisioningCore(primaryConfig, logger, store, {
-    trail,
+async function startTarget(s: TargetSetup): Promise<TargetRuntime> {
+  const { config, tenant, target, store, logger } = s;
+  // Each target reports through its own hooks (metrics labelled with its tenant and target).
+  const deps: TargetHooks = s.primary ? s.deps : (s.deps.forTarget?.(target) ?? s.deps);
+  const targetConfig = configForTarget(config, tenant, target);
+  const core = buildProvisioningCore(targetConfig, logger, store, {
+    trail: s.trail,
     ...(deps.observer ? { observer: deps.observer } : {}),
     ...(deps.onAdopted ? { onAdopted: deps.onAdopted } : {}),
+    ...(s.primary ? {} : { assignedRoles: false }),
   });
   const { digicert, access, sync } = core;
-  if (tenant.dryRun) {
-    logger.warn("DRY_RUN is on: nothing is written to DigiCert; each would-be call is recorded in the audit trail (digicert-scim plan)");
-  }
   let kickWorker: () => void = () => undefined;
   try {
     const state = await access.start({ onResolved: () => kickWorker() });
-    if (state.state === "resolved" && primaryConfig.roleMappingFile) logger.info("role mapping loaded", { file: primaryConfig.roleMappingFile });
+    if (state.state === "resolved" && targetConfig.roleMappingFile) logger.info("role mapping loaded", { file: targetConfig.roleMappingFile });
   } catch (err) {
     await digicert.close();
     throw err;
   }
   access.startRefresh(ROLE_REFRESH_MS);
   const stopHousekeeping = startHousekeeping({
-    idempotency: store.idempotency,
+    // The tenant's Idempotency-Keys and audit trail are one for all its targets: the primary purges them.
+    ...(s.primary ? { idempotency: store.idempotency, audit: store.audit } : {}),
     outbox: store.outbox,
-    audit: store.audit,
     auditRetentionDays: config.audit.retentionDays,
     logger,
   });
@@ -156,60 +180,176 @@ export async function buildTenant(config: AppConfig, tenant: TenantConfig, store
     maxBackoffMs: config.outbox.retryMaxMs,
     leaseMs: config.outbox.leaseMs,
     pollMs: 500,
-    nominalRatePerSecond: sustainedRatePerSecond(primaryTarget.digicert.rateLimit),
+    nominalRatePerSecond: sustainedRatePerSecond(target.digicert.rateLimit),
     queueWaitMs: config.outbox.syncWaitQueueMs,
     ...(deps.onJobEnd ? { onJobEnd: deps.onJobEnd } : {}),
   });
-  const users = new UserService({
-    store,
-    digicert,
-    access,
-    dispatcher: worker,
-    syncWaitMs: config.outbox.syncWaitMs,
-    draftOf: draftFromRow,
-    logger,
-  });
-  const groups = new GroupService({ store, userService: users, access, logger });
   kickWorker = () => worker.kick();
   // Jobs a crash or a shutdown left behind are picked up here (leases that ran out) like any others.
   worker.start();
-  const runReconcile = (ropts: ReconcileOptions = {}) => core.reconcile(ropts, () => worker.kick());
-  // RECONCILE_INTERVAL: report only, one replica at a time (a lease in the store).
+  const reconcile = (ropts: ReconcileOptions = {}) => core.reconcile(ropts, () => worker.kick());
+  // RECONCILE_INTERVAL: report only, one replica at a time (a lease in the store, per target).
   // A DRY_RUN tenant's links point at pretend users (dry-run-…): comparing them with DigiCert would report them all.
   const intervalMs = tenant.dryRun ? null : config.reconcile.intervalMs;
-  if (tenant.dryRun && config.reconcile.intervalMs) logger.warn("RECONCILE_INTERVAL is ignored while DRY_RUN is on: the links are pretend");
   const reconcileSchedule = intervalMs
-    ? new ReconcileSchedule({ repo: store.reconcile, intervalMs, logger, run: (signal) => runReconcile({ trigger: "schedule", signal }) })
+    ? new ReconcileSchedule({ repo: store.reconcile, intervalMs, logger, run: (signal) => reconcile({ trigger: "schedule", signal }) })
     : null;
   reconcileSchedule?.start();
-  const primary: TargetRuntime = { name: primaryTarget.name, config: primaryConfig, store, core, worker };
   return {
-    id: tenant.id,
-    tenant,
-    config: primaryConfig,
-    logger,
+    name: target.name,
+    config: targetConfig,
     store,
-    trail,
-    primary,
-    targets: [primary],
-    digicert,
-    access,
-    users,
-    groups,
-    userReads: new UserReads(store.users),
-    outbox: worker,
+    core,
+    worker,
     reconcileSchedule,
-    async reloadRoleMapping() {
-      await access.load();
-      return applyMappingToAllUsers({ users, store, access, logger, kick: () => worker.kick() });
-    },
-    reconcile: runReconcile,
+    reconcile,
     async close() {
       access.stopRefresh();
       stopHousekeeping();
       await reconcileSchedule?.stop();
       await worker.stop(SHUTDOWN_GRACE_MS);
       await digicert.close();
+    },
+  };
+}
+
+/** Users a fan-out target added to a tenant that already had users knows nothing of, handed over per page. */
+const BACKFILL_PAGE = 500;
+
+/**
+ * Queues a job on a secondary target for each user it has no record of (the target was added to a tenant that
+ * already had users), so they reach it without waiting for their next change. In the background: a start never
+ * waits for it. Replicas started together may both queue some users; a job finding nothing to do is cheap.
+ */
+async function backfill(t: TargetRuntime, logger: Logger): Promise<void> {
+  let queued = 0;
+  const seen = new Set<string>();
+  try {
+    for (;;) {
+      const ids = await t.store.users.unlinkedIds(BACKFILL_PAGE);
+      // Queuing gives each user its record on the target; one that comes back anyway is not queued forever.
+      if (!ids.length || ids.every((id) => seen.has(id))) break;
+      for (const id of ids) seen.add(id);
+      await t.store.outbox.enqueue(ids.map((userId) => ({ userId, kind: "create" as const, payload: { profileChanged: true } })));
+      queued += ids.length;
+      t.worker.kick();
+    }
+  } catch (err) {
+    logger.warn("could not queue the users this target has not seen yet; they reach it with their next change", { target: t.name, error: (err as Error).message });
+  }
+  if (queued) logger.info("users queued for a target that had not seen them", { target: t.name, users: queued });
+}
+
+function checkTargetNames(tenant: TenantConfig): void {
+  if (!tenant.targets.length) throw new Error(`tenant ${tenant.id}: no DigiCert target`);
+  const others = tenant.targets.slice(1).map((t) => t.name);
+  if (others.some((n) => !n) || new Set(tenant.targets.map((t) => t.name)).size !== tenant.targets.length) {
+    throw new Error(`tenant ${tenant.id}: each DigiCert target needs its own name`);
+  }
+}
+
+/**
+ * Builds one tenant on `store` (already confined to it, primary target): starts each of its targets (checking its
+ * role mapping: a bad file stops the start; DigiCert unreachable does not), then its SCIM services.
+ */
+export async function buildTenant(config: AppConfig, tenant: TenantConfig, store: Store, deps: TenantDeps): Promise<TenantRuntime> {
+  const logger = tenant.id === "default" ? deps.logger : deps.logger.child({ tenant: tenant.id });
+  checkTargetNames(tenant);
+  const trail = new AuditTrail(() => store.audit, logger);
+  if (tenant.dryRun) {
+    logger.warn("DRY_RUN is on: nothing is written to DigiCert; each would-be call is recorded in the audit trail (digicert-scim plan)");
+    if (config.reconcile.intervalMs) logger.warn("RECONCILE_INTERVAL is ignored while DRY_RUN is on: the links are pretend");
+  }
+  const others = tenant.targets.slice(1);
+  const targets: TargetRuntime[] = [];
+  try {
+    for (const [i, target] of tenant.targets.entries()) {
+      const primary = i === 0;
+      targets.push(
+        await startTarget({
+          config,
+          tenant,
+          target,
+          store: primary ? store : store.scoped(tenant.id, target.name),
+          primary,
+          logger: primary || !others.length ? logger : logger.child({ target: target.name }),
+          trail,
+          deps,
+        }),
+      );
+    }
+  } catch (err) {
+    await Promise.all(targets.map((t) => t.close()));
+    throw err;
+  }
+  const primary = targets[0]!;
+  // The SCIM surface's store: with other targets, every job it queues is queued for them too, and its user reads
+  // show the user's state on each.
+  const scimStore = others.length ? store.scoped(tenant.id, PRIMARY_TARGET, { fanOut: others.map((t) => t.name) }) : store;
+  const { digicert, access } = primary.core;
+  const users = new UserService({
+    store: scimStore,
+    digicert,
+    access,
+    // The request waits for the primary target's job only (the store's enqueue answers with its ids).
+    dispatcher: primary.worker,
+    syncWaitMs: config.outbox.syncWaitMs,
+    draftOf: draftFromRow,
+    logger,
+  });
+  const groups = new GroupService({
+    store: scimStore,
+    userService: users,
+    access,
+    logger,
+    // A membership change re-checks its members on every target when any target maps groups to roles.
+    groupsGrantAccess: () => targets.some((t) => t.core.access.managed),
+  });
+  for (const t of targets.slice(1)) void backfill(t, logger);
+  // Each target applies its own mapping to its own links (the primary's through the tenant's UserService).
+  const rollouts = targets.map((t, i) => ({
+    t,
+    users:
+      i === 0
+        ? users
+        : new UserService({ store: t.store, digicert: t.core.digicert, access: t.core.access, dispatcher: t.worker, syncWaitMs: 0, draftOf: draftFromRow, logger }),
+  }));
+  return {
+    id: tenant.id,
+    tenant,
+    config: primary.config,
+    logger,
+    store: scimStore,
+    trail,
+    primary,
+    targets,
+    digicert,
+    access,
+    users,
+    groups,
+    userReads: new UserReads(scimStore.users),
+    outbox: primary.worker,
+    reconcileSchedule: primary.reconcileSchedule,
+    async reloadRoleMapping() {
+      const reports: MappingReport[] = [];
+      for (const { t, users: targetUsers } of rollouts) {
+        await t.core.access.load();
+        reports.push(await applyMappingToAllUsers({ users: targetUsers, store: t.store, access: t.core.access, logger, kick: () => t.worker.kick() }));
+      }
+      return reports[0]!;
+    },
+    async reconcile(ropts: ReconcileOptions = {}) {
+      // Progress is the primary's to report (the CLI prints it); the other targets run alongside, on their own DigiCert.
+      const { onProgress: _progress, ...quiet } = ropts;
+      const [mine, ...rest] = await Promise.allSettled(targets.map((t, i) => t.reconcile(i === 0 ? ropts : quiet)));
+      rest.forEach((r, i) => {
+        if (r.status === "rejected") logger.warn("reconcile of a target failed", { target: targets[i + 1]!.name, error: (r.reason as Error)?.message });
+      });
+      if (mine!.status === "rejected") throw mine!.reason;
+      return mine!.value;
+    },
+    async close() {
+      await Promise.all(targets.map((t) => t.close()));
     },
   };
 }

@@ -83,7 +83,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
   // With no credential in the environment only a store token can let the IdP in: a store that does not exist yet
   // holds none, so the start stops before creating it.
   const envTenant = tenants.find((t) => t.id === DEFAULT_TENANT);
-  if (envTenant && tenants.length === 1 && !credentialsInEnv(config) && !mayHoldTokens(config.databaseUrl)) throw new ConfigError([NO_AUTH_PROBLEM]);
+  if (envTenant && !credentialsInEnv(config) && !mayHoldTokens(config.databaseUrl)) throw new ConfigError([NO_AUTH_PROBLEM]);
   const store = await openStore(config.databaseUrl, { logger, pgSchema: opts.pgSchema }).catch((err: unknown) => {
     throw new StartupError([`DATABASE_URL: ${(err as Error).message}`], { cause: err });
   });
@@ -138,11 +138,13 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
       tenant: r.id,
       users: () => r.store.users.countByState(),
       groups: () => r.store.groups.count(),
-      targets: r.targets.map((t) => ({
+      targets: r.targets.map((t, i) => ({
         target: t.name,
         outbox: () => t.store.outbox.stats(),
         pacing: () => t.core.digicert.pacing(),
         reconcile: () => t.store.reconcile.latestSummary(),
+        // The primary target's sync state is on the user rows (the tenant's users read); another's on its links.
+        ...(i > 0 ? { sync: async () => (await t.store.users.countByState()).sync } : {}),
       })),
     });
   }
@@ -157,6 +159,7 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     id: r.id,
     scim: r.config.scim,
     platform: r.config.digicert.platform,
+    ...(r.targets.length > 1 ? { targets: r.targets.map((t) => ({ name: t.name, platform: t.config.digicert.platform })) } : {}),
     users: r.users,
     userReads: r.userReads,
     groups: r.groups,

@@ -1,6 +1,6 @@
 // What every `digicert-scim` command shares: its output streams and how it reports a configuration it cannot use.
 import fs from "node:fs";
-import { ConfigError, loadConfig, type AppConfig, type TenantConfig } from "../config";
+import { ConfigError, loadConfig, tenantApiKeys, type AppConfig, type TenantConfig } from "../config";
 import { tenantsOf } from "../config/tenant-types";
 import { configForTarget } from "../tenant-runtime";
 import { DEFAULT_TENANT } from "../store/tenant-scope";
@@ -39,7 +39,10 @@ export function quietOnBrokenPipe(stream: NodeJS.EventEmitter, exit: () => void)
  */
 export function configOrReport(env: NodeJS.ProcessEnv, stderr: Output, opts: { storeOnly?: boolean } = {}): AppConfig | null {
   try {
-    return loadConfig(env, opts);
+    const config = loadConfig(env, opts);
+    // The tenants' API keys from TENANTS_FILE are not in the environment the redactor learnt from: mask them too.
+    for (const key of tenantApiKeys(config.tenants)) registerSecret(key);
+    return config;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     line(stderr, err.message);

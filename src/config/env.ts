@@ -113,6 +113,9 @@ export const envSchema = z.object({
   }),
   BRIDGE_REPLICAS: int(1, 100),
   ROLE_MAPPING_FILE: optionalString,
+  // Several tenants and DigiCert targets from one bridge: a YAML file, read and checked in loadConfig
+  // (src/config/tenants.ts, docs/tenants.md). Unset = the environment's one tenant.
+  TENANTS_FILE: optionalString,
   // Scheduled report-only reconciliation: a duration such as 6h or 30m; parsed in loadConfig. Unset = off.
   RECONCILE_INTERVAL: optionalString,
   // Bearer token(s) for GET /metrics, parsed in loadConfig like SCIM_BEARER_TOKENS; unset = /metrics is open.

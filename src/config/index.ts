@@ -1,6 +1,5 @@
 import fs from "node:fs";
 import tlsModule from "node:tls";
-import { createHash } from "node:crypto";
 import { z } from "zod";
 import { envSchema } from "./env";
 import { platformTarget } from "../digicert/registry";
@@ -10,32 +9,27 @@ import { parseDuration } from "./duration";
 import { DEFAULT_MAX_RETRIES, DEFAULT_RETRY_BUDGET_MS } from "../digicert/retry";
 import { DEFAULT_CIRCUIT_COOLDOWN_MS, DEFAULT_CIRCUIT_THRESHOLD } from "../digicert/circuit";
 import {
-  EXPIRY_HINT,
   parseAuthFailureLimit,
-  parseExpiry,
   parseTrustProxy,
   type AuthFailureLimit,
   type TrustProxy,
 } from "./auth-settings";
-import { entriesOf, tokenEntry } from "./credential-syntax";
+import { entriesOf } from "./credential-syntax";
+import {
+  duplicates,
+  HASH_HINT,
+  HASHED,
+  parseBasicUsers,
+  parseTokens,
+  sha256,
+  type BasicCredential,
+  type BearerCredential,
+} from "./credentials";
+import { envDefaultTenant, resolveTenants, type TenantConfig } from "./tenants";
 
-export interface BearerCredential {
-  /** Shown in logs instead of the secret. */
-  name: string;
-  /** SHA-256 of the token; plain tokens from the env are hashed at start so only digests stay in memory. */
-  sha256: Buffer;
-  /** `;expires=<ISO date or date-time>` on the entry, as epoch ms: from then on the token is refused. */
-  expires?: number;
-}
-
-/** An HTTP Basic user of SCIM_BASIC_USERS; only digests are kept. */
-export interface BasicCredential {
-  username: string;
-  /** Shown in logs: basic:<username>. */
-  name: string;
-  usernameSha256: Buffer;
-  passwordSha256: Buffer;
-}
+export type { BasicCredential, BearerCredential } from "./credentials";
+export type { TenantConfig, TenantTarget } from "./tenants";
+export { DEFAULT_TENANT_ID, IDENTITY_PROVIDERS, TARGET_NAME_PATTERN, TENANT_ID_PATTERN, tenantApiKeys } from "./tenants";
 
 /** An OAuth 2.0 client of OAUTH_CLIENTS: several secret digests may be active at once (rotation). */
 export interface OAuthClient {
@@ -98,7 +92,11 @@ export interface AppConfig {
   authFailureLimit: AuthFailureLimit | null;
   /** TRUST_PROXY: Express's "trust proxy" (which X-Forwarded-For hops give the client address); unset = none. */
   trustProxy?: TrustProxy;
-  /** The client's own settings (REDIS_URL included, for the shared rate budget) plus provisioning policy. */
+  /**
+   * The client's own settings (REDIS_URL included, for the shared rate budget) plus provisioning policy, from the
+   * environment. With TENANTS_FILE and no DIGICERT_API_KEY the environment defines no tenant: apiKey is then "" and the
+   * block is only what the file's targets inherit (see `tenants`).
+   */
   digicert: DigiCertClientConfig & {
     rateLimit: RateWindow[];
     /** BRIDGE_REPLICAS: the share of the budget each replica takes alone while Redis is unreachable is 1/replicas. */
@@ -122,6 +120,14 @@ export interface AppConfig {
   metricsTokens?: BearerCredential[];
   /** DRY_RUN: DigiCert is read but never written; each would-be write is recorded in the audit trail. */
   dryRun: boolean;
+  /**
+   * The tenants, each opened by its own SCIM credentials, each with one or more DigiCert targets. Without TENANTS_FILE
+   * exactly one, "default", made of the settings above (scim credentials, dryRun, digicert, roleMappingFile). With it,
+   * that tenant first when the environment configures DigiCert (DIGICERT_API_KEY set), then the file's in file order.
+   * Always at least one, except for a storeOnly load with TENANTS_FILE that declares none. Their API keys must be
+   * registered with the log redactor (tenantApiKeys, registerSecret).
+   */
+  tenants: TenantConfig[];
   /** AUDIT_RETENTION_DAYS: entries older than this are purged hourly; 0 = kept forever. */
   audit: { retentionDays: number };
   logLevel: string;
@@ -147,85 +153,6 @@ export class StartupError extends ConfigError {
     this.name = "StartupError";
     if (options?.cause !== undefined) (this as { cause?: unknown }).cause = options.cause;
   }
-}
-
-const CREDENTIAL_NAME = /^[A-Za-z0-9._-]{1,64}$/;
-const HASHED = /^sha256:([0-9a-f]{64})$/i;
-const HASH_HINT = "hash it with: printf %s 'password' | sha256sum";
-const sha256 = (s: string) => createHash("sha256").update(s, "utf8").digest();
-
-
-// Messages below never quote a token, password digest or anything that may be one; only names and positions.
-
-/** SCIM_BEARER_TOKENS: token | sha256:<hex> | name=token | name=sha256:<hex>. Unnamed entries are token-<position>. */
-function parseTokens(list: string | undefined): { tokens: BearerCredential[]; problems: string[] } {
-  const tokens: BearerCredential[] = [];
-  const problems: string[] = [];
-  for (const { n, raw: given } of entriesOf(list)) {
-    const { name: givenName, value, expiresText } = tokenEntry(given);
-    const named = givenName !== undefined;
-    const name = givenName ?? `token-${n}`;
-    if (named && !CREDENTIAL_NAME.test(name)) {
-      problems.push(
-        `entry ${n}: the name before "=" must be 1-64 characters of A-Z a-z 0-9 . _ - (a token may contain "=" only as trailing padding)`,
-      );
-      continue;
-    }
-    const expires = expiresText === undefined ? undefined : parseExpiry(expiresText);
-    if (expires === null) {
-      problems.push(`${named ? `token "${name}"` : `token ${n}`}: expires= must be ${EXPIRY_HINT}`);
-      continue;
-    }
-    const expiry = expires === undefined ? {} : { expires };
-    if (/^sha256:/i.test(value)) {
-      const hashed = HASHED.exec(value);
-      if (!hashed) {
-        problems.push(`${named ? `token "${name}"` : `token ${n}`} is sha256: but not 64 hex digits`);
-        continue;
-      }
-      tokens.push({ name, sha256: Buffer.from(hashed[1], "hex"), ...expiry });
-    } else {
-      tokens.push({ name, sha256: sha256(value), ...expiry });
-    }
-  }
-  problems.push(...duplicates(tokens.map((t) => t.name), "token name"));
-  return { tokens, problems };
-}
-
-/** SCIM_BASIC_USERS: username:sha256:<hex of the password>, hashed only. */
-function parseBasicUsers(list: string | undefined): { users: BasicCredential[]; problems: string[] } {
-  const users: BasicCredential[] = [];
-  const problems: string[] = [];
-  for (const { n, raw } of entriesOf(list)) {
-    const colon = raw.indexOf(":");
-    if (colon < 0) {
-      problems.push(`entry ${n} must be username:sha256:<64 hex digits of the password's SHA-256>; ${HASH_HINT}`);
-      continue;
-    }
-    const username = raw.slice(0, colon).trim();
-    const rest = raw.slice(colon + 1).trim();
-    if (!/^[^\s:\x00-\x1f\x7f]{1,128}$/.test(username)) {
-      problems.push(`entry ${n}: the username must be 1-128 characters without spaces or ":"`);
-      continue;
-    }
-    const hashed = HASHED.exec(rest);
-    if (!hashed) {
-      problems.push(
-        /^sha256:/i.test(rest)
-          ? `user "${username}": sha256: must be followed by the 64 hex digits of the password's SHA-256`
-          : `user "${username}": plain passwords are refused; give sha256:<64 hex digits of the password's SHA-256> instead (${HASH_HINT})`,
-      );
-      continue;
-    }
-    users.push({
-      username,
-      name: `basic:${username}`,
-      usernameSha256: sha256(username),
-      passwordSha256: Buffer.from(hashed[1], "hex"),
-    });
-  }
-  problems.push(...duplicates(users.map((u) => u.username), "username"));
-  return { users, problems };
 }
 
 /** OAUTH_CLIENTS: client_id:sha256:<hex>[|sha256:<hex>…], secrets hashed only. */
@@ -263,12 +190,6 @@ function parseOAuthClients(list: string | undefined): { clients: OAuthClient[]; 
   return { clients, problems };
 }
 
-function duplicates(names: string[], what: string): string[] {
-  const seen = new Set<string>();
-  const dup = new Set<string>();
-  for (const n of names) (seen.has(n) ? dup : seen).add(n);
-  return [...dup].map((n) => `${what} "${n}" is used more than once`);
-}
 
 /**
  * The status page must have credentials of its own: an admin token that is also a SCIM token, or an admin Basic
@@ -351,7 +272,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
   const fromFiles = resolveFileSecrets(rawEnv);
   if (fromFiles.problems.length) throw new ConfigError(fromFiles.problems);
   const env = fromFiles.env;
-  const parsed = (opts.storeOnly ? storeOnlySchema : envSchema).safeParse(env);
+  // With TENANTS_FILE the tenants may all come from the file: DIGICERT_API_KEY (the environment's tenant) is optional.
+  const keyOptional = opts.storeOnly || (!!env.TENANTS_FILE?.trim() && !env.DIGICERT_API_KEY?.trim());
+  const parsed = (keyOptional ? storeOnlySchema : envSchema).safeParse(env);
   const problems: string[] = [];
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join(".")}: ${issue.message}`);
@@ -359,6 +282,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
   }
   const e = parsed.data;
   const platform = e.DIGICERT_PLATFORM;
+  // The environment defines the tenant "default" unless TENANTS_FILE is set and DIGICERT_API_KEY is not.
+  const envTenant = !e.TENANTS_FILE || !!e.DIGICERT_API_KEY;
 
   let authFailureLimit: AuthFailureLimit | null = null;
   try {
@@ -415,7 +340,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
   }
 
   const target = platformTarget(platform);
-  for (const { env, why } of opts.storeOnly ? [] : (target.requiredSettings ?? [])) {
+  for (const { env, why } of opts.storeOnly || !envTenant ? [] : (target.requiredSettings ?? [])) {
     if (!(e as Record<string, unknown>)[env]) problems.push(`${env}: required when DIGICERT_PLATFORM=${platform} (${why})`);
   }
 
@@ -445,6 +370,52 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
 
   const tls = readTls(e.TLS_CERT_FILE, e.TLS_KEY_FILE, problems);
 
+  const digicert: AppConfig["digicert"] = {
+    platform,
+    apiKey: e.DIGICERT_API_KEY ?? "",
+    baseUrl: (e.DIGICERT_BASE_URL ?? target.defaultBaseUrl).replace(/\/+$/, ""),
+    timeoutMs: e.DIGICERT_TIMEOUT_MS ?? 10000,
+    certcentralContainerId: e.DIGICERT_CERTCENTRAL_CONTAINER_ID,
+    oneAccountId: e.DIGICERT_ONE_ACCOUNT_ID,
+    defaultRole: e.DIGICERT_DEFAULT_ROLE ?? target.defaultRole,
+    rateLimit,
+    maxConcurrent: e.DIGICERT_MAX_CONCURRENT ?? 4,
+    maxRetries: e.DIGICERT_MAX_RETRIES ?? DEFAULT_MAX_RETRIES,
+    retryBudgetMs: e.DIGICERT_RETRY_BUDGET_MS ?? DEFAULT_RETRY_BUDGET_MS,
+    circuitThreshold: e.DIGICERT_CIRCUIT_THRESHOLD ?? DEFAULT_CIRCUIT_THRESHOLD,
+    circuitCooldownMs: e.DIGICERT_CIRCUIT_COOLDOWN_MS ?? DEFAULT_CIRCUIT_COOLDOWN_MS,
+    certcentralDeactivation,
+    oneDeactivation: e.ONE_DEACTIVATE,
+    ...(e.DIGICERT_ONE_APPLICATIONS ? { oneApplications: e.DIGICERT_ONE_APPLICATIONS.split(",").map((a) => a.trim()) } : {}),
+    certcentralSamlSsoOnly: e.CERTCENTRAL_SAML_SSO_ONLY,
+    redisUrl: e.REDIS_URL,
+    replicas: e.BRIDGE_REPLICAS ?? 1,
+  };
+
+  if (!envTenant) {
+    // Without DIGICERT_API_KEY there is no tenant for the environment's SCIM credentials to open.
+    for (const [name, value] of [["SCIM_BEARER_TOKENS", e.SCIM_BEARER_TOKENS], ["SCIM_BASIC_USERS", e.SCIM_BASIC_USERS], ["OAUTH_CLIENTS", e.OAUTH_CLIENTS]]) {
+      if (value) {
+        problems.push(
+          `${name}: its credentials belong to the default tenant, which needs DIGICERT_API_KEY (unset, TENANTS_FILE alone defines the tenants): ` +
+            "set DIGICERT_API_KEY and the platform's settings, or declare the tenant in TENANTS_FILE",
+        );
+      }
+    }
+  }
+  const tenants = resolveTenants({
+    file: e.TENANTS_FILE,
+    env,
+    ...(envTenant ? { envTenant: envDefaultTenant({ scim: { bearerTokens: tokens, basicUsers }, dryRun: e.DRY_RUN, digicert, roleMappingFile: e.ROLE_MAPPING_FILE }) } : {}),
+    digicert,
+    dryRun: e.DRY_RUN,
+    storeOnly: !!opts.storeOnly,
+    adminTokens,
+    adminUsers,
+    metricsTokens,
+  });
+  problems.push(...tenants.problems);
+
   if (problems.length) throw new ConfigError(problems);
 
   const port = e.PORT ?? 8080;
@@ -460,27 +431,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
     admin,
     authFailureLimit,
     ...(trustProxy !== undefined ? { trustProxy } : {}),
-    digicert: {
-      platform,
-      apiKey: e.DIGICERT_API_KEY ?? "",
-      baseUrl: (e.DIGICERT_BASE_URL ?? target.defaultBaseUrl).replace(/\/+$/, ""),
-      timeoutMs: e.DIGICERT_TIMEOUT_MS ?? 10000,
-      certcentralContainerId: e.DIGICERT_CERTCENTRAL_CONTAINER_ID,
-      oneAccountId: e.DIGICERT_ONE_ACCOUNT_ID,
-      defaultRole: e.DIGICERT_DEFAULT_ROLE ?? target.defaultRole,
-      rateLimit,
-      maxConcurrent: e.DIGICERT_MAX_CONCURRENT ?? 4,
-      maxRetries: e.DIGICERT_MAX_RETRIES ?? DEFAULT_MAX_RETRIES,
-      retryBudgetMs: e.DIGICERT_RETRY_BUDGET_MS ?? DEFAULT_RETRY_BUDGET_MS,
-      circuitThreshold: e.DIGICERT_CIRCUIT_THRESHOLD ?? DEFAULT_CIRCUIT_THRESHOLD,
-      circuitCooldownMs: e.DIGICERT_CIRCUIT_COOLDOWN_MS ?? DEFAULT_CIRCUIT_COOLDOWN_MS,
-      certcentralDeactivation,
-      oneDeactivation: e.ONE_DEACTIVATE,
-      ...(e.DIGICERT_ONE_APPLICATIONS ? { oneApplications: e.DIGICERT_ONE_APPLICATIONS.split(",").map((a) => a.trim()) } : {}),
-      certcentralSamlSsoOnly: e.CERTCENTRAL_SAML_SSO_ONLY,
-      redisUrl: e.REDIS_URL,
-      replicas: e.BRIDGE_REPLICAS ?? 1,
-    },
+    digicert,
     outbox: {
       syncWaitMs: e.SYNC_WAIT_MS ?? 5000,
       syncWaitQueueMs: e.SYNC_WAIT_QUEUE_MS ?? 1000,
@@ -496,9 +447,9 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env, opts: LoadOp
     reconcile: reconcileIntervalMs === undefined ? {} : { intervalMs: reconcileIntervalMs },
     metricsTokens: metricsTokens.length ? metricsTokens : undefined,
     dryRun: e.DRY_RUN,
+    tenants: tenants.tenants,
     audit: { retentionDays: e.AUDIT_RETENTION_DAYS ?? 90 },
     logLevel: e.LOG_LEVEL,
     logFormat: e.LOG_FORMAT,
   };
 }
-export type { TenantConfig, TenantTarget } from "./tenant-types";

@@ -115,7 +115,8 @@ function entries(c: Checker, map: Node, field: string, known: readonly string[])
   return out;
 }
 
-function closest(word: string, candidates: readonly string[]): string | undefined {
+/** The known name `word` is probably a typo of (edit distance at most 2), for "did you mean" hints. */
+export function closest(word: string, candidates: readonly string[]): string | undefined {
   const w = word.toLowerCase();
   let best: { c: string; d: number } | undefined;
   for (const cand of candidates) {

@@ -1,21 +1,10 @@
-// TEMPORARY until TENANTS_FILE lands (src/config/tenants.ts): the tenant types, and today's single tenant.
-import type { AppConfig, BasicCredential, BearerCredential } from "./index";
-import type { IdentityProvider } from "../scim/idp";
+// The tenants a config serves. A config from loadConfig always lists them (src/config/tenants.ts); one built by hand
+// in a test may not, and then is today's single tenant, "default", from its own SCIM and DigiCert settings.
+import type { AppConfig, TenantConfig } from "./index";
 
-export interface TenantTarget {
-  name: string;
-  digicert: AppConfig["digicert"];
-  roleMappingFile?: string;
-}
-export interface TenantConfig {
-  id: string;
-  credentials: { bearerTokens: BearerCredential[]; basicUsers: BasicCredential[] };
-  idp?: IdentityProvider;
-  dryRun: boolean;
-  targets: TenantTarget[];
-}
+export type { TenantConfig, TenantTarget } from "./tenants";
 
-export function tenantsOf(config: AppConfig & { tenants?: TenantConfig[] }): TenantConfig[] {
+export function tenantsOf(config: Omit<AppConfig, "tenants"> & { tenants?: TenantConfig[] }): TenantConfig[] {
   if (config.tenants?.length) return config.tenants;
   return [
     {

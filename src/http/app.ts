@@ -22,6 +22,7 @@ import { loopbackDispatch } from "./bulk-dispatch";
 import { StoreTokens } from "./store-tokens";
 import { requestContext } from "./request-context";
 import type { IdentityProvider } from "../scim/idp";
+import type { TargetLabel } from "../scim/user-mapping";
 
 /** One tenant's SCIM surface: its credentials and the services behind it (src/tenant-runtime.ts). */
 export interface ScimTenantMount {
@@ -32,6 +33,8 @@ export interface ScimTenantMount {
   /** The tenant's store tokens (`digicert-scim tokens --tenant`), accepted besides its configured credentials. */
   tokens?: TokenLookup;
   platform: PlatformName;
+  /** A fan-out tenant's DigiCert targets, the primary first (its users show their state on each). */
+  targets?: readonly TargetLabel[];
   users: UserService;
   userReads: UserReads;
   groups: GroupService;
@@ -162,6 +165,7 @@ export function createApp(deps: AppDeps): express.Express {
           roleName: tenant.roleName,
           roleCatalogue: tenant.roleCatalogue,
           platform: tenant.platform,
+          ...(tenant.targets ? { targets: tenant.targets } : {}),
           maxResults: tenant.scim.maxResults,
         },
       }),

@@ -36,6 +36,8 @@ export function loopbackDispatch(app: Express): LoopbackDispatch {
       server.listen(0, "127.0.0.1", () => resolve({ server, port: (server.address() as AddressInfo).port }));
     }));
 
+  // The Bulk request's own mount (/t/{tenant}/scim/v2 or /scim/v2): an operation runs in the Bulk request's tenant.
+  const mountOf = (parent: Request) => (/^(\/t\/[^/]+)?\/scim\/v2$/.test(parent.baseUrl) ? parent.baseUrl : "/scim/v2");
   const dispatch: Dispatch = async (parent: Request, sub) => {
     const { port } = await listener();
     const headers: Record<string, string> = { "content-type": "application/scim+json", accept: "application/scim+json" };
@@ -52,7 +54,7 @@ export function loopbackDispatch(app: Express): LoopbackDispatch {
     const payload = sub.body === undefined ? undefined : JSON.stringify(sub.body);
     if (payload !== undefined) headers["content-length"] = String(Buffer.byteLength(payload));
     return new Promise<SubResponse>((resolve, reject) => {
-      const req = http.request({ host: "127.0.0.1", port, method: sub.method, path: `/scim/v2${sub.path}`, headers, agent }, (res) => {
+      const req = http.request({ host: "127.0.0.1", port, method: sub.method, path: `${mountOf(parent)}${sub.path}`, headers, agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
         res.on("error", reject);

@@ -34,6 +34,11 @@ export interface GroupServiceDeps {
   access: AccessPolicy;
   logger: Logger;
   newId?: () => string;
+  /**
+   * Whether group membership and names can change anyone's DigiCert access: a role mapping on any of the tenant's
+   * targets (a fan-out tenant's secondary target may map groups when its primary does not). Default: `access`'s.
+   */
+  groupsGrantAccess?: () => boolean;
 }
 
 /**
@@ -182,7 +187,7 @@ export class GroupService {
 
   /** Without a mapping file, groups grant nothing: no job. */
   private async enqueueAccess(tx: StoreTransaction, userIds: string[], actor?: AuditActor): Promise<number[]> {
-    if (!this.deps.access.managed || !userIds.length) return [];
+    if (!this.groupsGrantAccess() || !userIds.length) return [];
     return tx.outbox.enqueue(this.deps.userService.accessJobs(userIds, actor));
   }
 
@@ -267,7 +272,11 @@ export class GroupService {
     } catch (err) {
       throw this.mapStoreError(err, changes.displayName ?? group.displayName);
     }
-    return nameChanged && this.deps.access.managed;
+    return nameChanged && this.groupsGrantAccess();
+  }
+
+  private groupsGrantAccess(): boolean {
+    return this.deps.groupsGrantAccess ? this.deps.groupsGrantAccess() : this.deps.access.managed;
   }
 
   private async allMemberIds(groups: GroupRepository, id: string): Promise<string[]> {

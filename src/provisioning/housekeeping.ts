@@ -11,9 +11,10 @@ const IDEMPOTENCY_TTL_MS = 24 * HOUR_MS;
 const FINISHED_JOB_TTL_MS = 7 * 24 * HOUR_MS;
 
 export interface HousekeepingDeps {
-  idempotency: IdempotencyRepository;
+  /** Absent for a fan-out tenant's other targets: they share the tenant's keys and trail, and purge only their outbox. */
+  idempotency?: IdempotencyRepository;
   outbox: OutboxRepository;
-  audit: AuditRepository;
+  audit?: AuditRepository;
   /** AUDIT_RETENTION_DAYS (0 = keep forever). */
   auditRetentionDays: number;
   logger: Logger;
@@ -25,9 +26,9 @@ export function startHousekeeping(deps: HousekeepingDeps): () => void {
   const warn = (what: string) => (err: unknown) => logger.warn(`could not purge ${what}`, { error: (err as Error)?.message });
   const timer = setInterval(() => {
     const ago = (ms: number) => new Date(Date.now() - ms).toISOString();
-    deps.idempotency.purgeBefore(ago(IDEMPOTENCY_TTL_MS)).catch(warn("old Idempotency-Key responses"));
+    deps.idempotency?.purgeBefore(ago(IDEMPOTENCY_TTL_MS)).catch(warn("old Idempotency-Key responses"));
     deps.outbox.purgeFinishedBefore(ago(FINISHED_JOB_TTL_MS)).catch(warn("finished outbox jobs"));
-    purgeAudit(deps.audit, deps.auditRetentionDays, logger).catch(warn("old audit entries"));
+    if (deps.audit) purgeAudit(deps.audit, deps.auditRetentionDays, logger).catch(warn("old audit entries"));
   }, HOUR_MS);
   timer.unref();
   return () => clearInterval(timer);

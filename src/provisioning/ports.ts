@@ -36,6 +36,11 @@ export interface UserRepository {
   countByState(): Promise<UserStateCounts>;
   /** The subset of `ids` that exist, in any order. */
   existingIds(ids: string[]): Promise<string[]>;
+  /**
+   * Up to `limit` users this store's target has no record of: a target added to a tenant that already had users
+   * (always none on a primary target, whose record is the user's own row).
+   */
+  unlinkedIds(limit: number): Promise<string[]>;
 }
 
 /**
@@ -80,7 +85,10 @@ export interface IdempotencyRepository {
 }
 
 export interface OutboxRepository {
-  /** Adds jobs (in order) and marks their users pending. Returns the new job ids. */
+  /**
+   * Adds jobs (in order) and marks their users pending. Returns the new job ids: this store's target's, the ones
+   * its worker runs (a fan-out store queues the same jobs for its other targets too, in the same transaction).
+   */
   enqueue(jobs: NewOutboxJob[]): Promise<number[]>;
   /**
    * Takes up to `limit` runnable jobs for `owner`: due pending jobs and running jobs whose lease ran out, each the
@@ -101,7 +109,7 @@ export interface OutboxRepository {
   list(filter: { status?: OutboxStatus[]; userId?: string; limit: number }): Promise<OutboxJob[]>;
   /** Failed jobs (all, or those given) become pending again with a fresh attempt count. Returns how many. */
   retryFailed(ids?: number[]): Promise<number>;
-  /** Cancels a user's unfinished jobs (a rolled-back create); returns how many. */
+  /** Cancels a user's unfinished jobs (a rolled-back create; on every target of a fan-out store); returns how many of this target's. */
   cancelUnfinished(userId: string): Promise<number>;
   stats(): Promise<OutboxStats>;
   /** Jobs finished (done) at or after `since` (ISO): the drain rate. */
@@ -157,10 +165,18 @@ export interface Store {
   readonly scope: { tenant: string; target: string };
   /**
    * The same database confined to another tenant and target (src/store/tenant-scope.ts). Shares this store's
-   * connections: closing it does nothing, the store it came from closes them.
+   * connections: closing it does nothing, the store it came from closes them. A store of a secondary target keeps
+   * its users' link and sync state apart from the primary's (src/store/target-links.ts). `fanOut` (a primary
+   * target's store only): the tenant's other targets, which every job this store queues is queued for too, and
+   * whose sync state its user reads show (UserRow.targets; src/store/fan-out.ts).
    */
-  scoped(tenant: string, target?: string): Store;
+  scoped(tenant: string, target?: string, opts?: ScopeOptions): Store;
   close(): Promise<void>;
+}
+
+export interface ScopeOptions {
+  /** The names of the tenant's targets other than the primary, in the tenant's order. */
+  fanOut?: readonly string[];
 }
 
 /** The family of store failures the callers act on (other driver errors are internal). */

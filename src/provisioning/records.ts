@@ -42,9 +42,25 @@ export interface UserRow {
   lastModified: string;
   /** Starts at 1, +1 on every update. */
   version: number;
+  /**
+   * A fan-out tenant's other targets (all but the primary, whose link and sync state are the fields above), in the
+   * tenant's order, as its SCIM surface reads them; absent for a single-target tenant and in a target's own store.
+   */
+  targets?: TargetSync[];
 }
 
 export type SyncState = "synced" | "pending" | "failed";
+
+/** A user on one of a fan-out tenant's secondary targets: its link there and where its jobs stand. */
+export interface TargetSync {
+  /** The target's name (TenantTarget.name). */
+  target: string;
+  digicertId: string | null;
+  /** pending also while the target has no record of the user yet (no job has reached it). */
+  syncState: SyncState;
+  syncError: string | null;
+  syncedAt: string | null;
+}
 
 /** A user as a read shows it: the row, its emails included, and the groups it belongs to. */
 export interface UserView {

@@ -16,6 +16,7 @@ import type { UserDraft } from "./model";
 import type { JobOutcome } from "./outbox-worker";
 import { jobFailureCode } from "./job-failure-codes";
 import { profileFromDraft, rejectProblems, sameProfile } from "./profile";
+import { linkedAnywhere, overallSyncState } from "./target-sync";
 
 /** The part of the outbox worker a request uses: wake it, and wait for a job. */
 export interface JobDispatcher {
@@ -160,8 +161,9 @@ export class UserService {
     const profileChanged = !before || !sameProfile(before, profile);
     const rolesChanged = !sameRoles(this.deps.draftOf(row).assignedRoleIds, draft.assignedRoleIds);
     const kind: OutboxKind = row.active === active ? "update" : active ? "reactivate" : "deactivate";
-    // A change DigiCert holds nothing of (say, a nickName) needs no job, unless the user is out of step already.
-    const needsJob = profileChanged || rolesChanged || kind !== "update" || row.syncState !== "synced";
+    // A change DigiCert holds nothing of (say, a nickName) needs no job, unless the user is out of step already (on
+    // any of a fan-out tenant's targets).
+    const needsJob = profileChanged || rolesChanged || kind !== "update" || overallSyncState(row) !== "synced";
     let saved: { row: UserRow; jobIds: number[]; audit: NewAuditEntry[] };
     try {
       saved = await store.transaction(async (tx) => {
@@ -205,10 +207,12 @@ export class UserService {
       const row = await tx.users.getById(id);
       if (!row) throw new NotFoundError(`User ${id} not found`);
       assertVersion(row, expectedVersion);
-      await tx.users.delete(id);
+      // Queued while the user is still there: a fan-out tenant's other targets read their own DigiCert id from
+      // the user's links, which go with the user.
       const jobIds = await tx.outbox.enqueue([
         { userId: id, kind: "delete", payload: { userName: row.userName, digicertId: row.digicertId, ...requestOf(actor) } },
       ]);
+      await tx.users.delete(id);
       const audit = [userEntry(actor, "user.delete", row, diffUsers(snapshotOf(row), null), jobIds[0])];
       await tx.audit.appendMany(audit);
       return { jobIds, audit, row };
@@ -287,13 +291,14 @@ export class UserService {
       const current = await tx.users.getById(created.id);
       if (!current || current.version !== created.version) return [];
       await tx.outbox.cancelUnfinished(created.id);
-      await tx.users.delete(created.id);
-      // The refusal may have come after DigiCert made the user (say, on its roles): that user goes too.
-      const jobIds = current.digicertId
+      // The refusal may have come after DigiCert made the user (say, on its roles), or another target of a fan-out
+      // tenant made it before the primary refused: that user goes too (queued before the user's links go with it).
+      const jobIds = linkedAnywhere(current)
         ? await tx.outbox.enqueue([
             { userId: created.id, kind: "delete", payload: { userName: current.userName, digicertId: current.digicertId, ...requestOf(actor) } },
           ])
         : [];
+      await tx.users.delete(created.id);
       const audit = [rollbackEntry(actor, current, diffUsers(snapshotOf(current), null), error, jobIds[0])];
       await tx.audit.appendMany(audit);
       return audit;

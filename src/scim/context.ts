@@ -5,6 +5,7 @@ import type { AuditActor } from "../provisioning/audit";
 import type { GroupService } from "../provisioning/group-service";
 import type { UserService } from "../provisioning/user-service";
 import type { UserReads } from "../provisioning/user-reads";
+import type { TargetLabel } from "./user-mapping";
 
 /** What the SCIM surface works with, built once per app (tests run several apps in one process). */
 export interface ScimServices {
@@ -17,6 +18,8 @@ export interface ScimServices {
   /** DigiCert's roles (cached list), for the Role catalogue. */
   roleCatalogue: () => Promise<{ id: string; name: string }[]>;
   platform: PlatformName;
+  /** A fan-out tenant's DigiCert targets, the primary first; absent for a tenant with one (user-mapping.ts). */
+  targets?: readonly TargetLabel[];
   maxResults: number;
 }
 

@@ -40,7 +40,7 @@ export function fastUserReads(opts: FastReadOptions) {
 
   const render = (ctx: ScimContext, view: UserView, basepath: string): Json | undefined => {
     const { services } = ctx;
-    return renderOut(userClass().schema, scimFromRow(view.row, services.platform, { groups: view.groups, roleName: services.roleName }), basepath);
+    return renderOut(userClass().schema, scimFromRow(view.row, services.platform, { groups: view.groups, roleName: services.roleName, targets: services.targets }), basepath);
   };
 
   const byId = async (req: Request, res: Response, next: NextFunction): Promise<void> => {

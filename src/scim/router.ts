@@ -148,8 +148,30 @@ function groupPatchRoute(contextOf: (res: Response) => ScimContext) {
   };
 }
 
+/** The authentication schemes ServiceProviderConfig lists for one router's (one tenant's) credentials. */
+function authenticationSchemes(auth: ScimRouterOptions["auth"]): Record<string, unknown>[] {
+  const schemes: Record<string, unknown>[] = [];
+  if (auth.bearer || auth.oauth) schemes.push({
+    type: "oauthbearertoken",
+    name: "OAuth Bearer Token",
+    description: auth.oauth
+      ? "A bearer token from SCIM_BEARER_TOKENS or digicert-scim tokens create, or an access token from POST /oauth/token (client credentials)"
+      : "A bearer token from SCIM_BEARER_TOKENS or digicert-scim tokens create",
+    specUri: "https://www.rfc-editor.org/rfc/rfc6750",
+  });
+  if (auth.basic) {
+    schemes.push({
+      type: "httpbasic",
+      name: "HTTP Basic",
+      description: "A user name and password from SCIM_BASIC_USERS",
+      specUri: "https://www.rfc-editor.org/rfc/rfc7617",
+    });
+  }
+  return schemes;
+}
+
 function applyServiceProviderConfig(opts: ScimRouterOptions): void {
-  const { maxResults, auth, documentationUri, bulk } = opts;
+  const { maxResults, documentationUri, bulk } = opts;
   // Must run after constructing SCIMMYRouters, which overwrites these and appends an auth scheme each time.
   SCIMMY.Config.set({
     documentationUri,
@@ -162,22 +184,25 @@ function applyServiceProviderConfig(opts: ScimRouterOptions): void {
     filter: { supported: true, maxResults },
     authenticationSchemes: [],
   } as never);
-  if (auth.bearer || auth.oauth) SCIMMY.Config.set("authenticationSchemes", {
-    type: "oauthbearertoken",
-    name: "OAuth Bearer Token",
-    description: auth.oauth
-      ? "A bearer token from SCIM_BEARER_TOKENS or digicert-scim tokens create, or an access token from POST /oauth/token (client credentials)"
-      : "A bearer token from SCIM_BEARER_TOKENS or digicert-scim tokens create",
-    specUri: "https://www.rfc-editor.org/rfc/rfc6750",
-  } as never);
-  if (auth.basic) {
-    SCIMMY.Config.set("authenticationSchemes", {
-      type: "httpbasic",
-      name: "HTTP Basic",
-      description: "A user name and password from SCIM_BASIC_USERS",
-      specUri: "https://www.rfc-editor.org/rfc/rfc7617",
-    } as never);
-  }
+  for (const scheme of authenticationSchemes(opts.auth)) SCIMMY.Config.set("authenticationSchemes", scheme as never);
+}
+
+/**
+ * SCIMMY's configuration is one per process, so with several tenants it lists the schemes of whichever router was
+ * built last: each router puts its own tenant's in its answer.
+ */
+function ownAuthenticationSchemes(opts: ScimRouterOptions) {
+  const schemes = authenticationSchemes(opts.auth);
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    onAnswer(res, (answer) => {
+      const body = answer.body as Record<string, unknown> | null;
+      // A copy: SCIMMY's answer is a schema instance whose attributes refuse assignment.
+      if (answer.status === 200 && body && typeof body === "object" && "authenticationSchemes" in body) {
+        answer.body = { ...(JSON.parse(JSON.stringify(body)) as Record<string, unknown>), authenticationSchemes: schemes };
+      }
+    });
+    next();
+  };
 }
 
 /** The SCIM protocol surface. Mount it behind authentication at /scim/v2. */
@@ -236,6 +261,7 @@ export function createScimRouter(opts: ScimRouterOptions): express.Router {
     req.url = req.url.replace(/^\/serviceConfiguration/, "/ServiceProviderConfig");
     next();
   });
+  router.get("/ServiceProviderConfig", ownAuthenticationSchemes(opts));
   // Ours, not scimmy-routers' (which would run SCIMMY's own Bulk past every handler of ours); 501 when turned off.
   router.post(
     "/Bulk",

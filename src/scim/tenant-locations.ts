@@ -31,24 +31,33 @@ function rewrite(value: unknown, fix: (location: string) => string, depth = 0): 
   for (const key of ["Resources", "Operations"]) if (key in record) rewrite(record[key], fix, depth + 1);
 }
 
+/** Whether `text` names a SCIM mount of this bridge other than `base`. */
+function foreignMount(text: string, root: string, base: string): boolean {
+  for (let at = text.indexOf(root); at >= 0; at = text.indexOf(root, at + 1)) {
+    if (!text.startsWith(base + "/", at) && !text.startsWith(base + '"', at)) return true;
+  }
+  return false;
+}
+
 export function ownLocations(publicBaseUrl: string) {
   const root = publicBaseUrl.replace(/\/+$/, "");
   return (req: Request, res: Response, next: NextFunction): void => {
     const base = root + req.baseUrl;
     const fix = (location: string) => rebase(location, root, base);
     onAnswer(res, (answer) => {
-      let body = answer.body;
-      const text = typeof body === "string" || Buffer.isBuffer(body);
-      if (text) {
+      const body = answer.body;
+      const text = typeof body === "string" ? body : Buffer.isBuffer(body) ? body.toString("utf8") : body && typeof body === "object" ? JSON.stringify(body) : "";
+      // Most answers already name only this mount: nothing to copy.
+      if (text && foreignMount(text, root, base)) {
+        // A copy: SCIMMY's answers are schema instances whose attributes may refuse assignment.
+        let copy: unknown;
         try {
-          body = JSON.parse(String(body));
+          copy = JSON.parse(text);
         } catch {
           return;
         }
-      }
-      if (body && typeof body === "object") {
-        rewrite(body, fix);
-        answer.body = text ? JSON.stringify(body) : body;
+        rewrite(copy, fix);
+        answer.body = typeof body === "object" && !Buffer.isBuffer(body) ? copy : JSON.stringify(copy);
       }
       const header = res.getHeader("Location");
       if (typeof header === "string" && !res.headersSent) res.setHeader("Location", fix(header));

@@ -1,6 +1,7 @@
 import type { UserDraft } from "../provisioning/model";
 import type { GroupRef, StoredEmail, UserRow } from "../provisioning/records";
 import type { PlatformName } from "../digicert/types";
+import { worstSyncState } from "../provisioning/target-sync";
 import { DIGICERT_USER_SCHEMA } from "./schemas";
 
 // SCIM wire shape ⇄ the provisioning draft and the stored row. No DigiCert field names here.
@@ -32,7 +33,7 @@ export function draftFromScim(body: Json): UserDraft {
   const ext = (body[DIGICERT_USER_SCHEMA] ?? {}) as Json;
   // Server-owned extension attributes are never taken from the IdP.
   if (resource[DIGICERT_USER_SCHEMA]) {
-    const { digicertUserId: _d, platform: _p, adopted: _a, syncState: _s, lastError: _e, lastSyncedAt: _t, ...own } = ext;
+    const { digicertUserId: _d, platform: _p, adopted: _a, syncState: _s, lastError: _e, lastSyncedAt: _t, targets: _ts, ...own } = ext;
     resource[DIGICERT_USER_SCHEMA] = own;
     if (!Object.keys(own).length) delete resource[DIGICERT_USER_SCHEMA];
   }
@@ -83,6 +84,35 @@ export interface UserReadExtras {
    * roles the IdP assigned directly, so a PATCH of `roles` edits assignments, never the mapping's roles.
    */
   roles?: "effective" | "assigned";
+  /** A fan-out tenant's targets, the primary first: the user's state on each is shown (`targets`). */
+  targets?: readonly TargetLabel[];
+}
+
+/** One of a fan-out tenant's DigiCert targets as its users' reads name it. */
+export interface TargetLabel {
+  name: string;
+  platform: PlatformName;
+}
+
+/** The user on each target, as the extension's `targets` shows it. */
+function targetsView(row: UserRow, labels: readonly TargetLabel[]): Json[] {
+  const [primary, ...others] = labels;
+  const stored = new Map((row.targets ?? []).map((t) => [t.target, t]));
+  const states = [
+    { label: primary!, syncState: row.syncState, digicertId: row.digicertId, syncError: row.syncError, syncedAt: row.syncedAt },
+    ...others.map((label) => {
+      const t = stored.get(label.name);
+      return { label, syncState: t?.syncState ?? ("pending" as const), digicertId: t?.digicertId ?? null, syncError: t?.syncError ?? null, syncedAt: t?.syncedAt ?? null };
+    }),
+  ];
+  return states.map((s) => ({
+    target: s.label.name,
+    platform: s.label.platform,
+    syncState: s.syncState,
+    ...(s.digicertId ? { digicertUserId: s.digicertId } : {}),
+    ...(s.syncError && s.syncState !== "synced" ? { lastError: s.syncError } : {}),
+    ...(s.syncedAt ? { lastSyncedAt: s.syncedAt } : {}),
+  }));
 }
 
 /** The SCIM representation served for a stored row; reads never ask DigiCert. */
@@ -91,8 +121,17 @@ export function scimFromRow(row: UserRow, platform: PlatformName, extras?: UserR
   ext.platform = platform;
   ext.adopted = row.adopted;
   if (row.digicertId) ext.digicertUserId = row.digicertId;
-  ext.syncState = row.syncState;
-  if (row.syncError && row.syncState !== "synced") ext.lastError = row.syncError;
+  if (extras?.targets && extras.targets.length > 1) {
+    // Fan-out: the user is as far behind as its worst target, and the first error of that state is named.
+    const targets = targetsView(row, extras.targets);
+    ext.syncState = worstSyncState(targets.map((t) => t.syncState as UserRow["syncState"]));
+    const erred = targets.find((t) => t.syncState === ext.syncState && t.lastError);
+    if (erred) ext.lastError = `${erred.target}: ${erred.lastError}`;
+    ext.targets = targets;
+  } else {
+    ext.syncState = row.syncState;
+    if (row.syncError && row.syncState !== "synced") ext.lastError = row.syncError;
+  }
   if (row.syncedAt) ext.lastSyncedAt = row.syncedAt;
   const schemas = new Set([...((row.resource.schemas as string[] | undefined) ?? []), DIGICERT_USER_SCHEMA]);
   return {

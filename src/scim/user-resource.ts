@@ -25,7 +25,7 @@ class UserResource extends hardenedResource(SCIMMY.Resources.User) {
       const resources = rows.map(
         (row) =>
           new SCIMMY.Schemas.User(
-            scimFromRow(row, c.services.platform, { groups: groups?.get(row.id) ?? [], roleName: c.services.roleName }),
+            scimFromRow(row, c.services.platform, { groups: groups?.get(row.id) ?? [], roleName: c.services.roleName, targets: c.services.targets }),
             "out",
             UserResource.basepath() as string,
             this.attributes,
@@ -38,7 +38,7 @@ class UserResource extends hardenedResource(SCIMMY.Resources.User) {
 
 async function userWithExtras(ctx: ScimContext, row: UserRow, roles: "effective" | "assigned" = "effective") {
   const groups = (await ctx.services.groups.groupsOfUsers([row.id])).get(row.id) ?? [];
-  return scimFromRow(row, ctx.services.platform, { groups, roleName: ctx.services.roleName, roles });
+  return scimFromRow(row, ctx.services.platform, { groups, roleName: ctx.services.roleName, roles, targets: ctx.services.targets });
 }
 
 let declared = false;

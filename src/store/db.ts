@@ -115,6 +115,20 @@ export interface AuditTable {
   dc_error_kind: string | null;
 }
 
+/** Added by 0012: a fan-out tenant's user on one of its secondary targets (the primary's are scim_users' columns). */
+export interface UserTargetsTable {
+  user_id: string;
+  digicert_id: string | null;
+  adopted: DbBool;
+  digicert_enabled: DbBool;
+  /** JSON array of strings, or null (text on SQLite, jsonb on PostgreSQL). */
+  digicert_role_ids: unknown;
+  digicert_division_ids: unknown;
+  sync_state: string;
+  sync_error: string | null;
+  synced_at: string | null;
+}
+
 export interface Database {
   scim_audit: AuditTable;
   scim_outbox: OutboxTable;
@@ -123,6 +137,7 @@ export interface Database {
   scim_user_emails: UserEmailsTable;
   scim_groups: GroupsTable;
   scim_group_members: GroupMembersTable;
+  scim_user_targets: UserTargetsTable;
 }
 
 export type Dialect = "sqlite" | "postgres";

@@ -18,9 +18,11 @@ import type { ReconcileRepository } from "./types";
 import { SqlTokenRepository } from "./token-repository";
 import { SqlRoleListRepository } from "./role-list-repository";
 import type { RoleListRepository, TokenRepository } from "./types";
-import type { AuditRepository, GroupRepository, IdempotencyRepository, OutboxRepository, Store, StoreTransaction, UserRepository } from "./types";
+import type { AuditRepository, GroupRepository, IdempotencyRepository, OutboxRepository, ScopeOptions, Store, StoreTransaction, UserRepository } from "./types";
 import { SqlUserRepository } from "./user-repository";
 import { DEFAULT_TENANT, PRIMARY_TARGET, scopeOf, TenantScopePlugin, type TenantScope } from "./tenant-scope";
+import { FanOut } from "./fan-out";
+import { linkStoreFor, type LinkStore } from "./target-links";
 
 export * from "./types";
 export * from "./reconcile-repository";
@@ -109,6 +111,8 @@ function openPostgres(target: Extract<DatabaseTarget, { dialect: "postgres" }>, 
 
 class SqlStore implements Store {
   private readonly db: Kysely<Database>;
+  private readonly links: LinkStore;
+  private readonly fanOut: FanOut | undefined;
   readonly users: UserRepository;
   readonly groups: GroupRepository;
   readonly outbox: OutboxRepository;
@@ -123,12 +127,19 @@ class SqlStore implements Store {
     readonly dialect: Dialect,
     readonly scope: TenantScope,
     private readonly owner = true,
+    opts: ScopeOptions = {},
   ) {
     const db = root.withPlugin(new TenantScopePlugin(scope));
     this.db = db;
-    this.users = new SqlUserRepository(db, dialect);
+    this.links = linkStoreFor(scope, dialect);
+    if (opts.fanOut?.length) {
+      if (scope.target !== PRIMARY_TARGET) throw new Error("only a tenant's primary target fans out to its other targets");
+      if (opts.fanOut.some((t) => t === PRIMARY_TARGET) || new Set(opts.fanOut).size !== opts.fanOut.length) throw new Error("fan-out targets need distinct, non-empty names");
+      this.fanOut = new FanOut(scope.tenant, [...opts.fanOut], dialect);
+    }
+    this.users = new SqlUserRepository(db, dialect, this.links, this.fanOut);
     this.groups = new SqlGroupRepository(db, dialect);
-    this.outbox = new SqlOutboxRepository(db, dialect);
+    this.outbox = new SqlOutboxRepository(db, dialect, this.links, this.fanOut);
     this.idempotency = new SqlIdempotencyRepository(db);
     this.audit = new SqlAuditRepository(db, dialect);
     this.reconcile = new SqlReconcileRepository(db, dialect);
@@ -139,9 +150,9 @@ class SqlStore implements Store {
   transaction<T>(fn: (tx: StoreTransaction) => Promise<T>): Promise<T> {
     return runTransaction(this.db, (trx) =>
       fn({
-        users: new SqlUserRepository(trx, this.dialect),
+        users: new SqlUserRepository(trx, this.dialect, this.links, this.fanOut),
         groups: new SqlGroupRepository(trx, this.dialect),
-        outbox: new SqlOutboxRepository(trx, this.dialect),
+        outbox: new SqlOutboxRepository(trx, this.dialect, this.links, this.fanOut),
         audit: new SqlAuditRepository(trx, this.dialect),
       }),
     );
@@ -151,8 +162,8 @@ class SqlStore implements Store {
     await sql`select 1`.execute(this.db);
   }
 
-  scoped(tenant: string, target: string = PRIMARY_TARGET): Store {
-    return new SqlStore(this.root, this.dialect, scopeOf(tenant, target), false);
+  scoped(tenant: string, target: string = PRIMARY_TARGET, opts: ScopeOptions = {}): Store {
+    return new SqlStore(this.root, this.dialect, scopeOf(tenant, target), false, opts);
   }
 
   async close(): Promise<void> {

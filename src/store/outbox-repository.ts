@@ -7,6 +7,9 @@ import { nextTimestamp } from "./clock";
 import type { Codec, Database, Dialect, OutboxTable } from "./db";
 import { codecFor, inTransaction } from "./db";
 import { jobFailureCause, jobFailureCode } from "../provisioning/job-failure-codes";
+import type { FanOut } from "./fan-out";
+import { linkStoreFor, type LinkStore } from "./target-links";
+import { scopeOf } from "./tenant-scope";
 import type {
   JobError,
   NewOutboxJob,
@@ -29,6 +32,10 @@ export class SqlOutboxRepository implements OutboxRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
+    /** Where the sync state of this store's target is kept (src/store/target-links.ts). */
+    private readonly links: LinkStore = linkStoreFor(scopeOf(""), dialect),
+    /** A fan-out tenant's primary store: the other targets every job is queued for too. */
+    private readonly fanOut?: FanOut,
   ) {
     this.codec = codecFor(dialect);
   }
@@ -61,6 +68,7 @@ export class SqlOutboxRepository implements OutboxRepository {
         const userIds = [...new Set(chunk.filter((j) => j.kind !== "delete").map((j) => j.userId))];
         if (userIds.length) await this.setUserState(trx, userIds, "pending", undefined);
       }
+      await this.fanOut?.enqueue(trx, jobs);
       return ids;
     });
   }
@@ -135,13 +143,12 @@ export class SqlOutboxRepository implements OutboxRepository {
         .where("id", "<", id)
         .where("status", "=", "failed")
         .execute();
-      // PostgreSQL (read committed): take the user's row lock before looking for other jobs. An enqueue for this
-      // user updates that row in its transaction, so it is then either committed and seen by the check below, or
-      // runs after us and makes the user pending again. Without the lock the check missed a job enqueued (not yet
-      // committed) meanwhile, and the user ended "synced" with that job still to run (outbox-suite test).
-      if (this.dialect === "postgres") {
-        await trx.selectFrom("scim_users").select("id").where("id", "=", job.user_id).forUpdate().execute();
-      }
+      // PostgreSQL (read committed): lock the row holding the user's sync state on this target (scim_users, or its
+      // scim_user_targets row: target-links.ts) before looking for other jobs. An enqueue for this user writes that
+      // row in its transaction, so it is then either committed and seen by the check below, or runs after us and
+      // makes the user pending again. Without the lock the check missed a job enqueued (not yet committed)
+      // meanwhile, and the user ended "synced" with that job still to run (outbox-suite test).
+      if (this.dialect === "postgres") await this.links.lockUser(trx, job.user_id);
       const more = await trx
         .selectFrom("scim_outbox")
         .select("id")
@@ -231,14 +238,17 @@ export class SqlOutboxRepository implements OutboxRepository {
   }
 
   async cancelUnfinished(userId: string): Promise<number> {
-    const now = iso();
-    const result = await this.db
-      .updateTable("scim_outbox")
-      .set({ status: "cancelled", lease_owner: null, lease_until: null, finished: now, updated: now })
-      .where("user_id", "=", userId)
-      .where("status", "in", [...UNFINISHED, "failed"])
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows);
+    return inTransaction(this.db, async (trx) => {
+      const now = iso();
+      const result = await trx
+        .updateTable("scim_outbox")
+        .set({ status: "cancelled", lease_owner: null, lease_until: null, finished: now, updated: now })
+        .where("user_id", "=", userId)
+        .where("status", "in", [...UNFINISHED, "failed"])
+        .executeTakeFirst();
+      await this.fanOut?.cancelUnfinished(trx, userId);
+      return Number(result.numUpdatedRows);
+    });
   }
 
   async stats(): Promise<OutboxStats> {
@@ -321,17 +331,7 @@ export class SqlOutboxRepository implements OutboxRepository {
     error: string | null | undefined,
     syncedAt?: string,
   ): Promise<void> {
-    for (const chunk of chunksOf(userIds)) {
-      await trx
-        .updateTable("scim_users")
-        .set({
-          sync_state: state,
-          ...(error !== undefined ? { sync_error: error } : {}),
-          ...(syncedAt ? { synced_at: syncedAt } : {}),
-        })
-        .where("id", "in", chunk)
-        .execute();
-    }
+    await this.links.setState(trx, userIds, state, error, syncedAt);
   }
 
   private toJob(r: Selectable<OutboxTable>): OutboxJob {

@@ -7,6 +7,9 @@ import { codecFor, inTransaction } from "./db";
 import { rethrowMapped } from "./errors";
 import { updateWithRetry } from "./optimistic";
 import { userFilter, userOrder } from "./user-query";
+import type { FanOut } from "./fan-out";
+import { linkStoreFor, type LinkStore } from "./target-links";
+import { scopeOf } from "./tenant-scope";
 import { userNameKey } from "../user-name";
 import {
   NewUserRow,
@@ -65,6 +68,10 @@ export class SqlUserRepository implements UserRepository {
   constructor(
     private readonly db: Kysely<Database>,
     private readonly dialect: Dialect,
+    /** Where this store's target keeps the users' link and sync state (src/store/target-links.ts). */
+    private readonly links: LinkStore = linkStoreFor(scopeOf(""), dialect),
+    /** A fan-out tenant's primary store: reads carry the other targets' state too (src/store/fan-out.ts). */
+    private readonly fanOut?: FanOut,
   ) {
     this.codec = codecFor(dialect);
   }
@@ -108,6 +115,10 @@ export class SqlUserRepository implements UserRepository {
       for (const r of rows) found.push(r.id);
     }
     return found;
+  }
+
+  unlinkedIds(limit: number): Promise<string[]> {
+    return this.links.unlinkedIds(this.db, limit);
   }
 
   async getById(id: string): Promise<UserRow | null> {
@@ -155,10 +166,21 @@ export class SqlUserRepository implements UserRepository {
       this.db
         .selectFrom("scim_users")
         .selectAll()
-        .select([this.emailsJson().as("emails_json"), this.groupsJson().as("groups_json")])
+        .select([this.emailsJson().as("emails_json"), this.groupsJson().as("groups_json"), this.targetsJson().as("targets_json")])
         .where(column, "=", v),
     )(value);
-    return rows.map((r) => this.toView(r, r.emails_json, r.groups_json));
+    return this.ownLinks(rows.map((r) => this.toView(r, r.emails_json, r.groups_json, r.targets_json)));
+  }
+
+  /** The other targets' state of a fan-out tenant's users, in the read's own query; nothing otherwise. */
+  private targetsJson(): RawBuilder<unknown> {
+    return this.fanOut ? this.fanOut.targetsJson() : sql<unknown>`null`;
+  }
+
+  /** A secondary target's store: the views with that target's link and sync state. */
+  private async ownLinks(views: UserView[]): Promise<UserView[]> {
+    const rows = await this.links.overlay(this.db, views.map((v) => v.row));
+    return views.map((v, i) => ({ ...v, row: rows[i]! }));
   }
 
   private readonly compiled = new Map<string, string | null>();
@@ -211,11 +233,11 @@ export class SqlUserRepository implements UserRepository {
     let cut = this.db
       .selectFrom(ordered.limit(limit).offset(offset).as("scim_users"))
       .selectAll()
-      .select([this.emailsJson().as("emails_json"), (withGroups ? this.groupsJson() : sql<unknown>`null`).as("groups_json")]);
+      .select([this.emailsJson().as("emails_json"), (withGroups ? this.groupsJson() : sql<unknown>`null`).as("groups_json"), this.targetsJson().as("targets_json")]);
     if (sort) for (const term of terms) cut = cut.orderBy(term as never);
     else cut = cut.orderBy("created").orderBy("id");
     const rows = await cut.execute();
-    const views = rows.map((r) => this.toView(r, r.emails_json, r.groups_json));
+    const views = await this.ownLinks(rows.map((r) => this.toView(r, r.emails_json, r.groups_json, r.targets_json)));
     // The page first, then a count only when the page cannot tell the total: a page that is neither full nor empty
     // ends the matches (total = offset + its rows), which covers a lookup that finds its user (most filtered reads:
     // `emails.value eq`, a delta sync) and the last page of an import; nothing on the first page means nothing at
@@ -240,11 +262,13 @@ export class SqlUserRepository implements UserRepository {
       : sql`(select json_group_array(json_object('id', vg.id, 'displayName', vg.display_name, 'externalId', vg.external_id) order by vg.display_name_lower, vg.id) from scim_group_members vm join scim_groups vg on vg.id = vm.group_id where vm.user_id = scim_users.id)`;
   }
 
-  private toView(r: Selectable<UsersTable>, emailsJson: unknown, groupsJson: unknown): UserView {
+  private toView(r: Selectable<UsersTable>, emailsJson: unknown, groupsJson: unknown, targetsJson: unknown): UserView {
     const emails = (typeof emailsJson === "string" ? JSON.parse(emailsJson) : emailsJson ?? []) as { value: string; type: string | null; primary: DbBoolLike }[];
     const groups = (typeof groupsJson === "string" ? JSON.parse(groupsJson) : groupsJson ?? []) as GroupRef[];
+    const row = this.toUser(r, emails.map((e) => ({ value: e.value, type: e.type, primary: this.codec.readBool(e.primary) })));
+    if (this.fanOut) row.targets = this.fanOut.targetsOf(targetsJson);
     return {
-      row: this.toUser(r, emails.map((e) => ({ value: e.value, type: e.type, primary: this.codec.readBool(e.primary) }))),
+      row,
       groups: groups.map((g) => ({ id: g.id, displayName: g.displayName, externalId: g.externalId ?? null })),
     };
   }
@@ -279,10 +303,7 @@ export class SqlUserRepository implements UserRepository {
     if (changes.externalId !== undefined) set.external_id = changes.externalId;
     if (changes.active !== undefined) set.active = this.codec.bool(changes.active);
     if (changes.resource !== undefined) set.resource = this.codec.json(changes.resource);
-    if (changes.digicertId !== undefined) set.digicert_id = changes.digicertId;
-    if (changes.adopted !== undefined) set.adopted = this.codec.bool(changes.adopted);
-    if (changes.digicertEnabled !== undefined) set.digicert_enabled = this.codec.bool(changes.digicertEnabled);
-    if (changes.digicertRoleIds !== undefined) set.digicert_role_ids = this.codec.stringList(changes.digicertRoleIds);
+    Object.assign(set, this.links.linkColumns(changes));
 
     // Compare-and-set on the version just read: the write only lands if nobody moved it meanwhile.
     const result = await trx
@@ -300,19 +321,8 @@ export class SqlUserRepository implements UserRepository {
     return this.requireById(trx, id);
   }
 
-  async setLink(id: string, link: UserLink): Promise<boolean> {
-    const result = await this.db
-      .updateTable("scim_users")
-      .set({
-        digicert_id: link.digicertId,
-        adopted: this.codec.bool(link.adopted),
-        digicert_enabled: this.codec.bool(link.digicertEnabled),
-        digicert_role_ids: this.codec.stringList(link.digicertRoleIds),
-        ...(link.digicertDivisionIds !== undefined ? { digicert_division_ids: this.codec.stringList(link.digicertDivisionIds) } : {}),
-      })
-      .where("id", "=", id)
-      .executeTakeFirst();
-    return Number(result.numUpdatedRows) > 0;
+  setLink(id: string, link: UserLink): Promise<boolean> {
+    return this.links.setLink(this.db, id, link);
   }
 
   async delete(id: string): Promise<boolean> {
@@ -329,22 +339,8 @@ export class SqlUserRepository implements UserRepository {
     return Number(r?.n ?? 0);
   }
 
-  async countByState(): Promise<UserStateCounts> {
-    const rows = await this.db
-      .selectFrom("scim_users")
-      .select(["active", "sync_state", (eb) => eb.fn.countAll<number | string | bigint>().as("n")])
-      .groupBy(["active", "sync_state"])
-      .execute();
-    const out: UserStateCounts = { total: 0, active: 0, inactive: 0, sync: { synced: 0, pending: 0, failed: 0 } };
-    for (const r of rows) {
-      const n = Number(r.n);
-      out.total += n;
-      if (this.codec.readBool(r.active)) out.active += n;
-      else out.inactive += n;
-      const state = r.sync_state as SyncState;
-      if (state in out.sync) out.sync[state] += n;
-    }
-    return out;
+  countByState(): Promise<UserStateCounts> {
+    return this.links.countByState(this.db);
   }
 
   private toInsertable(row: NewUserRow, now: string): Insertable<UsersTable> {
@@ -406,7 +402,8 @@ export class SqlUserRepository implements UserRepository {
         emailsByUser.set(e.user_id, list);
       }
     }
-    return rows.map((r) => this.toUser(r, emailsByUser.get(r.id) ?? []));
+    const users = await this.links.overlay(db, rows.map((r) => this.toUser(r, emailsByUser.get(r.id) ?? [])));
+    return this.fanOut ? this.fanOut.attach(db, users) : users;
   }
 
   private toEmail(e: Selectable<UserEmailsTable>): StoredEmail {

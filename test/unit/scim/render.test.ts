@@ -76,6 +76,11 @@ const groups = [
 ];
 const roleName = (id: string) => (id === "5" ? "Standard User" : undefined);
 
+const fanOut = [
+  { name: "certcentral", platform: "certcentral" as const },
+  { name: "one", platform: "one" as const },
+];
+
 describe("fast outbound rendering matches SCIMMY's", () => {
   const cases: [string, UserRow, Parameters<typeof scimFromRow>[2]][] = [
     ["plain user with groups and roles", row(), { groups, roleName }],
@@ -141,6 +146,12 @@ describe("fast outbound rendering matches SCIMMY's", () => {
     ["a password kept by mistake", row({ resource: { ...row().resource, password: "secret" } }), { groups, roleName }],
     ["dates not in toISOString form", row({ created: "2026-01-01T00:00:00Z", syncedAt: "2026-01-01T01:00:00+01:00" }), { groups, roleName }],
     ["no schemas stored", row({ resource: { userName: "ada@example.com" } }), { groups, roleName }],
+    [
+      "fan-out: each target's state, one of them failed",
+      row({ targets: [{ target: "one", digicertId: "a1b2", syncState: "failed", syncError: "refused", syncedAt: "2026-01-02T03:04:05Z" }] }),
+      { groups, roleName, targets: fanOut },
+    ],
+    ["fan-out: a target with no record of the user yet", row({ targets: [] }), { groups, roleName, targets: fanOut }],
   ];
 
   test.each(cases)("%s", (_name, r, extras) => {
