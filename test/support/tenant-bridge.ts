@@ -20,6 +20,8 @@ export interface ExtraTenant {
   /** Its SCIM bearer token. */
   token: string;
   platform?: Platform;
+  /** Several targets (fan-out), each named after its platform, the first the primary; instead of `platform`. */
+  targets?: Platform[];
   /** Its target's DigiCert API key (default: the simulator's, i.e. accepted). */
   apiKey?: string;
   dryRun?: boolean;
@@ -64,20 +66,22 @@ export function withTenants(config: AppConfig, sim: Simulator, extra: ExtraTenan
   const tenants: TenantConfig[] = [
     ...own,
     ...extra.map((t): TenantConfig => {
-      const platform = t.platform ?? "one";
       const apiKey = t.apiKey ?? API_KEY;
-      // The target's DigiCert block as the environment would give it for that platform.
-      const digicert = loadConfig({
-        ...tenantBridgeEnv(sim, config.databaseUrl, env),
-        DIGICERT_PLATFORM: platform,
-        DIGICERT_API_KEY: apiKey,
-        DIGICERT_BASE_URL: platform === "one" ? sim.oneBaseUrl : sim.certcentralBaseUrl,
-      }).digicert;
+      // Each target's DigiCert block as the environment would give it for that platform.
+      const targetOf = (platform: Platform) => ({
+        name: platform,
+        digicert: loadConfig({
+          ...tenantBridgeEnv(sim, config.databaseUrl, env),
+          DIGICERT_PLATFORM: platform,
+          DIGICERT_API_KEY: apiKey,
+          DIGICERT_BASE_URL: platform === "one" ? sim.oneBaseUrl : sim.certcentralBaseUrl,
+        }).digicert,
+      });
       return {
         id: t.id,
         credentials: { bearerTokens: [{ name: `${t.id}-token`, sha256: createHash("sha256").update(t.token, "utf8").digest() }], basicUsers: [] },
         dryRun: t.dryRun ?? false,
-        targets: [{ name: platform, digicert }],
+        targets: (t.targets ?? [t.platform ?? "one"]).map(targetOf),
       };
     }),
   ];

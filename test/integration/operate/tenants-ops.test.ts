@@ -161,6 +161,41 @@ describe.each(["sqlite", ...(PG_URL ? ["postgres"] : [])])("a bridge of three te
   });
 });
 
+describe("a fan-out tenant (CertCentral primary, DigiCert ONE secondary)", () => {
+  test("each target's calls, jobs, sync state and readiness under its own target label", async () => {
+    const t = await startTenantBridge({ tenants: [{ id: "globex", token: ACME_TOKEN, targets: ["certcentral", "one"] }], env: { SYNC_WAIT_MS: "0" } });
+    try {
+      await t.scim("globex", "post", "/Users", oktaUser("hank@globex.example")).expect(201);
+      const globex = t.tenant("globex");
+      // Both targets' workers run their own jobs.
+      for (let i = 0; i < 200; i++) {
+        const stats = await Promise.all(globex.targets.map((x) => x.store.outbox.stats()));
+        if (stats.every((s) => s.pending + s.running === 0)) break;
+        for (const x of globex.targets) x.worker.kick();
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      const m = parseMetrics((await request(t.app).get("/metrics").expect(200)).text);
+      const g = (target: string) => ({ tenant: "globex", target });
+      expect(m.value("outbox_jobs_total", { ...g("certcentral"), kind: "create", outcome: "done" })).toBe(1);
+      expect(m.value("outbox_jobs_total", { ...g("one"), kind: "create", outcome: "done" })).toBe(1);
+      expect(m.value("digicert_requests_total", { ...g("one"), platform: "one", method: "POST", endpoint: "/user", status: "201" })).toBe(1);
+      expect(m.value("digicert_requests_total", { ...g("certcentral"), platform: "certcentral", method: "POST", endpoint: "/user", status: "201" })).toBe(1);
+      // No call of ONE is counted under the primary target, none of CertCentral under the secondary.
+      expect(m.samples.filter((s) => s.name === "digicert_requests_total" && s.labels.tenant === "globex" && s.labels.target !== s.labels.platform)).toEqual([]);
+      expect(m.value("scim_users_sync", { ...g("certcentral"), state: "synced" })).toBe(1);
+      expect(m.value("scim_users_sync", { ...g("one"), state: "synced" })).toBe(1);
+      expect(m.value("outbox_jobs", { ...g("one"), state: "pending" })).toBe(0);
+      expect(m.value("scim_users", { tenant: "globex", state: "active" })).toBe(1);
+      const ready = await request(t.app).get("/readyz").expect(200);
+      expect(ready.body.components["digicert:globex/certcentral"]).toEqual({ status: "ok" });
+      expect(ready.body.components["digicert:globex/one"]).toEqual({ status: "ok" });
+      expect(ready.body.components["outbox:globex/one"]).toEqual({ status: "ok" });
+    } finally {
+      await t.close();
+    }
+  });
+});
+
 describe("a refused API key of the default tenant", () => {
   test("still makes the bridge unready, as before tenants", async () => {
     const t = await startTenantBridge({ tenants: [{ id: "acme", token: ACME_TOKEN }], env: { DIGICERT_API_KEY: BROKEN_KEY } });
