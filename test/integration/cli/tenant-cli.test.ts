@@ -1,14 +1,13 @@
 // `--tenant` against a running bridge of two tenants on one SQLite file: a token made with `tokens create --tenant
 // acme` opens acme's SCIM paths and nothing else; `reconcile --tenant acme` compares acme's users with acme's own
-// DigiCert target (ONE) and stores its report in acme's scope; `check --tenant acme` reaches that target.
-jest.mock("../../../src/config", () => require("../../support/cli-tenants").configWithTestTenants());
-
-import { mkdtempSync } from "node:fs";
+// DigiCert target (ONE) and stores its report in acme's scope; `check --tenant acme` reaches that target. The CLI
+// reads acme from a TENANTS_FILE saying what the bridge was built with.
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import request from "supertest";
 import { runCli } from "../../../src/cli";
-import { API_KEY, oktaUser } from "../../support/harness";
+import { API_KEY, ONE_ACCOUNT_ID, oktaUser } from "../../support/harness";
 import { startTenantBridge, tenantBridgeEnv, type TenantBridge } from "../../support/tenant-bridge";
 
 jest.setTimeout(60_000);
@@ -27,13 +26,25 @@ describe("digicert-scim --tenant with a running bridge", () => {
   };
 
   beforeAll(async () => {
-    const databaseUrl = `sqlite:${join(mkdtempSync(join(tmpdir(), "cli-tenant-bridge-")), "bridge.db")}`;
+    const dir = mkdtempSync(join(tmpdir(), "cli-tenant-bridge-"));
+    const databaseUrl = `sqlite:${join(dir, "bridge.db")}`;
     t = await startTenantBridge({ tenants: [{ id: "acme", token: ACME_TOKEN }], databaseUrl, env: { SYNC_WAIT_MS: "0" } });
     // The CLI reads the same configuration: the environment's tenant, and acme on the simulator's ONE.
-    env = {
-      ...tenantBridgeEnv(t.sim, databaseUrl),
-      TEST_TENANTS: JSON.stringify([{ id: "acme", platform: "one", baseUrl: t.sim.oneBaseUrl }]),
-    } as NodeJS.ProcessEnv;
+    const tenantsFile = join(dir, "tenants.yaml");
+    writeFileSync(
+      tenantsFile,
+      `tenants:
+  acme:
+    bearerTokens: "acme=${ACME_TOKEN}"
+    targets:
+      one:
+        platform: one
+        apiKeyEnv: ACME_DIGICERT_API_KEY
+        accountId: "${ONE_ACCOUNT_ID}"
+        baseUrl: ${t.sim.oneBaseUrl}
+`,
+    );
+    env = { ...tenantBridgeEnv(t.sim, databaseUrl), TENANTS_FILE: tenantsFile, ACME_DIGICERT_API_KEY: API_KEY } as NodeJS.ProcessEnv;
     for (let i = 0; i < 2; i++) await t.scim("default", "post", "/Users", oktaUser()).expect(201);
     await t.scim("acme", "post", "/Users", oktaUser("grace@acme.example")).expect(201);
     await t.drain("default");

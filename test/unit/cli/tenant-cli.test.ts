@@ -1,10 +1,8 @@
 // `--tenant` on the commands that read or write the store: two tenants in one SQLite database, each seeing only its
 // own rows (audit, plan, outbox, tokens), the default tenant without the option as before, and an unknown tenant a
-// usage error naming the known ones.
-jest.mock("../../../src/config", () => require("../../support/cli-tenants").configWithTestTenants());
-
+// usage error naming the known ones. The tenants: the environment's "default" and acme from a TENANTS_FILE.
 import { createHash } from "node:crypto";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runCli } from "../../../src/cli";
@@ -18,6 +16,19 @@ const dir = mkdtempSync(join(tmpdir(), "cli-tenant-"));
 let counter = 0;
 const freshDb = () => join(dir, `tenants-${++counter}.db`);
 const hex = (s: string) => createHash("sha256").update(s, "utf8").digest("hex");
+const TENANTS_FILE = join(dir, "tenants.yaml");
+writeFileSync(
+  TENANTS_FILE,
+  `tenants:
+  acme:
+    bearerTokens: "acme=sha256:${hex("acme-idp-token")}"
+    targets:
+      one:
+        platform: one
+        apiKey: acme-api-key-0123456789
+        accountId: "6a1f0c2e-8d3b-4c7a-9e5f-0123456789ab"
+`,
+);
 
 // The same userName in both tenants, under different ids: only the tenant tells them apart.
 const USER_NAME = "alice@example.com";
@@ -30,7 +41,7 @@ function envFor(dbFile: string, extra: Record<string, string | undefined> = {}):
     DIGICERT_API_KEY: API_KEY,
     DIGICERT_PLATFORM: "certcentral",
     DATABASE_URL: `sqlite:${dbFile}`,
-    TEST_TENANTS: JSON.stringify([{ id: "acme", platform: "one" }]),
+    TENANTS_FILE,
     ...extra,
   };
 }
