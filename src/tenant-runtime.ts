@@ -60,12 +60,18 @@ function traceOfJob(job: OutboxJob): TraceContext {
   return traceId && /^[0-9a-f]{32}$/.test(traceId) ? { traceId, flags: traceFlags && /^[0-9a-f]{2}$/.test(traceFlags) ? traceFlags : "01" } : newTrace();
 }
 
-export interface TenantDeps {
-  logger: Logger;
+/** What one target's runtime reports through (metrics labelled with its tenant and target, the status page). */
+export interface TargetHooks {
   /** DigiCert call and wait hooks (metrics, the status page's activity). */
   observer?: DigiCertObservers;
   onAdopted?: () => void;
   onJobEnd?: (job: OutboxJob, outcome: string, ms: number) => void;
+}
+
+/** The fields of TargetHooks are the primary target's; `forTarget` gives any other target's (fan-out). */
+export interface TenantDeps extends TargetHooks {
+  logger: Logger;
+  forTarget?: (target: TenantTarget) => TargetHooks;
 }
 
 /** One DigiCert target of a tenant at work: its client, mapping, sync, the worker that runs its outbox, reconcile. */
@@ -124,7 +130,9 @@ interface TargetSetup {
  * outbox worker, housekeeping and reconcile schedule.
  */
 async function startTarget(s: TargetSetup): Promise<TargetRuntime> {
-  const { config, tenant, target, store, logger, deps } = s;
+  const { config, tenant, target, store, logger } = s;
+  // Each target reports through its own hooks (metrics labelled with its tenant and target).
+  const deps: TargetHooks = s.primary ? s.deps : (s.deps.forTarget?.(target) ?? s.deps);
   const targetConfig = configForTarget(config, tenant, target);
   const core = buildProvisioningCore(targetConfig, logger, store, {
     trail: s.trail,

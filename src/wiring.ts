@@ -1,11 +1,11 @@
 import type { Express } from "express";
-import { buildTenant, type TenantRuntime } from "./tenant-runtime";
+import { buildTenant, type TargetHooks, type TenantRuntime } from "./tenant-runtime";
 import { tenantsOf } from "./config/tenant-types";
 import { DEFAULT_TENANT } from "./store";
 import type { ScimTenantMount } from "./http/app";
 export { buildProvisioningCore, openDigiCertClient, type CoreOptions, type ProvisioningCore } from "./provisioning-core";
 import fs from "node:fs";
-import { ConfigError, NO_AUTH_PROBLEM, StartupError, type AppConfig } from "./config";
+import { ConfigError, NO_AUTH_PROBLEM, StartupError, type AppConfig, type TenantConfig, type TenantTarget } from "./config";
 import { createDigiCertClient, type ClosableDigiCertClient, type DigiCertClient, type DigiCertObservers, type DigiCertRole } from "./digicert";
 import { dryRunClient } from "./digicert/dry-run";
 import { sustainedRatePerSecond } from "./digicert/pacing";
@@ -13,9 +13,10 @@ import { withCallCause } from "./digicert/observer";
 import { DigiCertActivity } from "./http/admin/activity";
 import { closeApp, createApp } from "./http/app";
 import { createMetrics } from "./http/metrics";
-import { bridgeReadinessChecks } from "./http/readiness-checks";
+import { storeCheck, targetReadinessChecks, tenantDryRunCheck } from "./http/readiness-checks";
+import type { ReadinessCheck } from "./http/health";
+import type { StatusSource } from "./http/admin";
 import { roleMappingCheck } from "./http/role-mapping-check";
-import { registerReconcileMetrics } from "./http/reconcile-metrics";
 import { checkCredentialsAtStart, credentialsInEnv } from "./http/store-tokens";
 import { registerSecret, type Logger } from "./log/logger";
 import { newTrace, type TraceContext } from "./log/trace-context";
@@ -93,33 +94,37 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
       throw err;
     });
   }
-  // The first tenant (the environment's, when it has one) is the one the status page, the metrics' store gauges
-  // and the Bridge's own fields describe.
+  // The first tenant (the environment's, when it has one) is the one the Bridge's own fields describe.
   const main = envTenant ?? tenants[0];
-  // Gauges read on scrape (store counts, the DigiCert client's pacing); DigiCert calls and waits reported through hooks.
-  const metrics = createMetrics(() => runtimes[0].store.outbox.stats(), {
-    users: () => runtimes[0].store.users.countByState(),
-    groups: () => runtimes[0].store.groups.count(),
-    pacing: () => runtimes[0].digicert.pacing(),
-  });
-  // The status page's DigiCert view: recent calls with their cause, calls and outbox depth per minute (in memory).
-  const activity = new DigiCertActivity({ limitPerMinute: sustainedRatePerSecond(main.targets[0].digicert.rateLimit) * 60 });
-  const mainObserver = {
-    ...metrics.digicert,
-    call: (c: Parameters<NonNullable<typeof metrics.digicert.call>>[0]) => {
-      metrics.digicert.call?.(c);
-      activity.call(c);
-    },
+  // Gauges read every tenant's store and targets on scrape; DigiCert calls, waits and jobs are reported through each
+  // target's own hooks, labelled {tenant, target}.
+  const metrics = createMetrics();
+  // Each tenant's status page shows its primary target's DigiCert calls and outbox depth per minute (in memory).
+  const activities = new Map<string, DigiCertActivity>();
+  const hooksOf = (tenant: TenantConfig, target: TenantTarget, activity?: DigiCertActivity): TargetHooks => {
+    const m = metrics.forTarget(tenant.id, target.name);
+    return {
+      observer: {
+        pacing: m.digicert.pacing,
+        call: (c) => {
+          m.digicert.call?.(c);
+          activity?.call(c);
+        },
+      },
+      onAdopted: () => m.adopted(),
+      onJobEnd: (job, outcome, ms) => m.jobEnded(job.kind, outcome as never, ms / 1000),
+    };
   };
   const runtimes: TenantRuntime[] = [];
   try {
     for (const tenant of [main, ...tenants.filter((t) => t !== main)]) {
+      const activity = new DigiCertActivity({ limitPerMinute: sustainedRatePerSecond(tenant.targets[0].digicert.rateLimit) * 60 });
+      activities.set(tenant.id, activity);
       runtimes.push(
         await buildTenant(config, tenant, store.scoped(tenant.id), {
           logger,
-          observer: tenant === main ? mainObserver : metrics.digicert,
-          onAdopted: () => metrics.adopted(),
-          onJobEnd: (job, outcome, ms) => metrics.jobEnded(job.kind, outcome as never, ms / 1000),
+          ...hooksOf(tenant, tenant.targets[0], activity),
+          forTarget: (target) => hooksOf(tenant, target),
         }),
       );
     }
@@ -128,12 +133,28 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     await store.close();
     throw err;
   }
+  for (const r of runtimes) {
+    metrics.addTenant({
+      tenant: r.id,
+      users: () => r.store.users.countByState(),
+      groups: () => r.store.groups.count(),
+      targets: r.targets.map((t, i) => ({
+        target: t.name,
+        outbox: () => t.store.outbox.stats(),
+        pacing: () => t.core.digicert.pacing(),
+        reconcile: () => t.store.reconcile.latestSummary(),
+        // The primary target's sync state is on the user rows (the tenant's users read); another's on its links.
+        ...(i > 0 ? { sync: async () => (await t.store.users.countByState()).sync } : {}),
+      })),
+    });
+  }
   const first = runtimes[0];
-  const stopSampling = activity.startSampling(async () => {
-    const s = await first.store.outbox.stats();
-    return s.pending + s.running;
-  }, 20_000);
-  registerReconcileMetrics(metrics.registry, () => first.store.reconcile.latestSummary());
+  const stopSampling = runtimes.map((r) =>
+    activities.get(r.id)!.startSampling(async () => {
+      const s = await r.store.outbox.stats();
+      return s.pending + s.running;
+    }, 20_000),
+  );
   const scimTenant = (r: TenantRuntime): ScimTenantMount => ({
     id: r.id,
     scim: r.config.scim,
@@ -156,42 +177,34 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     tokens: r.store.tokens,
     ...(r.tenant.idp ? { idp: r.tenant.idp } : {}),
   });
+  // The status page of a tenant (/admin?tenant=…): its own store's users, outbox, audit and reconcile runs.
+  const statusOf = (r: TenantRuntime): StatusSource => ({
+    audit: r.store.audit,
+    reconcile: r.store.reconcile,
+    users: r.store.users,
+    groups: r.store.groups,
+    // Counts read fresh; the drain rate is measured from jobs finished (all replicas), never the budget.
+    outbox: {
+      stats: () => r.store.outbox.stats(),
+      list: (filter) => r.store.outbox.list(filter),
+      doneSince: (since) => r.store.outbox.doneSince(since),
+    },
+    access: r.access,
+    activity: activities.get(r.id),
+    lookup: { users: r.store.users, outbox: r.store.outbox, audit: r.store.audit },
+  });
   const app = createApp({
     config: first.config,
     tenants: runtimes.map(scimTenant),
-    // The first tenant's store tokens of scope admin open the status page.
+    // The first tenant's store tokens of scope admin open /metrics (and its own status page).
     tokens: first.store.tokens,
     metrics,
     metricsTokens: config.metricsTokens,
     logger,
     fastReads: opts.fastReads,
-    // The status page (/admin, with ADMIN_TOKENS or ADMIN_BASIC_USERS).
-    status: {
-      audit: first.store.audit,
-      reconcile: first.store.reconcile,
-      users: first.store.users,
-      groups: first.store.groups,
-      // Counts read fresh; the drain rate is measured from jobs finished (all replicas), never the budget.
-      outbox: {
-        stats: () => first.store.outbox.stats(),
-        list: (filter) => first.store.outbox.list(filter),
-        doneSince: (since) => first.store.outbox.doneSince(since),
-      },
-      access: first.access,
-      activity,
-      lookup: { users: first.store.users, outbox: first.store.outbox, audit: first.store.audit },
-    },
-    readinessChecks: [
-      ...bridgeReadinessChecks({
-        store,
-        outboxStats: () => first.store.outbox.stats(),
-        digicert: first.digicert,
-        dryRun: first.tenant.dryRun,
-        maxPending: config.outbox.maxPending,
-        sharedRateBudget: !!config.digicert.redisUrl,
-      }),
-      ...(first.config.roleMappingFile ? [roleMappingCheck(() => first.access.status())] : []),
-    ],
+    // The status page (/admin, with ADMIN_TOKENS or ADMIN_BASIC_USERS, or a tenant's store tokens of scope admin).
+    status: runtimes.map((r) => ({ id: r.id, source: statusOf(r) })),
+    readinessChecks: readinessChecksOf(runtimes, store, config),
   });
   return {
     app,
@@ -207,9 +220,39 @@ export async function buildBridge(config: AppConfig, logger: Logger, opts: { pgS
     reconcileSchedule: first.reconcileSchedule,
     async close() {
       await closeApp(app);
-      stopSampling();
+      for (const stop of stopSampling) stop();
       await Promise.all(runtimes.map((r) => r.close()));
       await store.close();
     },
   };
+}
+
+/**
+ * /readyz of a bridge of tenants: the store, then each tenant's targets. The default tenant's primary target keeps
+ * the names and the behaviour /readyz has always had (its refused API key makes the bridge unready); every other
+ * target is named `<check>:<tenant>/<target>` and at worst degraded, so one tenant's bad key or unreachable DigiCert
+ * never takes the others' SCIM surface out of the load balancer.
+ */
+function readinessChecksOf(runtimes: TenantRuntime[], store: { ping(): Promise<void> }, config: AppConfig): ReadinessCheck[] {
+  const checks: ReadinessCheck[] = [storeCheck(store)];
+  for (const r of runtimes) {
+    const isDefault = r.id === DEFAULT_TENANT;
+    if (r.tenant.dryRun) checks.push(tenantDryRunCheck(isDefault ? undefined : { tenant: r.id }));
+    r.targets.forEach((t, i) => {
+      const scope = isDefault && i === 0 ? undefined : { tenant: r.id, target: t.name };
+      checks.push(
+        ...targetReadinessChecks(
+          {
+            outboxStats: () => t.store.outbox.stats(),
+            digicert: t.core.digicert,
+            maxPending: config.outbox.maxPending,
+            sharedRateBudget: !!t.config.digicert.redisUrl,
+          },
+          scope,
+        ),
+      );
+      if (t.config.roleMappingFile) checks.push(roleMappingCheck(() => t.core.access.status(), scope));
+    });
+  }
+  return checks;
 }

@@ -15,6 +15,8 @@ export interface AuditOptions {
   /** The newest N entries (default 200). */
   limit?: number;
   json?: boolean;
+  /** --tenant: whose trail (default "default"). */
+  tenant?: string;
 }
 
 export const DEFAULT_AUDIT_LIMIT = 200;
@@ -29,7 +31,7 @@ export async function auditCommand(opts: AuditOptions, env: NodeJS.ProcessEnv, s
   if (!Number.isInteger(limit) || limit < 1) return usage(stderr, `--limit must be a whole number of at least 1; got ${opts.limit}`);
   const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
-  const store = await openBridgeStore(config, stderr);
+  const store = await openBridgeStore(config, stderr, { tenant: opts.tenant });
   if (!store) return 1;
   try {
     const found = await historyOf(store, user, since, limit);

@@ -9,7 +9,7 @@ import { redact, registerSecret, silentLogger } from "../log/logger";
 import { compileRoleMapping } from "../provisioning/role-policy";
 import { probeDatabase } from "../store/probe";
 import { openDigiCertClient } from "../wiring";
-import { configOrReport, line, type Output } from "./common";
+import { configOrReport, line, tenantTargetConfig, type Output } from "./common";
 
 export interface CheckResult {
   name: string;
@@ -19,11 +19,14 @@ export interface CheckResult {
   warning?: boolean;
 }
 
-export async function checkCommand(opts: { json?: boolean }, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
-  const config = configOrReport(env, stderr);
-  if (!config) return 1;
+/** `opts.tenant` (--tenant): DigiCert and the role mapping of that tenant's primary target; default "default". */
+export async function checkCommand(opts: { json?: boolean; tenant?: string }, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
+  const whole = configOrReport(env, stderr);
+  if (!whole) return 1;
+  const config = tenantTargetConfig(whole, opts.tenant);
   registerSecret(config.digicert.apiKey);
-  const results: CheckResult[] = [{ name: "configuration", ok: true, detail: `valid (DigiCert platform ${config.digicert.platform})` }];
+  const of = opts.tenant && opts.tenant !== "default" ? `tenant ${opts.tenant}, ` : "";
+  const results: CheckResult[] = [{ name: "configuration", ok: true, detail: `valid (${of}DigiCert platform ${config.digicert.platform})` }];
 
   const db = await probeDatabase(config.databaseUrl);
   results.push({ name: "database", ok: db.ok, detail: `${db.target}: ${db.detail}` });

@@ -1,6 +1,10 @@
 // What every `digicert-scim` command shares: its output streams and how it reports a configuration it cannot use.
 import fs from "node:fs";
-import { ConfigError, loadConfig, tenantApiKeys, type AppConfig } from "../config";
+import { ConfigError, loadConfig, tenantApiKeys, type AppConfig, type TenantConfig } from "../config";
+import { tenantsOf } from "../config/tenant-types";
+import { configForTarget } from "../tenant-runtime";
+import { DEFAULT_TENANT } from "../store/tenant-scope";
+import { usage } from "./program";
 import { redact, registerSecret, silentLogger } from "../log/logger";
 import { openStore, parseDatabaseUrl } from "../store";
 import type { Store } from "../provisioning/ports";
@@ -47,11 +51,50 @@ export function configOrReport(env: NodeJS.ProcessEnv, stderr: Output, opts: { s
 }
 
 /**
+ * The tenant a command works on (`--tenant`, "default" when not given), or a usage error (exit 2) naming the tenants
+ * this configuration has.
+ */
+export function tenantOf(config: AppConfig, id: string | undefined): TenantConfig {
+  const wanted = id ?? DEFAULT_TENANT;
+  const tenants = tenantsOf(config);
+  const tenant = tenants.find((t) => t.id === wanted);
+  if (!tenant) usage(`--tenant: this configuration has no tenant ${JSON.stringify(wanted)}; its tenants: ${tenants.map((t) => t.id).join(", ")}`);
+  return tenant;
+}
+
+/**
+ * What a command that reaches DigiCert works with for `--tenant`: its primary target's view of the configuration
+ * (the target's DigiCert block and role mapping, the tenant's DRY_RUN), as the server's runtime of that tenant sees it.
+ */
+export function tenantTargetConfig(config: AppConfig, id: string | undefined): AppConfig {
+  const tenant = tenantOf(config, id);
+  return configForTarget(config, tenant, tenant.targets[0]);
+}
+
+/**
  * Opens the bridge's database for a command (migrating it, as the server would). Without `create`, a SQLite file
  * that does not exist is reported rather than created empty: a relative DATABASE_URL read from the wrong directory
  * must not look like an empty bridge. The API key and the database password are masked in whatever is printed.
  */
-export async function openBridgeStore(config: AppConfig, stderr: Output, opts: { create?: boolean } = {}): Promise<Store | null> {
+export async function openBridgeStore(config: AppConfig, stderr: Output, opts: { create?: boolean; tenant?: string } = {}): Promise<Store | null> {
+  // The tenant is checked first: an unknown one is a usage error, whatever the database.
+  const tenant = opts.tenant === undefined ? undefined : tenantOf(config, opts.tenant).id;
+  const store = await openWholeStore(config, stderr, opts);
+  return store && tenant !== undefined ? scopedClosing(store, tenant) : store;
+}
+
+/**
+ * `store` confined to `tenant` (its rows only, its inserts its own), whose close() closes the database: a command
+ * holds the one store it works on.
+ */
+function scopedClosing(store: Store, tenant: string): Store {
+  const scoped = store.scoped(tenant);
+  return new Proxy(scoped, {
+    get: (target, key, receiver) => (key === "close" ? () => store.close() : Reflect.get(target, key, receiver)),
+  });
+}
+
+async function openWholeStore(config: AppConfig, stderr: Output, opts: { create?: boolean }): Promise<Store | null> {
   registerSecret(config.digicert.apiKey);
   let where = "DATABASE_URL";
   try {

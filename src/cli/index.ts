@@ -10,10 +10,10 @@ import { openDigiCertClient } from "../wiring";
 import { redact, silentLogger } from "../log/logger";
 import { compileRoleMapping, type CompiledRoleMapping, type ResolvedRole } from "../provisioning/role-policy";
 import { checkCommand } from "./check";
-import { configOrReport, line, quietOnBrokenPipe, type CliIo, type Output } from "./common";
+import { configOrReport, line, quietOnBrokenPipe, tenantTargetConfig, type CliIo, type Output } from "./common";
 import { migrateCommand } from "./migrate";
 import { outboxCommand, parseOutboxArgs } from "./outbox";
-import { jsonOption, runProgram, usage, type CommandSet } from "./program";
+import { jsonOption, runProgram, tenantOption, usage, type CommandSet } from "./program";
 import { auditCommand, type AuditOptions } from "./audit";
 import { planCommand, type PlanOptions } from "./plan";
 import { addReconcileCommand } from "./reconcile";
@@ -54,7 +54,7 @@ const coreCommands: CommandSet = (program: Command, io: CliIo, run) => {
     .command("check")
     .description("validate the configuration and reach the database, Redis and DigiCert; changes nothing")
     .addOption(jsonOption())
-    .action((opts: { json?: boolean }) => run(() => checkCommand(opts, env, stdout, stderr)));
+    .action((opts: { json?: boolean }) => run(() => checkCommand({ ...opts, tenant: tenantOption(program) }, env, stdout, stderr)));
   program
     .command("roles")
     .description("list DigiCert's roles and the role mapping in force; `roles check FILE` checks a mapping file")
@@ -63,10 +63,11 @@ const coreCommands: CommandSet = (program: Command, io: CliIo, run) => {
     .addOption(jsonOption())
     .action((sub: string | undefined, file: string | undefined, opts: { json?: boolean }) =>
       run(async () => {
-        if (sub === undefined) return rolesCommand(env, stdout, stderr, opts);
+        const tenant = tenantOption(program);
+        if (sub === undefined) return rolesCommand(env, stdout, stderr, { ...opts, tenant });
         if (sub !== "check") usage(`unknown roles command: ${sub} (use roles, or roles check FILE)`);
         if (!file) usage("roles check needs the FILE to check");
-        return rolesCheckCommand(file, env, stdout, stderr, opts);
+        return rolesCheckCommand(file, env, stdout, stderr, { ...opts, tenant });
       }),
     );
   program
@@ -87,7 +88,7 @@ const coreCommands: CommandSet = (program: Command, io: CliIo, run) => {
         }
         const parsed = parseOutboxArgs(args);
         if ("usage" in parsed) usage(parsed.usage);
-        return outboxCommand(parsed, env, stdout, stderr);
+        return outboxCommand(parsed, env, stdout, stderr, tenantOption(program));
       }),
     );
 };
@@ -106,14 +107,14 @@ const operateCommands: CommandSet = (program: Command, io: CliIo, run) => {
     .option("--since <when>", "an ISO date or a duration back from now (24h, 7d)")
     .option("--limit <n>", "the newest N entries (default 200)", positive("--limit"))
     .addOption(jsonOption())
-    .action((opts: AuditOptions) => run(() => auditCommand(opts, env, stdout, stderr)));
+    .action((opts: AuditOptions) => run(() => auditCommand({ ...opts, tenant: tenantOption(program) }, env, stdout, stderr)));
   program
     .command("plan")
     .description("what a DRY_RUN bridge would have asked DigiCert to do, grouped by user")
     .option("--since <when>", "an ISO date or a duration back from now (24h, 7d)")
     .option("--user <userName|id>", "only this user")
     .addOption(jsonOption())
-    .action((opts: PlanOptions) => run(() => planCommand(opts, env, stdout, stderr)));
+    .action((opts: PlanOptions) => run(() => planCommand({ ...opts, tenant: tenantOption(program) }, env, stdout, stderr)));
   addReconcileCommand(program, io, run);
 };
 
@@ -130,9 +131,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 /** `roles`: DigiCert's roles, then the mapping from ROLE_MAPPING_FILE (or the default role when there is none). */
-export async function rolesCommand(env: NodeJS.ProcessEnv, stdout: Output, stderr: Output, opts: { json?: boolean } = {}): Promise<number> {
-  const config = configOrReport(env, stderr);
-  if (!config) return 1;
+export async function rolesCommand(env: NodeJS.ProcessEnv, stdout: Output, stderr: Output, opts: { json?: boolean; tenant?: string } = {}): Promise<number> {
+  const whole = configOrReport(env, stderr);
+  if (!whole) return 1;
+  // --tenant: that tenant's primary target (its DigiCert, its mapping file).
+  const config = tenantTargetConfig(whole, opts.tenant);
   const platform = config.digicert.platform;
   const catalogue = await fetchRoles(config, stderr);
   if (!catalogue) return 1;
@@ -180,11 +183,13 @@ export async function rolesCheckCommand(
   env: NodeJS.ProcessEnv,
   stdout: Output,
   stderr: Output,
-  opts: { json?: boolean } = {},
+  opts: { json?: boolean; tenant?: string } = {},
 ): Promise<number> {
   // FILE replaces the configured mapping here: a broken ROLE_MAPPING_FILE must not block checking its fix.
-  const config = configOrReport({ ...env, ROLE_MAPPING_FILE: undefined }, stderr);
-  if (!config) return 1;
+  const whole = configOrReport({ ...env, ROLE_MAPPING_FILE: undefined }, stderr);
+  if (!whole) return 1;
+  // Checked against --tenant's primary target's DigiCert.
+  const config = tenantTargetConfig(whole, opts.tenant);
   const platform = config.digicert.platform;
   const invalid = (problems: string[]): number => {
     if (opts.json) line(stdout, JSON.stringify({ ok: false, file, platform, problems: problems.map((p) => String(redact(p))) }, null, 2));

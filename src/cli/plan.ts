@@ -4,7 +4,7 @@
 // given which roles, disabled or deleted. Reads the bridge's database (DATABASE_URL) only.
 import type { AuditEntry, AuditQuery } from "../provisioning/records";
 import { oneLine, openBridgeStore, parseSince, showValue, SINCE_HELP } from "./audit-support";
-import { configOrReport, line, type Output } from "./common";
+import { configOrReport, line, tenantOf, type Output } from "./common";
 
 export interface PlanOptions {
   /** An ISO date or a duration back from now (24h, 7d); default: everything recorded. */
@@ -12,6 +12,8 @@ export interface PlanOptions {
   json?: boolean;
   /** Only this user (a userName, any case, or a SCIM user id). */
   user?: string;
+  /** --tenant: whose dry run (default "default"). */
+  tenant?: string;
 }
 
 /** More than any dry run needs; the newest are kept when there are more. */
@@ -33,7 +35,7 @@ export async function planCommand(opts: PlanOptions, env: NodeJS.ProcessEnv, std
   }
   const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
-  const store = await openBridgeStore(config, stderr);
+  const store = await openBridgeStore(config, stderr, { tenant: opts.tenant });
   if (!store) return 1;
   try {
     const query: AuditQuery = { kind: ["digicert"], dryRun: true, since, limit: MAX_CALLS };
@@ -46,7 +48,7 @@ export async function planCommand(opts: PlanOptions, env: NodeJS.ProcessEnv, std
     const calls = await store.audit.query(query);
     const plans = groupByUser(calls);
     if (opts.json) {
-      line(stdout, JSON.stringify(planJson(plans, since, config.dryRun), null, 2));
+      line(stdout, JSON.stringify(planJson(plans, since, tenantOf(config, opts.tenant).dryRun), null, 2));
       return 0;
     }
     printPlan(stdout, plans, since, user, calls.length === MAX_CALLS);

@@ -35,9 +35,12 @@ In detail:
   tokens revoke NAME       revoke a stored token (a running bridge refuses it within 10 s)
   help [command]           this help, or a command's
   --version, -V            the version and the commit it was built from
+  --tenant ID              (any command that uses the store or DigiCert) work on tenant ID: its rows only, its
+                           primary DigiCert target; default "default", the environment's tenant
 
 Every command reads the same environment as the server (DIGICERT_PLATFORM, DIGICERT_API_KEY, DATABASE_URL, ...);
-migrate, outbox, audit, plan and tokens only use the store and do not need the DigiCert settings.
+migrate, outbox, audit, plan and tokens only use the store and do not need the DigiCert settings. With several
+tenants (TENANTS_FILE), --tenant names the one a command works on; an unknown tenant is a usage error.
 Exit status: 0 success, 1 invalid configuration or mapping, DigiCert or the database unreachable, or an unknown job
 id given to outbox retry, 2 usage error, 3 reconcile found drift.
 `;
@@ -63,6 +66,7 @@ export async function runProgram(argv: string[], io: CliIo, sets: CommandSet[]):
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     })
+    .option("--tenant <id>", 'the tenant a command works on (its store rows, its primary DigiCert target); default "default"')
     .addHelpText("after", ROOT_HELP_AFTER);
   for (const add of sets) add(program, io, (b) => (body = b));
   for (const c of program.commands) inheritBehaviour(c, io);
@@ -102,6 +106,12 @@ function usageError(io: CliIo, program: Command, problem: string): number {
 function inheritBehaviour(c: Command, io: CliIo): void {
   c.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
   for (const sub of c.commands) inheritBehaviour(sub, io);
+}
+
+/** `--tenant` (the program's option, given before or after the command), or undefined for the default tenant. */
+export function tenantOption(program: Command): string | undefined {
+  const t = program.opts<{ tenant?: string }>().tenant;
+  return t === undefined ? undefined : t.trim();
 }
 
 /** `--json` on every command whose output is tabular. */

@@ -11,7 +11,8 @@ import { findPlatform } from "../digicert";
 import { redact, silentLogger } from "../log/logger";
 import { buildProvisioningCore } from "../wiring";
 import { DRIFT_KINDS, hasDrift, type ReconcileProgress, type ReconcileReport } from "../provisioning/reconcile";
-import { configOrReport, line, openBridgeStore, type CliIo, type Output } from "./common";
+import { configOrReport, line, openBridgeStore, tenantTargetConfig, type CliIo, type Output } from "./common";
+import { tenantOption } from "./program";
 import { printTable } from "./table";
 
 export const RECONCILE_EXIT_DRIFT = 3;
@@ -19,6 +20,8 @@ export const RECONCILE_EXIT_DRIFT = 3;
 export interface ReconcileCommandOptions {
   json?: boolean;
   fix?: boolean;
+  /** --tenant: whose store, against its primary DigiCert target; default "default". */
+  tenant?: string;
 }
 
 export const RECONCILE_HELP = `
@@ -43,7 +46,7 @@ export function addReconcileCommand(program: Command, io: CliIo, run: (body: () 
     .option("--fix", "record DigiCert's real state and queue the outbox jobs that restore the IdP's")
     .option("--json", "print the report as JSON instead of a table")
     .addHelpText("after", RECONCILE_HELP)
-    .action((opts: ReconcileCommandOptions) => run(() => reconcileCommand(opts, io.env, io.stdout, io.stderr)));
+    .action((opts: ReconcileCommandOptions) => run(() => reconcileCommand({ ...opts, tenant: tenantOption(program) }, io.env, io.stdout, io.stderr)));
 }
 
 export async function reconcileCommand(
@@ -52,13 +55,15 @@ export async function reconcileCommand(
   stdout: Output,
   stderr: Output,
 ): Promise<number> {
-  const config = configOrReport(env, stderr);
-  if (!config) return 1;
+  const whole = configOrReport(env, stderr);
+  if (!whole) return 1;
+  // The tenant's primary target: its DigiCert, its role mapping, its DRY_RUN.
+  const config = tenantTargetConfig(whole, opts.tenant);
   if (config.dryRun) {
     line(stderr, "reconcile does not run with DRY_RUN=true: a dry-run bridge links its users to pretend DigiCert ids (dry-run-…), so every one would show as drift");
     return 1;
   }
-  const store = await openBridgeStore(config, stderr);
+  const store = await openBridgeStore(whole, stderr, { tenant: opts.tenant });
   if (!store) return 1;
   // The same core the server builds; the CLI queues fixes, the running bridge's worker carries them out.
   const core = buildProvisioningCore(config, silentLogger(), store);

@@ -12,8 +12,9 @@ import { parseExpiresOption } from "../config/auth-settings";
 import { redact, registerSecret } from "../log/logger";
 import { TOKEN_SCOPES, type StoredToken, type TokenScope } from "../provisioning/records";
 import { TokenNameTakenError } from "../provisioning/ports";
-import { configOrReport, line, openBridgeStore, type CliIo, type Output } from "./common";
-import { jsonOption, usage } from "./program";
+import { configOrReport, line, openBridgeStore, tenantOf, type CliIo, type Output } from "./common";
+import { jsonOption, tenantOption, usage } from "./program";
+import { DEFAULT_TENANT } from "../store/tenant-scope";
 import { printTable } from "./table";
 
 const TOKEN_NAME = /^[A-Za-z0-9._-]{1,64}$/;
@@ -22,6 +23,9 @@ export const TOKENS_HELP = `
 Tokens opened by scope:
   scim    the SCIM endpoint /scim/v2 (what the IdP uses); logs show token:<name>
   admin   the status page /admin and /metrics; logs show admin:token:<name>
+A token opens one tenant's surface only: --tenant ID (default "default", /scim/v2) for /t/ID/scim/v2, or, of scope
+admin, /admin?tenant=ID; tokens list and revoke work on that tenant's tokens. Only the default tenant's admin tokens
+open /metrics.
 Rotation: create a new token, put it in the IdP, check the IdP works (tokens list shows its last use), then revoke
 the old one. A running bridge accepts a new token at once; a revoked one stops working within 10 seconds.
 `;
@@ -31,6 +35,8 @@ export interface TokensCreateOptions {
   expires?: string;
   scope: TokenScope;
   json?: boolean;
+  /** --tenant: the one tenant the token opens (its SCIM paths, or its status page); default "default". */
+  tenant?: string;
 }
 
 /** The commands, for the commander program (src/cli/index.ts registers them). */
@@ -47,17 +53,17 @@ export function addTokensCommand(program: Command, io: CliIo, run: (body: () => 
     .option("--expires <when>", "a duration from now (90d, 12h) or an ISO date or date-time (2027-01-01 = 00:00 UTC)")
     .addOption(new Option("--scope <scope>", "what it opens").choices([...TOKEN_SCOPES]).default("scim"))
     .addOption(jsonOption())
-    .action((opts: TokensCreateOptions) => run(() => tokensCreateCommand(opts, env, stdout, stderr)));
+    .action((opts: TokensCreateOptions) => run(() => tokensCreateCommand({ ...opts, tenant: tenantOption(program) }, env, stdout, stderr)));
   tokens
     .command("list")
     .description("every stored token: name, scope, status, created, expires, revoked, last used (never a token)")
     .addOption(jsonOption())
-    .action((opts: { json?: boolean }) => run(() => tokensListCommand(opts, env, stdout, stderr)));
+    .action((opts: { json?: boolean }) => run(() => tokensListCommand({ ...opts, tenant: tenantOption(program) }, env, stdout, stderr)));
   tokens
     .command("revoke")
     .description("revoke a token by name (a running bridge refuses it within 10 s)")
     .argument("<name>", "the token's name")
-    .action((name: string) => run(() => tokensRevokeCommand(name, env, stdout, stderr)));
+    .action((name: string) => run(() => tokensRevokeCommand(name, env, stdout, stderr, tenantOption(program))));
 }
 
 
@@ -75,7 +81,7 @@ export async function tokensCreateCommand(opts: TokensCreateOptions, env: NodeJS
   const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
   registerSecret(config.digicert.apiKey);
-  const store = await openBridgeStore(config, stderr, { create: true });
+  const store = await openBridgeStore(config, stderr, { create: true, tenant: opts.tenant });
   if (!store) return 1;
   const token = randomBytes(32).toString("base64url");
   try {
@@ -87,8 +93,12 @@ export async function tokensCreateCommand(opts: TokensCreateOptions, env: NodeJS
       line(stdout, token);
       line(stderr, `Created token "${stored.name}" (scope ${stored.scope}, ${stored.expires ? `expires ${stored.expires}` : "never expires"}).`);
       line(stderr, "It is shown this once and cannot be recovered: put it in the IdP now.");
-      if (stored.scope === "scim") line(stderr, `Logs will show it as token:${stored.name}.`);
-      else line(stderr, `It opens /admin and /metrics; logs will show it as admin:token:${stored.name}.`);
+      const tenant = tenantOf(config, opts.tenant).id;
+      if (stored.scope === "scim") {
+        const path = tenant === DEFAULT_TENANT ? "/scim/v2" : `/t/${tenant}/scim/v2`;
+        line(stderr, `It opens ${path} only (tenant ${tenant}); logs will show it as token:${stored.name}.`);
+      } else if (tenant === DEFAULT_TENANT) line(stderr, `It opens /admin and /metrics; logs will show it as admin:token:${stored.name}.`);
+      else line(stderr, `It opens tenant ${tenant}'s status page only (/admin?tenant=${tenant}); logs will show it as admin:token:${stored.name}.`);
     }
     return 0;
   } catch (err) {
@@ -121,10 +131,10 @@ function tokenJson(t: StoredToken) {
   };
 }
 
-export async function tokensListCommand(opts: { json?: boolean }, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
+export async function tokensListCommand(opts: { json?: boolean; tenant?: string }, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
   const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
-  const store = await openBridgeStore(config, stderr);
+  const store = await openBridgeStore(config, stderr, { tenant: opts.tenant });
   if (!store) return 1;
   try {
     const tokens = await store.tokens.list();
@@ -148,10 +158,10 @@ export async function tokensListCommand(opts: { json?: boolean }, env: NodeJS.Pr
   }
 }
 
-export async function tokensRevokeCommand(name: string, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output): Promise<number> {
+export async function tokensRevokeCommand(name: string, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output, tenant?: string): Promise<number> {
   const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
-  const store = await openBridgeStore(config, stderr);
+  const store = await openBridgeStore(config, stderr, { tenant });
   if (!store) return 1;
   try {
     const before = await store.tokens.getByName(name);

@@ -1,7 +1,7 @@
 // Entry point of the DigiCert layer: builds the platform client with its HTTP caller and pacer.
 import type { Logger } from "../log/logger";
 import { DigiCertHttp } from "./http";
-import { createPacer, type PacingMode, RateWindow } from "./pacing";
+import { acquirePacer, type PacingMode, RateWindow } from "./pacing";
 import type { CircuitSnapshot } from "./circuit";
 import type { DigiCertObservers } from "./observer";
 import { platformTarget } from "./registry";
@@ -66,7 +66,8 @@ export type ClosableDigiCertClient = DigiCertClient & {
  */
 export function createDigiCertClient(cfg: DigiCertClientConfig, logger: Logger, observers: DigiCertObservers = {}): ClosableDigiCertClient {
   const target = platformTarget(cfg.platform);
-  const pacer = createPacer({
+  // One budget per API key in this process, whichever tenants' targets use it (and per key across replicas: Redis).
+  const pacer = acquirePacer({
     windows: cfg.rateLimit,
     maxConcurrent: cfg.maxConcurrent,
     redisUrl: cfg.redisUrl,

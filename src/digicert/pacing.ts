@@ -139,8 +139,15 @@ export interface PacerOptions {
   observer?: PacingObserver;
 }
 
+/** Who a call is scheduled for, on a pacer several clients share (acquirePacer). */
+export interface CallOwner {
+  /** Told how long this caller's calls waited (each client its own metrics labels). */
+  observer?: PacingObserver;
+}
+
 export interface Pacer {
-  schedule<T>(fn: () => Promise<T>): Promise<T>;
+  /** `owner`: the client the call is for; its calls still waiting are dropped by `release(owner)`. */
+  schedule<T>(fn: () => Promise<T>, owner?: CallOwner): Promise<T>;
   stop(): Promise<void>;
   readonly clustered: boolean;
   /** Where new calls are paced right now. */
@@ -151,6 +158,8 @@ export interface Pacer {
   queued(): number;
   /** Milliseconds between two call starts where new calls are paced right now (the fallback's share, or the whole). */
   intervalMs(): number;
+  /** Fails now the calls of `owner` still waiting for a slot (that client is closing); the others go on. */
+  release(owner: CallOwner): void;
 }
 
 const DEFAULT_MAX_WAIT_MS = 30_000;
@@ -172,6 +181,7 @@ interface Waiter {
   timer?: NodeJS.Timeout;
   /** When schedule() was called (Date.now()), for the wait time. */
   queuedAt: number;
+  owner?: CallOwner;
 }
 
 /**
@@ -192,9 +202,9 @@ class Dispatcher {
     return this.waiting.size;
   }
 
-  schedule<T>(fn: () => Promise<T>): Promise<T> {
+  schedule<T>(fn: () => Promise<T>, owner?: CallOwner): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const w: Waiter = { fn, resolve: resolve as (v: unknown) => void, reject, state: "waiting", attempt: 0, clustered: false, queuedAt: Date.now() };
+      const w: Waiter = { fn, resolve: resolve as (v: unknown) => void, reject, state: "waiting", attempt: 0, clustered: false, queuedAt: Date.now(), owner };
       w.timer = setTimeout(() => {
         if (w.state !== "waiting") return;
         w.state = "done";
@@ -212,10 +222,13 @@ class Dispatcher {
     for (const w of [...this.waiting]) if (w.state === "waiting") this.place(w, 4);
   }
 
-  /** At stop: calls still waiting fail now rather than when their deadline or a lost Redis connection says so. */
-  dropWaiting(): void {
+  /**
+   * At stop (or when `owner`'s client closes): calls still waiting fail now rather than when their deadline or a
+   * lost Redis connection says so.
+   */
+  dropWaiting(owner?: CallOwner): void {
     for (const w of [...this.waiting]) {
-      if (w.state !== "waiting") continue;
+      if (w.state !== "waiting" || (owner !== undefined && w.owner !== owner)) continue;
       w.state = "done";
       this.waiting.delete(w);
       clearTimeout(w.timer);
@@ -231,7 +244,8 @@ class Dispatcher {
       .schedule({ priority }, () => {
         if (w.state !== "waiting" || w.attempt !== attempt) return Promise.resolve(undefined);
         w.state = "started";
-        if (this.observer) safely((s: number) => this.observer!.waited(s), (Date.now() - w.queuedAt) / 1000);
+        const observer = w.owner ? w.owner.observer : this.observer;
+        if (observer) safely((s: number) => observer.waited(s), (Date.now() - w.queuedAt) / 1000);
         this.waiting.delete(w);
         clearTimeout(w.timer);
         return w.fn();
@@ -390,7 +404,8 @@ export function createPacer(opts: PacerOptions): Pacer {
     mode: () => (!clustered ? "local" : useFallback() ? "fallback" : "shared"),
     queued: () => dispatcher.queued,
     intervalMs: () => (useFallback() ? fallbackMinTime : minTime),
-    schedule: <T>(fn: () => Promise<T>) => dispatcher.schedule(fn),
+    schedule: <T>(fn: () => Promise<T>, owner?: CallOwner) => dispatcher.schedule(fn, owner),
+    release: (owner: CallOwner) => dispatcher.dropWaiting(owner),
     stop: async () => {
       probe?.stop();
       dispatcher.dropWaiting();
@@ -401,4 +416,67 @@ export function createPacer(opts: PacerOptions): Pacer {
       if (shared) await Promise.resolve(shared.disconnect(false)).catch(() => undefined);
     },
   };
+}
+
+/**
+ * The process's pacers by budget. DigiCert counts calls per API key, so every client of one key in this process
+ * (targets of several tenants may name the same key) must draw on one budget: each gets a handle on one pacer,
+ * which stops when the last handle is stopped. Across replicas the budget is shared through Redis (limiterId) as
+ * before; this is the in-process half of the same rule.
+ */
+const pacers = new Map<string, { pacer: Pacer; handles: number; settings: string }>();
+
+/**
+ * What makes two clients' budgets one: the key and its windows (one key's targets agree on them, see
+ * config/tenants.ts), and the Redis the budget is shared through. The rest is the first client's.
+ */
+function budgetKey(opts: PacerOptions): string {
+  const windows = JSON.stringify(opts.windows && opts.windows.length > 0 ? opts.windows : DEFAULT_WINDOWS);
+  return createHash("sha256").update(opts.keyId).update("\0").update(windows).update("\0").update(opts.redisUrl ?? "").digest("hex");
+}
+
+const settingsOf = (opts: PacerOptions) => JSON.stringify([opts.maxConcurrent ?? null, opts.replicas ?? null, opts.maxWaitMs ?? null]);
+
+/**
+ * A pacer for one client: the budget of its key, shared with every other client of that key in this process.
+ * Its `stop` releases this client's share (its waiting calls fail; the others' go on); the last one stops the pacer.
+ * Each handle reports its own calls' waits (`opts.observer`).
+ */
+export function acquirePacer(opts: PacerOptions): Pacer {
+  const key = budgetKey(opts);
+  let entry = pacers.get(key);
+  if (!entry) {
+    const { observer: _ownObserver, ...shared } = opts;
+    entry = { pacer: createPacer(shared), handles: 0, settings: settingsOf(opts) };
+    pacers.set(key, entry);
+  } else if (entry.settings !== settingsOf(opts)) {
+    opts.logger?.warn("DigiCert clients of one API key differ in DIGICERT_MAX_CONCURRENT or BRIDGE_REPLICAS: they share the first one's budget and settings");
+  }
+  entry.handles++;
+  const { pacer } = entry;
+  const owner: CallOwner = { observer: opts.observer };
+  let stopped: Promise<void> | undefined;
+  return {
+    clustered: pacer.clustered,
+    replicas: pacer.replicas,
+    mode: () => pacer.mode(),
+    queued: () => pacer.queued(),
+    intervalMs: () => pacer.intervalMs(),
+    schedule: <T>(fn: () => Promise<T>) => (stopped ? Promise.reject(new DigiCertError("unavailable", "DigiCert call not sent: the client is closed", { retryAfterSeconds: 10 })) : pacer.schedule(fn, owner)),
+    release: (o: CallOwner) => pacer.release(o),
+    stop: () =>
+      (stopped ??= (async () => {
+        pacer.release(owner);
+        const e = pacers.get(key);
+        if (!e || e.pacer !== pacer) return;
+        if (--e.handles > 0) return;
+        pacers.delete(key);
+        await pacer.stop();
+      })()),
+  };
+}
+
+/** How many budgets this process paces now (tests). */
+export function activeBudgets(): number {
+  return pacers.size;
 }

@@ -74,8 +74,12 @@ export interface AppDeps {
   metrics?: HttpMetrics;
   /** METRICS_TOKEN: bearer tokens /metrics requires (401 without one); unset = open. */
   metricsTokens?: BearerCredential[];
-  /** What the status page shows; /admin is served when this is given and config.admin has credentials (else 404). */
-  status?: StatusSource;
+  /**
+   * What the status page shows: one source (the default tenant's), or one per tenant (`/admin?tenant=…`, the first
+   * the default). /admin is served when this is given and config.admin has credentials or a tenant has store tokens
+   * (else 404).
+   */
+  status?: StatusSource | { id: string; source: StatusSource }[];
   /** Off only in tests that hold the fast read path against SCIMMY's (scim/fast-reads.ts). */
   fastReads?: boolean;
 }
@@ -116,23 +120,33 @@ export function createApp(deps: AppDeps): express.Express {
   });
   // The read-only status page, with credentials of its own (ADMIN_TOKENS, ADMIN_BASIC_USERS, store tokens of scope
   // admin); without an ADMIN_* variable only a store admin token opens it and anything else is the app's 404.
-  if (deps.status && (config.admin || auth.store)) {
-    const credentials = config.admin ?? { tokens: [], basicUsers: [] };
-    app.use("/admin", adminRouter({ credentials, source: deps.status, health, logger, auth: { ...auth, hidden: !config.admin } }));
+  // Each tenant's page is opened by the environment's admin credentials, or that tenant's own store tokens of scope admin.
+  const mounts = mountsOf(deps);
+  const storeTokensOf = new Map<string, StoreTokens | undefined>(
+    mounts.map((m) => [m.id, m.id === DEFAULT_TENANT_ID && auth.store ? auth.store : m.tokens ? new StoreTokens({ repo: m.tokens, logger }) : undefined]),
+  );
+  if (deps.status) {
+    const pages = Array.isArray(deps.status) ? deps.status : [{ id: DEFAULT_TENANT_ID, source: deps.status }];
+    const tenants = pages.map((p) => ({ ...p, tokens: storeTokensOf.get(p.id) }));
+    if (config.admin || tenants.some((t) => t.tokens)) {
+      const credentials = config.admin ?? { tokens: [], basicUsers: [] };
+      app.use("/admin", adminRouter({ credentials, tenants, health, logger, auth: { ...auth, hidden: !config.admin } }));
+    }
   }
 
   // OAuth 2.0 client credentials token endpoint: only when OAUTH_CLIENTS is set (else a 404 like any unknown path).
   if (config.scim.oauth) app.use("/oauth/token", oauthTokenRouter(config.scim.oauth, auth.limiter));
-  for (const tenant of mountsOf(deps)) {
+  for (const tenant of mounts) {
     // A tenant's credentials open its own paths only: another tenant's token is as unknown here as a wrong one.
     const tenantAuth = {
       ...auth,
       // Each tenant other than the default counts failed authentications apart (auth-failures.ts, LimitedRequest).
       limiter: tenant.id === DEFAULT_TENANT_ID ? auth.limiter : tenantLimiter(auth.limiter, tenant.id),
-      store: tenant.tokens ? new StoreTokens({ repo: tenant.tokens, logger }) : undefined,
+      store: storeTokensOf.get(tenant.id),
     };
     const paths = tenant.id === DEFAULT_TENANT_ID ? ["/scim/v2", `/t/${DEFAULT_TENANT_ID}/scim/v2`] : [`/t/${tenant.id}/scim/v2`];
     const handlers = [
+      tenantOfRequest(tenant.id),
       scimAuth(tenant.scim, tenantAuth),
       tenantIdp(tenant.idp),
       createScimRouter({
@@ -194,6 +208,14 @@ function mountsOf(deps: AppDeps): ScimTenantMount[] {
       audit: deps.audit,
     },
   ];
+}
+
+/** The tenant a request on its mount is for (metrics labels), refused or not. */
+function tenantOfRequest(id: string): express.RequestHandler {
+  return (_req, res, next) => {
+    requestContext(res).tenant = id;
+    next();
+  };
 }
 
 /** TENANTS_FILE `idp`: the tenant's requests are taken as from its IdP, whatever their headers suggest. */

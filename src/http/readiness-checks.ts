@@ -31,17 +31,44 @@ function describeDigiCertFailure(err: unknown, digicert: ClosableDigiCertClient)
   return "DigiCert is unreachable or failing";
 }
 
-function digicertCheck(digicert: ClosableDigiCertClient): ReadinessCheck {
+/**
+ * Where a component belongs: the bridge as a whole and the default tenant's primary target keep the bare names
+ * (`digicert`, `outbox`…, as before tenants), every other target's are `<name>:<tenant>/<target>` and another tenant's
+ * own `<name>:<tenant>`. Tenant ids and target names are the operator's own words from TENANTS_FILE, never a host.
+ */
+export interface CheckScope {
+  tenant: string;
+  /** Absent for what is the tenant's as a whole (dryrun). */
+  target?: string;
+}
+
+export const DEFAULT_TENANT_ID = "default";
+
+export function componentName(base: string, scope?: CheckScope): string {
+  return scope ? `${base}:${scope.tenant}${scope.target !== undefined ? `/${scope.target}` : ""}` : base;
+}
+
+/** The tenant a component is about (null: the whole bridge, e.g. `store`), from its name (componentName). */
+export function componentTenant(name: string): string | null {
+  const m = /^[^:]+:([^/]+)(?:\/.*)?$/.exec(name);
+  if (m) return m[1];
+  return name === "store" ? null : DEFAULT_TENANT_ID;
+}
+
+function digicertCheck(digicert: ClosableDigiCertClient, scope?: CheckScope): ReadinessCheck {
   return {
-    name: "digicert",
+    name: componentName("digicert", scope),
     // DigiCert down is degraded, not unready: writes still go into the outbox and drain when it is back, so a load
-    // balancer must keep sending them. A refused API key is unready: nothing the bridge does can land.
+    // balancer must keep sending them. A refused API key of the default tenant's primary target is unready: nothing
+    // the bridge does for it can land. Any other target's is degraded only: one tenant's bad key must not take every
+    // tenant's SCIM surface out of the load balancer.
     check: async () => {
       if (digicert.circuit?.().state === "open") return { degraded: `${describeDigiCertFailure(null, digicert)}; changes are queued` };
       try {
-        await withCallCause({ origin: "readiness check" }, () => digicert.ping());
+        await withCallCause({ origin: scope ? `readiness check (${scope.tenant}/${scope.target})` : "readiness check" }, () => digicert.ping());
       } catch (err) {
-        if (refusedKey(err)) throw err;
+        if (refusedKey(err) && !scope) throw err;
+        if (refusedKey(err)) return { degraded: `${describeDigiCertFailure(err, digicert)}: this target's changes wait in its outbox until the key is fixed; the other tenants are not affected` };
         return { degraded: `${describeDigiCertFailure(err, digicert)}; changes are queued` };
       }
     },
@@ -52,9 +79,9 @@ function digicertCheck(digicert: ClosableDigiCertClient): ReadinessCheck {
   };
 }
 
-function outboxCheck(stats: () => Promise<OutboxStats>, maxPending: number): ReadinessCheck {
+function outboxCheck(stats: () => Promise<OutboxStats>, maxPending: number, scope?: CheckScope): ReadinessCheck {
   return {
-    name: "outbox",
+    name: componentName("outbox", scope),
     cacheMs: 0,
     check: async () => {
       const s = await stats();
@@ -71,9 +98,9 @@ function outboxCheck(stats: () => Promise<OutboxStats>, maxPending: number): Rea
 }
 
 /** Local state, read on every request: a deactivation route DigiCert refused, so deactivation deletes; say so. */
-function deactivationCheck(digicert: ClosableDigiCertClient): ReadinessCheck {
+function deactivationCheck(digicert: ClosableDigiCertClient, scope?: CheckScope): ReadinessCheck {
   return {
-    name: "deactivation",
+    name: componentName("deactivation", scope),
     cacheMs: 0,
     check: async () => {
       const d = digicert.deactivation?.();
@@ -84,9 +111,9 @@ function deactivationCheck(digicert: ClosableDigiCertClient): ReadinessCheck {
 }
 
 /** Local state, read on every request: while Redis is unreachable this replica paces alone at its share. */
-function rateLimitCheck(digicert: ClosableDigiCertClient): ReadinessCheck {
+function rateLimitCheck(digicert: ClosableDigiCertClient, scope?: CheckScope): ReadinessCheck {
   return {
-    name: "ratelimit",
+    name: componentName("ratelimit", scope),
     cacheMs: 0,
     check: async () => {
       // Unauthenticated callers see this: no BRIDGE_REPLICAS value (the pacer's warning in the log has it).
@@ -98,23 +125,41 @@ function rateLimitCheck(digicert: ClosableDigiCertClient): ReadinessCheck {
   };
 }
 
-const dryRunCheck: ReadinessCheck = {
-  name: "dryrun",
-  cacheMs: 0,
-  check: async () => ({ degraded: "DRY_RUN: nothing is written to DigiCert; would-be calls are in the audit trail (digicert-scim plan)" }),
-  describe: () => "dry-run",
-};
+function dryRunCheck(scope?: CheckScope): ReadinessCheck {
+  return {
+    name: componentName("dryrun", scope),
+    cacheMs: 0,
+    check: async () => ({ degraded: "DRY_RUN: nothing is written to DigiCert; would-be calls are in the audit trail (digicert-scim plan)" }),
+    describe: () => "dry-run",
+  };
+}
 
-export function bridgeReadinessChecks(deps: BridgeReadinessDeps): ReadinessCheck[] {
+export const storeCheck = (store: { ping(): Promise<void> }): ReadinessCheck => ({
+  name: "store",
+  check: () => store.ping(),
+  describe: () => "the store does not answer",
+});
+
+/** One DigiCert target's checks: its client, its outbox, its deactivation mode and where its calls are paced. */
+export function targetReadinessChecks(deps: Omit<BridgeReadinessDeps, "store" | "dryRun">, scope?: CheckScope): ReadinessCheck[] {
   const { digicert } = deps;
   // A deactivation that can fall back (ONE_DEACTIVATE=disable) is watched; one that cannot has nothing to report.
   const fallibleDeactivation = (digicert.deactivation?.().configured ?? "delete") !== "delete";
   return [
-    { name: "store", check: () => deps.store.ping(), describe: () => "the store does not answer" },
-    ...(deps.dryRun ? [dryRunCheck] : []),
-    digicertCheck(digicert),
-    outboxCheck(deps.outboxStats, deps.maxPending),
-    ...(fallibleDeactivation ? [deactivationCheck(digicert)] : []),
-    ...(deps.sharedRateBudget ? [rateLimitCheck(digicert)] : []),
+    digicertCheck(digicert, scope),
+    outboxCheck(deps.outboxStats, deps.maxPending, scope),
+    ...(fallibleDeactivation ? [deactivationCheck(digicert, scope)] : []),
+    ...(deps.sharedRateBudget ? [rateLimitCheck(digicert, scope)] : []),
   ];
+}
+
+/** A tenant's DRY_RUN, said on every answer; `scope` for any tenant but the default one. */
+export function tenantDryRunCheck(scope?: CheckScope): ReadinessCheck {
+  return dryRunCheck(scope);
+}
+
+/** The store and the default tenant's primary target (the names /readyz has always had). */
+export function bridgeReadinessChecks(deps: BridgeReadinessDeps): ReadinessCheck[] {
+  const [digicert, ...rest] = targetReadinessChecks(deps);
+  return [storeCheck(deps.store), ...(deps.dryRun ? [dryRunCheck()] : []), digicert, ...rest];
 }

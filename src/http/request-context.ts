@@ -15,6 +15,8 @@ export interface RequestContext {
   /** W3C Trace Context: the caller's `traceparent` when valid, else a trace begun here (request-log.ts). */
   trace: TraceContext;
   method: string;
+  /** The tenant whose SCIM surface answers (its mount in app.ts); absent for the other endpoints. */
+  tenant?: string;
   /** The IdP detected for the request (scim/idp.ts), for the log and the audit trail. */
   idp?: string;
   /** Name of the credential that authenticated the request ("none" when it did not); never the secret. */

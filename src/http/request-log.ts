@@ -11,8 +11,9 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,100}$/;
 /** Probes and scrapes: a platform calls them every few seconds, so their lines are debug; SCIM's stay info. */
 const ROUTINE = new Set(["/healthz", "/readyz", "/metrics"]);
 
-function resourceOf(path: string): string {
-  const m = /^\/scim\/v2\/([^/?]+)/.exec(path);
+/** The SCIM resource of a tenant's path (/scim/v2/Users, /t/acme/scim/v2/Users), or the path itself. */
+function resourceOf(path: string, tenant: string | undefined): string {
+  const m = (tenant ? /^(?:\/t\/[^/]+)?\/scim\/v2\/([^/?]+)/ : /^\/scim\/v2\/([^/?]+)/).exec(path);
   return m ? m[1] : path.split("?")[0];
 }
 
@@ -32,9 +33,10 @@ export function requestLog(logger: Logger, metrics: HttpMetrics) {
     res.on("finish", () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       const path = req.originalUrl.split("?")[0];
-      metrics.observe(resourceOf(path), req.method, res.statusCode, ms / 1000);
+      // ctx.tenant is set by the tenant's mount only: a path naming no tenant the bridge serves is labelled with none.
+      metrics.observe(resourceOf(path, ctx.tenant), req.method, res.statusCode, ms / 1000, ctx.tenant);
       // Set by back-pressure.ts: this 429 was the outbox being full, not another reason.
-      if (ctx.backPressured && res.statusCode === 429) metrics.backPressureRejected();
+      if (ctx.backPressured && res.statusCode === 429) metrics.backPressureRejected(ctx.tenant);
       logLine(logger, ROUTINE.has(path) ? "debug" : "info", "request", {
         requestId,
         traceId: trace.traceId,

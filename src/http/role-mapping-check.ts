@@ -2,10 +2,12 @@
 // unreachable. Never failed: writes are stored and queued either way; jobs that need the mapping wait for it.
 import type { MappingStatus } from "../provisioning/access-policy";
 import type { ReadinessCheck } from "./health";
+import { componentName, type CheckScope } from "./readiness-checks";
 
-export function roleMappingCheck(status: () => MappingStatus): ReadinessCheck {
+/** `scope`: any target but the default tenant's primary (named rolemapping:<tenant>/<target>). */
+export function roleMappingCheck(status: () => MappingStatus, scope?: CheckScope): ReadinessCheck {
   return {
-    name: "rolemapping",
+    name: componentName("rolemapping", scope),
     cacheMs: 0,
     check: async () => {
       const s = status();

@@ -270,27 +270,43 @@ function depthChart(series: MinutePoint[]): Html {
 <p class="legend"><span>outbox depth (pending + running, all replicas; the deepest seen each minute)</span></p>`;
 }
 
-function causeText(c: RecentCallView["cause"]): Html | string {
+/** Which tenant's page this is; absent for a bridge of one tenant rendered without it. */
+export interface PageView {
+  tenant: string;
+  tenants: string[];
+  /** The tenant /admin shows when the request names none: its links need no ?tenant=. */
+  defaultTenant: string;
+}
+
+/** A link to this tenant's page with `params` (the tenant named unless it is the default one). */
+function adminHref(view: PageView | undefined, params: Record<string, string> = {}, path = "/admin"): string {
+  const q = new URLSearchParams(params);
+  if (view && view.tenant !== view.defaultTenant) q.set("tenant", view.tenant);
+  const text = q.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+function causeText(c: RecentCallView["cause"], view?: PageView): Html | string {
   if (!c) return html`<span class="muted">—</span>`;
   const parts: unknown[] = [c.origin];
   if (c.jobId !== null) parts.push(html` job <code>${c.jobId}</code>`);
-  if (c.userName || c.userId) parts.push(html` · <a href="/admin?user=${encodeURIComponent(c.userId ?? "")}">${c.userName ?? c.userId}</a>`);
+  if (c.userName || c.userId) parts.push(html` · <a href="${adminHref(view, { user: c.userId ?? "" })}">${c.userName ?? c.userId}</a>`);
   if (c.requestId) parts.push(html` · request <code>${c.requestId}</code>`);
   return html`${parts}`;
 }
 
-function callRow(c: RecentCallView): Html {
+function callRow(c: RecentCallView, view?: PageView): Html {
   const bad = typeof c.status !== "number" || c.status >= 400;
-  return html`<tr data-call><td>${when(c.at)}</td><td>${c.method} <code>${c.endpoint}</code></td><td${bad ? new Html(' class="error"') : ""}>${c.status}</td><td>${c.ms} ms</td><td>${causeText(c.cause)}</td></tr>`;
+  return html`<tr data-call><td>${when(c.at)}</td><td>${c.method} <code>${c.endpoint}</code></td><td${bad ? new Html(' class="error"') : ""}>${c.status}</td><td>${c.ms} ms</td><td>${causeText(c.cause, view)}</td></tr>`;
 }
 
-function digicertSection(s: AdminStatus["digicert"]): Html {
+function digicertSection(s: AdminStatus["digicert"], view?: PageView): Html {
   const title = "DigiCert calls";
   if (isSectionError(s)) return card("digicert", title, sectionError(s), true);
   if (!s.available) return card("digicert", title, html`<p class="muted">Not available: this bridge does not record its DigiCert calls.</p>`, true);
   const calls = s.recentCalls.length
     ? html`<p class="muted">Latest calls of this replica, newest first, with who caused them</p>
-<table class="grid"><thead><tr><th>when</th><th>call</th><th>status</th><th>time</th><th>caused by</th></tr></thead><tbody>${s.recentCalls.map(callRow)}</tbody></table>`
+<table class="grid"><thead><tr><th>when</th><th>call</th><th>status</th><th>time</th><th>caused by</th></tr></thead><tbody>${s.recentCalls.map((c) => callRow(c, view))}</tbody></table>`
     : html`<p class="muted">No DigiCert call since this replica started.</p>`;
   return card("digicert", title, html`<p class="muted">Last hour, per minute</p><div class="charts"><div>${callsChart(s)}</div><div>${depthChart(s.series)}</div></div>${calls}`, true);
 }
@@ -432,8 +448,8 @@ function driftDifference(e: DriftRow): Html | string {
   return "";
 }
 
-function driftRow(e: DriftRow): Html {
-  const user = e.userId ? html`<a href="/admin?user=${encodeURIComponent(e.userId)}">${e.userName ?? e.userId}</a>` : html`<span class="muted">—</span>`;
+function driftRow(e: DriftRow, view?: PageView): Html {
+  const user = e.userId ? html`<a href="${adminHref(view, { user: e.userId })}">${e.userName ?? e.userId}</a>` : html`<span class="muted">—</span>`;
   const dc = e.digicertUsername || e.digicertId ? html`${e.digicertUsername ?? ""}${e.digicertId ? html` <code>${e.digicertId}</code>` : ""}` : "";
   const difference = driftDifference(e);
   return html`<tr data-drift="${e.kind}"><td>${DRIFT_LABELS[e.kind] ?? e.kind}</td><td>${user}</td><td>${dc}</td><td>${e.detail ?? ""}${
@@ -442,7 +458,7 @@ function driftRow(e: DriftRow): Html {
 }
 
 /** A ReconcileReport (provisioning/drift.ts) for people: when, what was compared, drift per kind, one row per user. */
-function driftReport(r: Record<string, unknown>): Html {
+function driftReport(r: Record<string, unknown>, view?: PageView): Html {
   const counts = (r.counts ?? {}) as Record<string, number>;
   const stats = (r.stats ?? {}) as Record<string, number>;
   const entries = (r.entries as DriftRow[]) ?? [];
@@ -457,7 +473,7 @@ function driftReport(r: Record<string, unknown>): Html {
     : html`<p class="ok" data-metric="reconcile.drift">No drift: DigiCert matches the bridge.</p>`;
   const rows = entries.slice(0, MAX_REPORT_ROWS * 5);
   const table = rows.length
-    ? html`<table class="grid"><thead><tr><th>drift</th><th>user</th><th>in DigiCert</th><th>what differs</th><th>action</th></tr></thead><tbody>${rows.map(driftRow)}</tbody></table>${
+    ? html`<table class="grid"><thead><tr><th>drift</th><th>user</th><th>in DigiCert</th><th>what differs</th><th>action</th></tr></thead><tbody>${rows.map((e) => driftRow(e, view))}</tbody></table>${
         entries.length > rows.length ? html`<p class="muted">… and ${entries.length - rows.length} more (see /admin/api/status)</p>` : ""
       }`
     : "";
@@ -468,13 +484,13 @@ function isDriftReport(r: Record<string, unknown>): boolean {
   return Array.isArray(r.entries) && typeof r.counts === "object" && r.counts !== null && typeof r.finishedAt === "string";
 }
 
-function reconcileSection(s: AdminStatus["reconcile"]): Html {
+function reconcileSection(s: AdminStatus["reconcile"], view?: PageView): Html {
   const title = "Last reconcile report";
   if (isSectionError(s)) return card("reconcile", title, sectionError(s), true);
   if (!s.available) return card("reconcile", title, html`<p class="muted">Not available yet: this bridge does not reconcile with DigiCert.</p>`, true);
   if (!s.report) return card("reconcile", title, html`<p class="muted">No reconciliation has run yet.</p>`, true);
   const report = s.report as Record<string, unknown>;
-  return card("reconcile", title, isDriftReport(report) ? driftReport(report) : reportBody(report), true);
+  return card("reconcile", title, isDriftReport(report) ? driftReport(report, view) : reportBody(report), true);
 }
 
 // --- user look-up ------------------------------------------------------------------------------------------------
@@ -519,9 +535,11 @@ function userDetailBody(u: UserDetailView): Html {
 }
 
 /** The search form and its answer; nothing when the bridge has no look-up. */
-function lookupSection(l: LookupView | null): Html | string {
+function lookupSection(l: LookupView | null, view?: PageView): Html | string {
   if (l === null) return "";
-  const form = html`<form method="get" action="/admin" role="search"><input type="search" name="q" value="${l.query ?? ""}" placeholder="userName (any part) or id" aria-label="Find a user"><button type="submit">Find user</button></form>`;
+  // The search stays on this tenant's page.
+  const tenantField = view && view.tenant !== view.defaultTenant ? html`<input type="hidden" name="tenant" value="${view.tenant}">` : "";
+  const form = html`<form method="get" action="/admin" role="search">${tenantField}<input type="search" name="q" value="${l.query ?? ""}" placeholder="userName (any part) or id" aria-label="Find a user"><button type="submit">Find user</button></form>`;
   let body: Html | string = "";
   if (l.userId !== undefined) {
     const u = l.user;
@@ -533,7 +551,7 @@ function lookupSection(l: LookupView | null): Html | string {
       : r.users.length
         ? html`<p class="muted" data-metric="search.total">${r.total} found${r.total > r.users.length ? html` (first ${r.users.length} shown)` : ""}</p>
 <table><thead><tr><th>userName</th><th>active</th><th>sync</th><th>last error</th></tr></thead><tbody>${r.users.map(
-            (u) => html`<tr data-search-user="${u.id}"><td><a href="/admin?user=${encodeURIComponent(u.id)}">${u.userName}</a></td><td>${u.active ? "yes" : "no"}</td><td>${syncBadge(
+            (u) => html`<tr data-search-user="${u.id}"><td><a href="${adminHref(view, { user: u.id })}">${u.userName}</a></td><td>${u.active ? "yes" : "no"}</td><td>${syncBadge(
               u.syncState,
             )}</td><td>${u.syncError ?? ""}</td></tr>`,
           )}</tbody></table>`
@@ -551,8 +569,18 @@ function headline(o: AdminStatus["overall"]): Html {
   }`;
 }
 
+/**
+ * Which tenant the page is about, and a choice of the others (a plain GET form: the page has no script). Nothing for a
+ * bridge of one tenant: the page is the bridge's.
+ */
+function tenantChoice(view: PageView | undefined): Html | string {
+  if (!view || view.tenants.length < 2) return "";
+  const options = view.tenants.map((t) => (t === view.tenant ? html`<option value="${t}" selected>${t}</option>` : html`<option value="${t}">${t}</option>`));
+  return html`<form method="get" action="/admin" class="tenant"><label for="tenant">Tenant</label> <select id="tenant" name="tenant" data-metric="tenant">${options}</select><button type="submit">Show</button></form><p class="muted">Users, outbox, DigiCert calls, audit and reconcile reports of tenant <strong data-tenant="${view.tenant}">${view.tenant}</strong>; health is the whole bridge's.</p>`;
+}
+
 /** The whole page for one status snapshot, with the user look-up's answer when one was asked for. */
-export function renderStatusPage(status: AdminStatus, lookup: LookupView | null = null): string {
+export function renderStatusPage(status: AdminStatus, lookup: LookupView | null = null, view?: PageView): string {
   const page = html`<!doctype html>
 <html lang="en">
 <head>
@@ -563,17 +591,17 @@ export function renderStatusPage(status: AdminStatus, lookup: LookupView | null 
 <style>${new Html(CSS)}</style>
 </head>
 <body>
-<header><h1>DigiCert SCIM Bridge · status</h1>${headline(status.overall)}<p class="version">Version ${status.version.version} · commit ${status.version.commit.slice(0, 12)} · Node.js ${status.version.node}</p><p>As of <time datetime="${status.generatedAt}">${when(status.generatedAt)}</time> · refreshes every ${REFRESH_SECONDS} s · <a href="/admin/api/status">JSON</a></p></header>
+<header><h1>DigiCert SCIM Bridge · status${view && view.tenants.length > 1 ? ` · ${view.tenant}` : ""}</h1>${tenantChoice(view)}${headline(status.overall)}<p class="version">Version ${status.version.version} · commit ${status.version.commit.slice(0, 12)} · Node.js ${status.version.node}</p><p>As of <time datetime="${status.generatedAt}">${when(status.generatedAt)}</time> · refreshes every ${REFRESH_SECONDS} s · <a href="${adminHref(view, {}, "/admin/api/status")}">JSON</a></p></header>
 <main>
-${lookupSection(lookup)}
+${lookupSection(lookup, view)}
 ${healthSection(status.health)}
 ${usersSection(status.users)}
 ${groupsSection(status.groups)}
 ${roleMappingSection(status.roleMapping)}
 ${outboxSection(status.outbox)}
-${digicertSection(status.digicert)}
+${digicertSection(status.digicert, view)}
 ${auditSection(status.audit)}
-${reconcileSection(status.reconcile)}
+${reconcileSection(status.reconcile, view)}
 </main>
 </body>
 </html>

@@ -132,6 +132,9 @@ export interface RoleMappingView {
 export type Optional<T> = { available: false } | ({ available: true } & T);
 
 export interface AdminStatus {
+  /** The tenant this page is about (its store's users, outbox, audit, reconcile runs), and every tenant served. */
+  tenant?: string;
+  tenants?: string[];
   generatedAt: string;
   /** The build answering: package.json's version, its commit, the Node.js version (src/version.ts). */
   version: BuildInfo;
@@ -233,6 +236,7 @@ export async function collectStatus(
   health: () => Promise<ReadinessReport>,
   logger: Logger,
   now: () => number = Date.now,
+  scope?: { tenant: string; tenants: string[] },
 ): Promise<AdminStatus> {
   const at = now();
   const [h, users, groups, outbox, roleMapping, audit, reconcile] = await Promise.all([
@@ -287,6 +291,6 @@ export async function collectStatus(
   );
   const sections = { health: h, users, groups, outbox, roleMapping, audit, reconcile, digicert };
   const generatedAt = new Date(at).toISOString();
-  const gathered = { generatedAt, version: buildInfo(), ...sections };
+  const gathered = { ...(scope ? { tenant: scope.tenant, tenants: scope.tenants } : {}), generatedAt, version: buildInfo(), ...sections };
   return { ...gathered, overall: overallOf(gathered) };
 }

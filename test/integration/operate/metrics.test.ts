@@ -31,6 +31,10 @@ describe.each(["certcentral", "one"] as const)("metrics after a known sequence (
   const rolePath = platform === "certcentral" ? "/container/{id}/role" : "/role";
   const roleCalls = () => h.sim.callsTo(platform, "GET", platform === "certcentral" ? /^\/container\/\d+\/role$/ : "/role").length;
   const updated = platform === "certcentral" ? "204" : "200";
+  // The environment's tenant, and its one DigiCert target (named after the platform).
+  const tenant = "default";
+  const target = platform;
+  const dt = { tenant, target };
 
   beforeAll(async () => {
     // SYNC_WAIT_MS=0: writes answer at once and the test drains the outbox itself, so the sequence is exact.
@@ -79,74 +83,86 @@ describe.each(["certcentral", "one"] as const)("metrics after a known sequence (
 
   test("SCIM requests by resource, method and status, with latency histograms", () => {
     expect(m.table("scim_requests_total")).toEqual({
-      [key({ resource: "Groups", method: "POST", status: "201" })]: 1,
-      [key({ resource: "Users", method: "POST", status: "201" })]: 7,
-      [key({ resource: "Users", method: "PATCH", status: "200" })]: 1,
-      [key({ resource: "Users", method: "DELETE", status: "204" })]: 1,
-      [key({ resource: "Users", method: "POST", status: "429" })]: 1,
+      [key({ tenant, resource: "Groups", method: "POST", status: "201" })]: 1,
+      [key({ tenant, resource: "Users", method: "POST", status: "201" })]: 7,
+      [key({ tenant, resource: "Users", method: "PATCH", status: "200" })]: 1,
+      [key({ tenant, resource: "Users", method: "DELETE", status: "204" })]: 1,
+      [key({ tenant, resource: "Users", method: "POST", status: "429" })]: 1,
     });
-    expect(m.value("scim_request_duration_seconds_count", { resource: "Users", method: "POST" })).toBe(8);
-    expect(m.value("scim_request_duration_seconds_bucket", { resource: "Users", method: "POST", le: "+Inf" })).toBe(8);
-    expect(m.value("scim_request_duration_seconds_count", { resource: "Users", method: "PATCH" })).toBe(1);
-    expect(m.value("scim_request_duration_seconds_count", { resource: "Users", method: "DELETE" })).toBe(1);
+    expect(m.value("scim_request_duration_seconds_count", { tenant, resource: "Users", method: "POST" })).toBe(8);
+    expect(m.value("scim_request_duration_seconds_bucket", { tenant, resource: "Users", method: "POST", le: "+Inf" })).toBe(8);
+    expect(m.value("scim_request_duration_seconds_count", { tenant, resource: "Users", method: "PATCH" })).toBe(1);
+    expect(m.value("scim_request_duration_seconds_count", { tenant, resource: "Users", method: "DELETE" })).toBe(1);
   });
 
   test("DigiCert calls by platform, method, endpoint template and status; each retry counts", () => {
     expect(m.table("digicert_requests_total")).toEqual({
-      [key({ platform, method: "GET", endpoint: rolePath, status: "200" })]: roleCalls(),
+      [key({ ...dt, platform, method: "GET", endpoint: rolePath, status: "200" })]: roleCalls(),
       // 3 creates, then 3 slow ones during back-pressure.
-      [key({ platform, method: "POST", endpoint: "/user", status: "201" })]: 6,
+      [key({ ...dt, platform, method: "POST", endpoint: "/user", status: "201" })]: 6,
       // The adoption: the create finds the username taken, the user is looked up and updated. CertCentral's
       // create asks GET /user/availability first (7 creates), and the adoption's answer spares its POST.
       ...(platform === "certcentral"
-        ? { [key({ platform, method: "GET", endpoint: "/user/availability/{id}", status: "200" })]: 7 }
+        ? { [key({ ...dt, platform, method: "GET", endpoint: "/user/availability/{id}", status: "200" })]: 7 }
         : {
-            [key({ platform, method: "POST", endpoint: "/user", status: "409" })]: 1,
+            [key({ ...dt, platform, method: "POST", endpoint: "/user", status: "409" })]: 1,
             // ONE reads the user before each whole-object PUT (the PATCH's update and the adoption's).
-            [key({ platform, method: "GET", endpoint: "/user/{id}", status: "200" })]: 2,
+            [key({ ...dt, platform, method: "GET", endpoint: "/user/{id}", status: "200" })]: 2,
           }),
-      [key({ platform, method: "GET", endpoint: "/user", status: "200" })]: 1,
+      [key({ ...dt, platform, method: "GET", endpoint: "/user", status: "200" })]: 1,
       // The PATCH's update answered 503, retried; plus the adoption's update.
-      [key({ platform, method: "PUT", endpoint: "/user/{id}", status: "503" })]: 1,
-      [key({ platform, method: "PUT", endpoint: "/user/{id}", status: updated })]: 2,
-      [key({ platform, method: "DELETE", endpoint: "/user/{id}", status: "204" })]: 1,
+      [key({ ...dt, platform, method: "PUT", endpoint: "/user/{id}", status: "503" })]: 1,
+      [key({ ...dt, platform, method: "PUT", endpoint: "/user/{id}", status: updated })]: 2,
+      [key({ ...dt, platform, method: "DELETE", endpoint: "/user/{id}", status: "204" })]: 1,
     });
     expect(roleCalls()).toBeGreaterThanOrEqual(1);
     // Every request the simulator received is counted, and nothing else.
     const total = m.samples.filter((s) => s.name === "digicert_requests_total").reduce((n, s) => n + s.value, 0);
     expect(total).toBe(h.sim.calls.length);
     const adoptionPosts = platform === "certcentral" ? 0 : 1;
-    expect(m.value("digicert_request_duration_seconds_count", { platform, method: "POST", endpoint: "/user" })).toBe(6 + adoptionPosts);
-    expect(m.value("digicert_request_duration_seconds_count", { platform, method: "PUT", endpoint: "/user/{id}" })).toBe(3);
-    expect(m.value("digicert_request_duration_seconds_count", { platform, method: "DELETE", endpoint: "/user/{id}" })).toBe(1);
+    expect(m.value("digicert_request_duration_seconds_count", { ...dt, platform, method: "POST", endpoint: "/user" })).toBe(6 + adoptionPosts);
+    expect(m.value("digicert_request_duration_seconds_count", { ...dt, platform, method: "PUT", endpoint: "/user/{id}" })).toBe(3);
+    expect(m.value("digicert_request_duration_seconds_count", { ...dt, platform, method: "DELETE", endpoint: "/user/{id}" })).toBe(1);
     // The three slow creates took 3 s each on the wire.
-    expect(m.value("digicert_request_duration_seconds_sum", { platform, method: "POST", endpoint: "/user" })).toBeGreaterThanOrEqual(8.9);
-    expect(m.value("digicert_request_duration_seconds_bucket", { platform, method: "POST", endpoint: "/user", le: "2" })).toBe(3 + adoptionPosts);
+    expect(m.value("digicert_request_duration_seconds_sum", { ...dt, platform, method: "POST", endpoint: "/user" })).toBeGreaterThanOrEqual(8.9);
+    expect(m.value("digicert_request_duration_seconds_bucket", { ...dt, platform, method: "POST", endpoint: "/user", le: "2" })).toBe(3 + adoptionPosts);
   });
 
   test("rate limiter: one wait per DigiCert call, nothing queued now, local mode", () => {
-    expect(m.value("digicert_ratelimit_wait_seconds_count")).toBe(h.sim.calls.length);
-    expect(m.value("digicert_ratelimit_wait_seconds_sum")).toBeGreaterThanOrEqual(0);
-    expect(m.value("digicert_ratelimit_queue_depth")).toBe(0);
-    expect(m.table("digicert_ratelimit_mode")).toEqual({ "{mode=local}": 1, "{mode=shared}": 0, "{mode=fallback}": 0 });
+    expect(m.value("digicert_ratelimit_wait_seconds_count", dt)).toBe(h.sim.calls.length);
+    expect(m.value("digicert_ratelimit_wait_seconds_sum", dt)).toBeGreaterThanOrEqual(0);
+    expect(m.value("digicert_ratelimit_queue_depth", dt)).toBe(0);
+    expect(m.table("digicert_ratelimit_mode")).toEqual({
+      [key({ ...dt, mode: "local" })]: 1,
+      [key({ ...dt, mode: "shared" })]: 0,
+      [key({ ...dt, mode: "fallback" })]: 0,
+    });
   });
 
   test("outbox: jobs by kind and outcome, depth, oldest age", () => {
     expect(m.table("outbox_jobs_total")).toEqual({
-      [key({ kind: "create", outcome: "done" })]: 7,
-      [key({ kind: "update", outcome: "done" })]: 1,
-      [key({ kind: "delete", outcome: "done" })]: 1,
+      [key({ ...dt, kind: "create", outcome: "done" })]: 7,
+      [key({ ...dt, kind: "update", outcome: "done" })]: 1,
+      [key({ ...dt, kind: "delete", outcome: "done" })]: 1,
     });
-    expect(m.table("outbox_jobs")).toEqual({ "{state=pending}": 0, "{state=running}": 0, "{state=failed}": 0 });
-    expect(m.value("outbox_oldest_job_age_seconds")).toBe(0);
+    expect(m.table("outbox_jobs")).toEqual({
+      [key({ ...dt, state: "pending" })]: 0,
+      [key({ ...dt, state: "running" })]: 0,
+      [key({ ...dt, state: "failed" })]: 0,
+    });
+    expect(m.value("outbox_oldest_job_age_seconds", dt)).toBe(0);
   });
 
   test("users by state and sync state, groups, adoptions, back-pressure 429s", () => {
-    expect(m.table("scim_users")).toEqual({ "{state=active}": 6, "{state=inactive}": 0 });
-    expect(m.table("scim_users_sync")).toEqual({ "{state=synced}": 6, "{state=pending}": 0, "{state=failed}": 0 });
-    expect(m.value("scim_groups")).toBe(1);
-    expect(m.value("digicert_adoptions_total")).toBe(1);
-    expect(m.value("scim_backpressure_rejections_total")).toBe(1);
+    expect(m.table("scim_users")).toEqual({ [key({ tenant, state: "active" })]: 6, [key({ tenant, state: "inactive" })]: 0 });
+    expect(m.table("scim_users_sync")).toEqual({
+      [key({ ...dt, state: "synced" })]: 6,
+      [key({ ...dt, state: "pending" })]: 0,
+      [key({ ...dt, state: "failed" })]: 0,
+    });
+    expect(m.value("scim_groups", { tenant })).toBe(1);
+    expect(m.value("digicert_adoptions_total", dt)).toBe(1);
+    expect(m.value("scim_backpressure_rejections_total", { tenant })).toBe(1);
   });
 
   test("build_info: one series, value 1, with package.json's version, a commit and this Node.js", () => {
@@ -168,7 +184,7 @@ describe.each(["certcentral", "one"] as const)("metrics after a known sequence (
       expect(spies.every((s) => s.mock.calls.length > 0)).toBe(true);
       expect(again.table("scim_users")).toEqual(m.table("scim_users"));
       expect(again.table("scim_users_sync")).toEqual(m.table("scim_users_sync"));
-      expect(again.value("scim_groups")).toBe(1);
+      expect(again.value("scim_groups", { tenant })).toBe(1);
       expect(again.table("outbox_jobs")).toEqual(m.table("outbox_jobs"));
     } finally {
       for (const s of spies) s.mockRestore();
@@ -192,12 +208,13 @@ describe("rate-limiter queue depth and waits while calls queue", () => {
       h.sim.failNext({ platform: "certcentral", method: "POST", path: /^\/user$/, delayMs: 800, times: 3 });
       for (let i = 0; i < 3; i++) expect((await h.post("/scim/v2/Users", oktaUser())).status).toBe(201);
       await new Promise((r) => setTimeout(r, 300));
-      expect((await scrape(h)).value("digicert_ratelimit_queue_depth")).toBe(2);
+      const dt = { tenant: "default", target: "certcentral" };
+      expect((await scrape(h)).value("digicert_ratelimit_queue_depth", dt)).toBe(2);
       await h.drain();
       const after = await scrape(h);
-      expect(after.value("digicert_ratelimit_queue_depth")).toBe(0);
-      const count = (s: Scrape) => s.value("digicert_ratelimit_wait_seconds_count")!;
-      const sum = (s: Scrape) => s.value("digicert_ratelimit_wait_seconds_sum")!;
+      expect(after.value("digicert_ratelimit_queue_depth", dt)).toBe(0);
+      const count = (s: Scrape) => s.value("digicert_ratelimit_wait_seconds_count", dt)!;
+      const sum = (s: Scrape) => s.value("digicert_ratelimit_wait_seconds_sum", dt)!;
       expect(count(after) - count(before)).toBe(3);
       // The second waited for the first (0.8 s), the third for both (1.6 s).
       expect(sum(after) - sum(before)).toBeGreaterThanOrEqual(2.2);

@@ -229,11 +229,11 @@ describe.each(storeVariants("reconcile"))("reconcile: %s", (_label, platform, db
     expect(latest).toMatchObject({ id: report.id, counts: expectedCounts, stats: report.stats });
     expect(latest!.entries).toEqual(report.entries);
     const gauge = await metric(h, "reconcile_drift_users");
-    expect(gauge['{kind="missing"}']).toBe(1);
-    expect(gauge['{kind="unmanaged"}']).toBe(2);
-    expect(gauge['{kind="roles_changed"}']).toBe(1);
+    expect(gauge[`{tenant="default",target="${platform}",kind="missing"}`]).toBe(1);
+    expect(gauge[`{tenant="default",target="${platform}",kind="unmanaged"}`]).toBe(2);
+    expect(gauge[`{tenant="default",target="${platform}",kind="roles_changed"}`]).toBe(1);
     const last = await metric(h, "reconcile_last_run_timestamp_seconds");
-    expect(last[""]).toBeCloseTo(Date.parse(report.finishedAt) / 1000, 2);
+    expect(last[`{tenant="default",target="${platform}"}`]).toBeCloseTo(Date.parse(report.finishedAt) / 1000, 2);
 
     // --- The CLI, report only, as JSON: same findings, exit 3, progress on stderr.
     const out = new Buffer();
@@ -373,7 +373,7 @@ describe("scheduled reconciliation (RECONCILE_INTERVAL)", () => {
       expect(latest).toMatchObject({ trigger: "schedule", fix: false });
       expect(latest!.counts.deactivated_by_hand).toBe(1);
       expect(h.logs()).toMatch(/"message":"reconcile finished".*"trigger":"schedule"/);
-      expect((await metric(h, "reconcile_drift_users"))['{kind="deactivated_by_hand"}']).toBe(1);
+      expect((await metric(h, "reconcile_drift_users"))[`{tenant="default",target="${h.platform}",kind="deactivated_by_hand"}`]).toBe(1);
       expect(h.sim.calls.filter((c) => c.method !== "GET")).toEqual([]);
       expect(await h.bridge.store.outbox.stats()).toMatchObject({ pending: 0, running: 0 });
       // Due again only after the interval: another look now does nothing.

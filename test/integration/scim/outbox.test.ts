@@ -136,10 +136,11 @@ describe.each(["certcentral", "one"] as const)("outbox on %s", (platform) => {
       expect(jobs).toHaveLength(1);
       expect(jobs[0]).toMatchObject({ userId: res.body.id, kind: "create", attempts: 2 });
       const metrics = (await request(h.app).get("/metrics")).text;
-      expect(metrics).toMatch(/^outbox_jobs_total\{kind="create",outcome="retry"\} 1$/m);
-      expect(metrics).toMatch(/^outbox_jobs_total\{kind="create",outcome="failed"\} 1$/m);
-      expect(metrics).toMatch(/^outbox_jobs\{state="failed"\} 1$/m);
-      expect(metrics).toMatch(/^outbox_jobs\{state="pending"\} 0$/m);
+      const dt = `tenant="default",target="${platform}"`;
+      expect(metrics).toContain(`\noutbox_jobs_total{${dt},kind="create",outcome="retry"} 1\n`);
+      expect(metrics).toContain(`\noutbox_jobs_total{${dt},kind="create",outcome="failed"} 1\n`);
+      expect(metrics).toContain(`\noutbox_jobs{${dt},state="failed"} 1\n`);
+      expect(metrics).toContain(`\noutbox_jobs{${dt},state="pending"} 0\n`);
       const ready = await request(h.app).get("/readyz");
       expect(ready.status).toBe(200);
       expect(ready.body.components.outbox.status).toBe("degraded");

@@ -6,7 +6,6 @@ import type { ClosableDigiCertClient } from "../../../src/digicert";
 import { DigiCertError } from "../../../src/digicert/errors";
 import { readinessProbe } from "../../../src/http/health";
 import { createMetrics } from "../../../src/http/metrics";
-import { registerReconcileMetrics } from "../../../src/http/reconcile-metrics";
 import { bridgeReadinessChecks } from "../../../src/http/readiness-checks";
 import type { Logger } from "../../../src/log/logger";
 import { pathExists, readmeAlerts, readmeVariables, ROOT, skeleton, templateActions, valuesPaths } from "./chart-support";
@@ -256,12 +255,7 @@ describe("PrometheusRule", () => {
   });
 
   it("asks only for metrics the bridge exports", () => {
-    const metrics = createMetrics(async () => ({ pending: 0, running: 0, failed: 0, oldestUnfinished: null }), {
-      users: async () => ({ total: 0, active: 0, inactive: 0, sync: { synced: 0, pending: 0, failed: 0 } }),
-      groups: async () => 0,
-      pacing: () => ({ mode: "local", queued: 0 }),
-    });
-    registerReconcileMetrics(metrics.registry, async () => null);
+    const metrics = createMetrics();
     const exported = new Set(metrics.registry.getMetricsAsArray().map((m) => (m as unknown as { name: string }).name));
     const used = rules.flatMap((r) => [...String(r.expr).matchAll(/\b((?:outbox|scim|digicert|reconcile)_[a-z_]+)\b/g)].map((m) => m[1]));
     expect(used.length).toBeGreaterThanOrEqual(rules.length);
