@@ -4,7 +4,8 @@
 // Admins edit this file by hand and only find out it is wrong when provisioning misbehaves, so every problem
 // names the file, the line and the field, and all problems are reported at once rather than one per attempt.
 import { readFileSync } from "node:fs";
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { YamlProblems } from "./yaml-problems";
 import { capabilitiesOf, platformNames } from "../digicert/registry";
 import type { PlatformName } from "../digicert/types";
 
@@ -53,43 +54,12 @@ const MATCH_KEYS = ["group", "externalId", "pattern"] as const;
 const rolesShape = () => `must be a non-empty list of role names or ids, or an object with ${platformNames().join(" and/or ")} lists`;
 
 /** Collects problems with their position so the caller gets every one of them in one go. */
-class Checker {
-  private readonly found: { line: number; text: string }[] = [];
+class Checker extends YamlProblems {
   /** Set when an unknown key looked like a match key, so "needs one of group…" would only repeat it. */
   misspeltMatchKey = false;
-  constructor(
-    private readonly doc: Document,
-    private readonly lines: LineCounter,
-    private readonly source: string,
-  ) {}
-
-  line(node: Node | null | undefined, fallback = 1): number {
-    const offset = node?.range?.[0];
-    return offset === undefined ? fallback : this.lines.linePos(offset).line;
-  }
-
-  problem(line: number, field: string, message: string): void {
-    this.found.push({ line, text: `${this.source} line ${line}: ${field}: ${message}` });
-  }
-
-  syntax(line: number, col: number, message: string): void {
-    this.found.push({ line, text: `${this.source} line ${line}, column ${col}: YAML syntax error: ${message}` });
-  }
-
-  get count(): number {
-    return this.found.length;
-  }
-
-  /** In file order, which is how an admin fixes them (the checks themselves run key by key). */
-  get problems(): string[] {
-    return [...this.found].sort((a, b) => a.line - b.line).map((p) => p.text);
-  }
-
-  /** Anchors and aliases let admins reuse a role list; follow them so they behave like the list itself. */
-  deref(node: unknown): Node | null {
-    let n = node as Node | null;
-    for (let i = 0; n && isAlias(n) && i < 16; i++) n = (n.resolve(this.doc) as Node | undefined) ?? null;
-    return n;
+  constructor(doc: Document, lines: LineCounter, source: string) {
+    super(source, lines);
+    this.doc = doc;
   }
 }
 

@@ -12,7 +12,8 @@
 // key of each client it opens as well).
 import { readFileSync, statSync } from "node:fs";
 import path from "node:path";
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import { isMap, isScalar, isSeq, parseDocument, type Node } from "yaml";
+import { YamlProblems } from "./yaml-problems";
 import { parseRateLimit, type RateWindow } from "../digicert/pacing";
 import { findPlatform, platformNames } from "../digicert/registry";
 import type { IdentityProvider } from "../scim/idp";
@@ -136,40 +137,15 @@ interface PlacedTenant {
 }
 
 /** Collects problems with their line, so they come out in file order, each naming TENANTS_FILE and the file. */
-class Problems {
-  private readonly found: { line: number; text: string }[] = [];
+class Problems extends YamlProblems {
   /** Problems of other variables (ADMIN_TOKENS, METRICS_TOKEN) found by the cross-tenant checks. */
   readonly unplaced: string[] = [];
-  doc?: Document;
-  lines = new LineCounter();
-  constructor(readonly file: string) {}
-
-  line(node: Node | null | undefined, fallback = 1): number {
-    const offset = node?.range?.[0];
-    return offset === undefined ? fallback : this.lines.linePos(offset).line;
+  constructor(readonly file: string) {
+    super(`TENANTS_FILE: ${file}`);
   }
 
   at(line: number, field: string, message: string): void {
-    this.found.push({ line, text: `TENANTS_FILE: ${this.file} line ${line}: ${field}: ${message}` });
-  }
-
-  raw(line: number, text: string): void {
-    this.found.push({ line, text });
-  }
-
-  get count(): number {
-    return this.found.length;
-  }
-
-  get problems(): string[] {
-    return [...this.found].sort((a, b) => a.line - b.line).map((p) => p.text);
-  }
-
-  /** Anchors and aliases behave like the node they name. */
-  deref(node: unknown): Node | null {
-    let n = node as Node | null;
-    for (let i = 0; n && isAlias(n) && i < 16; i++) n = (this.doc ? (n.resolve(this.doc) as Node | undefined) : undefined) ?? null;
-    return n;
+    this.problem(line, field, message);
   }
 }
 
@@ -283,7 +259,7 @@ function readTenantsFile(c: Problems, input: TenantsInput): PlacedTenant[] {
     // The tree after a syntax error is a guess: checking its shape would only add misleading problems.
     for (const err of c.doc.errors) {
       const pos = c.lines.linePos(err.pos[0]);
-      c.raw(pos.line, `TENANTS_FILE: ${file} line ${pos.line}, column ${pos.col}: YAML syntax error: ${err.message.split("\n")[0]}`);
+      c.syntax(pos.line, pos.col, err.message.split("\n")[0]);
     }
     return [];
   }

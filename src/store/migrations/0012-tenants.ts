@@ -12,6 +12,8 @@ import { Kysely, Migration, sql } from "kysely";
 import type { Dialect } from "../db";
 import { GROUP_DISPLAY_NAME_UNIQUE, USER_NAME_UNIQUE } from "../errors";
 
+// The tables as they were when this migration shipped: a copy of tenant-scope.ts's list on purpose, so a table
+// added later (with its own tenant column) never changes what this migration does.
 const TENANT_TABLES = [
   "scim_users",
   "scim_user_emails",
