@@ -3,7 +3,7 @@ import fs from "node:fs";
 import { ConfigError, loadConfig, tenantApiKeys, type AppConfig, type TenantConfig } from "../config";
 import { tenantsOf } from "../config/tenant-types";
 import { configForTarget } from "../tenant-runtime";
-import { DEFAULT_TENANT } from "../store/tenant-scope";
+import { DEFAULT_TENANT, PRIMARY_TARGET } from "../store/tenant-scope";
 import { usage } from "./program";
 import { redact, registerSecret, silentLogger } from "../log/logger";
 import { openStore, parseDatabaseUrl } from "../store";
@@ -76,19 +76,28 @@ export function tenantTargetConfig(config: AppConfig, id: string | undefined): A
  * that does not exist is reported rather than created empty: a relative DATABASE_URL read from the wrong directory
  * must not look like an empty bridge. The API key and the database password are masked in whatever is printed.
  */
-export async function openBridgeStore(config: AppConfig, stderr: Output, opts: { create?: boolean; tenant?: string } = {}): Promise<Store | null> {
-  // The tenant is checked first: an unknown one is a usage error, whatever the database.
-  const tenant = opts.tenant === undefined ? undefined : tenantOf(config, opts.tenant).id;
+export async function openBridgeStore(config: AppConfig, stderr: Output, opts: { create?: boolean; tenant?: string; target?: string } = {}): Promise<Store | null> {
+  // The tenant and target are checked first: an unknown one is a usage error, whatever the database.
+  const scoped = opts.tenant !== undefined || opts.target !== undefined;
+  const tenant = scoped ? tenantOf(config, opts.tenant) : undefined;
+  const target = tenant && opts.target !== undefined ? storeTargetOf(tenant, opts.target) : PRIMARY_TARGET;
   const store = await openWholeStore(config, stderr, opts);
-  return store && tenant !== undefined ? scopedClosing(store, tenant) : store;
+  return store && tenant ? scopedClosing(store, tenant.id, target) : store;
+}
+
+/** The store's name of `tenant`'s target `name` (its primary is stored as ""), or a usage error naming its targets. */
+function storeTargetOf(tenant: TenantConfig, name: string): string {
+  const at = tenant.targets.findIndex((t) => t.name === name);
+  if (at < 0) usage(`--target: tenant ${tenant.id} has no target ${JSON.stringify(name)}; its targets: ${tenant.targets.map((t) => t.name).join(", ")}`);
+  return at === 0 ? PRIMARY_TARGET : name;
 }
 
 /**
  * `store` confined to `tenant` (its rows only, its inserts its own), whose close() closes the database: a command
  * holds the one store it works on.
  */
-function scopedClosing(store: Store, tenant: string): Store {
-  const scoped = store.scoped(tenant);
+function scopedClosing(store: Store, tenant: string, target: string): Store {
+  const scoped = store.scoped(tenant, target);
   return new Proxy(scoped, {
     get: (target, key, receiver) => (key === "close" ? () => store.close() : Reflect.get(target, key, receiver)),
   });

@@ -13,7 +13,7 @@ import { checkCommand } from "./check";
 import { configOrReport, line, quietOnBrokenPipe, tenantTargetConfig, type CliIo, type Output } from "./common";
 import { migrateCommand } from "./migrate";
 import { outboxCommand, parseOutboxArgs } from "./outbox";
-import { jsonOption, runProgram, tenantOption, usage, type CommandSet } from "./program";
+import { jsonOption, runProgram, targetOption, tenantOption, usage, type CommandSet } from "./program";
 import { auditCommand, type AuditOptions } from "./audit";
 import { planCommand, type PlanOptions } from "./plan";
 import { addReconcileCommand } from "./reconcile";
@@ -88,7 +88,7 @@ const coreCommands: CommandSet = (program: Command, io: CliIo, run) => {
         }
         const parsed = parseOutboxArgs(args);
         if ("usage" in parsed) usage(parsed.usage);
-        return outboxCommand(parsed, env, stdout, stderr, tenantOption(program));
+        return outboxCommand(parsed, env, stdout, stderr, tenantOption(program), targetOption(program));
       }),
     );
 };

@@ -113,11 +113,11 @@ const last = <T>(xs: T[] | undefined): T | undefined => xs?.[xs.length - 1];
 
 // --- Running ------------------------------------------------------------------------------------------------
 
-/** `tenant` (--tenant): whose outbox; default "default". */
-export async function outboxCommand(args: OutboxArgs, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output, tenant?: string): Promise<number> {
+/** `tenant` (--tenant): whose outbox, default "default"; `target` (--target): which of its targets', default the primary. */
+export async function outboxCommand(args: OutboxArgs, env: NodeJS.ProcessEnv, stdout: Output, stderr: Output, tenant?: string, target?: string): Promise<number> {
   const config = configOrReport(env, stderr, { storeOnly: true });
   if (!config) return 1;
-  const store = await openBridgeStore(config, stderr, { tenant });
+  const store = await openBridgeStore(config, stderr, { tenant, target });
   if (!store) return 1;
   try {
     if (args.command === "status") return await printStatus(store, args.json, stdout);

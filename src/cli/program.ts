@@ -37,6 +37,8 @@ In detail:
   --version, -V            the version and the commit it was built from
   --tenant ID              (any command that uses the store or DigiCert) work on tenant ID: its rows only, its
                            primary DigiCert target; default "default", the environment's tenant
+  --target NAME            (outbox) the tenant's DigiCert target NAME: a fan-out tenant's other targets have
+                           outboxes of their own; default the tenant's primary (first) target
 
 Every command reads the same environment as the server (DIGICERT_PLATFORM, DIGICERT_API_KEY, DATABASE_URL, ...);
 migrate, outbox, audit, plan and tokens only use the store and do not need the DigiCert settings. With several
@@ -67,6 +69,7 @@ export async function runProgram(argv: string[], io: CliIo, sets: CommandSet[]):
       writeErr: (s) => io.stderr.write(s),
     })
     .option("--tenant <id>", 'the tenant a command works on (its store rows, its primary DigiCert target); default "default"')
+    .option("--target <name>", "outbox: the tenant's DigiCert target whose jobs it shows and retries (a fan-out tenant's other targets); default its primary")
     .addHelpText("after", ROOT_HELP_AFTER);
   for (const add of sets) add(program, io, (b) => (body = b));
   for (const c of program.commands) inheritBehaviour(c, io);
@@ -111,6 +114,12 @@ function inheritBehaviour(c: Command, io: CliIo): void {
 /** `--tenant` (the program's option, given before or after the command), or undefined for the default tenant. */
 export function tenantOption(program: Command): string | undefined {
   const t = program.opts<{ tenant?: string }>().tenant;
+  return t === undefined ? undefined : t.trim();
+}
+
+/** `--target` (the program's option), or undefined for the tenant's primary target. */
+export function targetOption(program: Command): string | undefined {
+  const t = program.opts<{ target?: string }>().target;
   return t === undefined ? undefined : t.trim();
 }
 
