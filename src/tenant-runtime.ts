@@ -8,7 +8,7 @@
 // link and sync state apart). Its SCIM surface works on the primary target's store made to fan out
 // (src/store/fan-out.ts): every job it queues is queued for each target, and a request waits for the primary's
 // only, so a target that is down or refuses holds nothing up and rolls nothing back (its users show it per target).
-import type { AppConfig, TenantConfig, TenantTarget } from "./config";
+import { DEFAULT_TENANT_ID, type AppConfig, type TenantConfig, type TenantTarget } from "./config";
 import type { ClosableDigiCertClient, DigiCertObservers } from "./digicert";
 import { sustainedRatePerSecond } from "./digicert/pacing";
 import { withCallCause } from "./digicert/observer";
@@ -46,7 +46,7 @@ export function configForTarget(config: AppConfig, tenant: TenantConfig, target:
       bearerTokens: tenant.credentials.bearerTokens,
       basicUsers: tenant.credentials.basicUsers,
       // OAuth clients (OAUTH_CLIENTS) are the environment's, so they open the default tenant only.
-      oauth: tenant.id === "default" ? config.scim.oauth : undefined,
+      oauth: tenant.id === DEFAULT_TENANT_ID ? config.scim.oauth : undefined,
     },
     digicert: target.digicert,
     roleMappingFile: target.roleMappingFile,
@@ -253,7 +253,7 @@ function checkTargetNames(tenant: TenantConfig): void {
  * role mapping: a bad file stops the start; DigiCert unreachable does not), then its SCIM services.
  */
 export async function buildTenant(config: AppConfig, tenant: TenantConfig, store: Store, deps: TenantDeps): Promise<TenantRuntime> {
-  const logger = tenant.id === "default" ? deps.logger : deps.logger.child({ tenant: tenant.id });
+  const logger = tenant.id === DEFAULT_TENANT_ID ? deps.logger : deps.logger.child({ tenant: tenant.id });
   checkTargetNames(tenant);
   const trail = new AuditTrail(() => store.audit, logger);
   if (tenant.dryRun) {

@@ -1,5 +1,5 @@
 import express from "express";
-import type { AppConfig, BearerCredential } from "../config";
+import { DEFAULT_TENANT_ID, type AppConfig, type BearerCredential } from "../config";
 import type { Logger } from "../log/logger";
 import { createScimRouter } from "../scim/router";
 import type { WriteAdmission } from "../scim/back-pressure";
@@ -183,7 +183,6 @@ export function createApp(deps: AppDeps): express.Express {
   return app;
 }
 
-const DEFAULT_TENANT_ID = "default";
 
 /** The tenants to mount: those given, or the one the legacy single-tenant fields describe. */
 function mountsOf(deps: AppDeps): ScimTenantMount[] {
